@@ -1,0 +1,51 @@
+# The two commands: `make run` and `make test`. Everything else here serves them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= auto
+
+.PHONY: run test setup lint typecheck pytest browser-deps messages stop-db bench clean
+
+run: setup messages
+	$(PY) infra/dev/run.py
+
+test: setup messages browser-deps lint typecheck pytest
+
+# A second run only checks the stamp: the virtualenv is rebuilt when pyproject.toml changes.
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# Two source roots (platform/ and the repository root): a .pth file puts both on sys.path
+	# for every entry point (manage.py, celery, pytest, mypy) without PYTHONPATH.
+	$(PY) infra/dev/write_pth.py
+	touch $(STAMP)
+
+# Compile the .po catalogues with polib (pure Python), so no gettext is needed.
+messages: setup
+	$(PY) infra/dev/compile_messages.py
+
+# Playwright cannot download a browser here: use Debian's Chromium and a Japanese font.
+browser-deps:
+	@bash infra/dev/ensure_browser.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy platform tenants billing infra
+
+pytest: setup
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+stop-db: setup
+	$(PY) -c 'from config.embedded_db import stop; stop()'
+
+bench: setup messages
+	$(PY) bench/provisioning.py

@@ -1,0 +1,1 @@
+"""Billing (Stripe): plans, checkout and webhooks. Filled in by the billing issue."""

@@ -1,0 +1,284 @@
+"""Settings shared by every profile. Values come from the environment; see docs/configuration.md."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dj_database_url
+
+from config.env import env_bool, env_int, env_str
+from config.paths import LOCAL_DIR, REPO_ROOT
+
+PROFILE = "base"
+DEBUG = False
+SECRET_KEY = env_str("SECRET_KEY")
+
+# Firms live at {slug}.{BASE_DOMAIN}; the bare domain serves sign-up, login and consoles.
+BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost")
+PUBLIC_PORT = env_str("PUBLIC_PORT", env_str("PORT", "8000"))
+SITE_SCHEME = env_str("SITE_SCHEME", "http")
+ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}"]
+
+SHARED_APPS = [
+    # firms first: its migrate_schemas (skips up-to-date schemas) overrides django-tenants'.
+    "firms",
+    "django_tenants",
+    "accounts",
+    "public_site",
+    "operators",
+    "billing",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "rest_framework",
+    "drf_spectacular",
+    "csp",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "tenants.workspace",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "firms.Firm"
+TENANT_DOMAIN_MODEL = "firms.Domain"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenant"
+# New firms are cloned from this migrated template instead of running every migration.
+TENANT_BASE_SCHEMA = "firm_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+TENANT_SUBPROCESS_PARALLEL = env_int("TENANT_SUBPROCESS_PARALLEL", 2)
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.AccessPolicyMiddleware",
+]
+
+
+def database_settings() -> dict:
+    """DATABASE_URL when set, else the embedded PostgreSQL under .local/."""
+    url = env_str("DATABASE_URL")
+    config: dict
+    if url:
+        config = dict(dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)))
+    else:
+        from config.embedded_db import ensure_running
+
+        config = {**ensure_running(), "PASSWORD": "", "CONN_MAX_AGE": 60}
+    config["ENGINE"] = "django_tenants.postgresql_backend"
+    config.setdefault("OPTIONS", {})
+    config.setdefault("CONN_HEALTH_CHECKS", True)
+    config.setdefault("TEST", {"NAME": f"test_{config['NAME']}"})
+    return config
+
+
+DATABASES = {"default": database_settings()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [REPO_ROOT / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "accounts.context_processors.navigation",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "config.wsgi.application"
+
+# Japanese first, English second.
+LANGUAGE_CODE = "ja"
+# Each language is named in itself, whichever language the page is in.
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [REPO_ROOT / "frontend" / "locale"]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = REPO_ROOT / "staticfiles"
+STATICFILES_DIRS = [REPO_ROOT / "frontend" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Sessions are host-only: a session on one firm's host is never sent to another's. Moving
+# between hosts goes through a one-time hand-off (accounts.handoff), see docs/decisions.md.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 8)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = [
+    f"{SITE_SCHEME}://{BASE_DOMAIN}:{PUBLIC_PORT}",
+    f"{SITE_SCHEME}://*.{BASE_DOMAIN}:{PUBLIC_PORT}",
+    f"{SITE_SCHEME}://{BASE_DOMAIN}",
+    f"{SITE_SCHEME}://*.{BASE_DOMAIN}",
+]
+
+# Security headers and a strict Content-Security-Policy with no inline script or style.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # allauth renders the TOTP QR code as a data: URI image.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        # Sign-in posts on the bare domain and is redirected on to a firm's host.
+        "form-action": [
+            "'self'",
+            f"{SITE_SCHEME}://{BASE_DOMAIN}:*",
+            f"{SITE_SCHEME}://*.{BASE_DOMAIN}:*",
+        ],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(LOCAL_DIR / "cache"),
+        # Cache keys carry the schema, so one firm never reads another's cached data.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# Mail: the console by default (the verification link shows in `make run`'s output);
+# SMTP when EMAIL_HOST is set.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "マイナンバー保管サービス <no-reply@localhost>")
+
+# django-allauth: email login, mandatory verification, TOTP + recovery codes + WebAuthn.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_FORMS = {"signup": "firms.forms.FirmSignupForm"}
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[マイナンバー保管] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 600
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+MFA_ADAPTER = "accounts.mfa_adapter.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "MyNumber Custody"
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+
+# Account lockout after repeated failures (accounts.lockout).
+LOGIN_LOCKOUT_THRESHOLD = env_int("LOGIN_LOCKOUT_THRESHOLD", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+HANDOFF_TTL = timedelta(seconds=60)
+INVITATION_TTL = timedelta(days=7)
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+SPECTACULAR_SETTINGS = {"TITLE": "My Number custody API", "VERSION": "1"}
+
+# Celery: a broker that needs no server by default (kombu's filesystem transport).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {}
+    if env_str("CELERY_BROKER_URL")
+    else {
+        "data_folder_in": str(LOCAL_DIR / "broker" / "queue"),
+        "data_folder_out": str(LOCAL_DIR / "broker" / "queue"),
+        "processed_folder": str(LOCAL_DIR / "broker" / "processed"),
+        "control_folder": str(LOCAL_DIR / "broker" / "control"),
+        "store_processed": False,
+    }
+)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict = {}
+
+DEMO_DATA_ALLOWED = False
+
+# Key provider for firm key-encryption keys: "local" (embedded default) or "aws".
+KEY_PROVIDER = env_str("KEY_PROVIDER", "local")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+    },
+}

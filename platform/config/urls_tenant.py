@@ -1,0 +1,20 @@
+"""URLs of a firm's host, {slug}.{BASE_DOMAIN}."""
+
+from django.urls import include, path
+
+from tenants.workspace import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("members/", views.members, name="members"),
+    path("members/<int:membership_id>/role/", views.member_change_role, name="member_role"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path(
+        "invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("auth/handoff/", views.handoff, name="handoff"),
+    path("logout/", views.sign_out, name="firm_logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,74 @@
+"""migrate_schemas that skips up-to-date schemas and keeps the firm template migrated.
+
+Same options as django-tenants' command. With no schema named, it:
+- creates the template schema (TENANT_BASE_SCHEMA) if missing and migrates it with the
+  firms, since new firms are cloned from it;
+- migrates only the schemas whose django_migrations lack a leaf migration on disk;
+- with --check, exits 1 if any schema is behind, changing nothing (deploy gate).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from django.conf import settings
+from django.db import connection
+from django_tenants.management.commands import SyncCommon
+from django_tenants.management.commands.migrate_schemas import (
+    GET_EXECUTOR_FUNCTION,
+    MigrateSchemasCommand,
+)
+from django_tenants.utils import get_public_schema_name
+from psycopg import sql
+
+from firms.models import Firm
+from firms.provisioning import ensure_public_tenant
+from firms.schema_status import schemas_behind
+
+TARGETED_OPTIONS = ("app_label", "fake", "fake_initial", "plan", "prune", "migration_name")
+
+
+class Command(MigrateSchemasCommand):
+    help = "Migrate the public, template and firm schemas, skipping those already up to date."
+
+    def handle(self, *args, **options):
+        SyncCommon.handle(self, *args, **options)
+        if self.schema_name or any(options.get(name) for name in TARGETED_OPTIONS):
+            return super().handle(*args, **options)
+        started = time.monotonic()
+        public = get_public_schema_name()
+        check_only = bool(options.get("check_unapplied"))
+        behind: list[str] = []
+        if self.sync_public:
+            behind += self._bring_up_to_date([public], check_only)
+            if not check_only:
+                ensure_public_tenant()
+        if self.sync_tenant:
+            template = settings.TENANT_BASE_SCHEMA
+            if not check_only:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(template))
+                    )
+            firms = list(
+                Firm.objects.exclude(schema_name=public)
+                .order_by("schema_name")
+                .values_list("schema_name", flat=True)
+            )
+            behind += self._bring_up_to_date([template, *firms], check_only)
+        elapsed = time.monotonic() - started
+        if check_only and behind:
+            self.stderr.write(f"{len(behind)} schema(s) have unapplied migrations: {behind[:10]}")
+            sys.exit(1)
+        if int(options.get("verbosity", 1)) >= 1:
+            self.stdout.write(
+                f"migrate_schemas: {len(behind)} schema(s) migrated in {elapsed:.1f}s"
+            )
+
+    def _bring_up_to_date(self, schemas: list[str], check_only: bool) -> list[str]:
+        behind = schemas_behind(schemas)
+        if behind and not check_only:
+            executor = GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
+            executor.run_migrations(tenants=behind)
+        return behind

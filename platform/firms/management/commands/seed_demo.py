@@ -1,0 +1,72 @@
+"""Seed the demo firms and users of the embedded default. Refuses under production settings.
+
+Idempotent: a second run finds what exists and prints the same logins and TOTP secrets.
+"""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Role, User
+from accounts.services import membership_create
+from firms.models import Firm, firm_url, public_url
+from firms.provisioning import provision_firm
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - local demo only, printed to the user
+DEMO_FIRMS = [("demo", "デモ商事株式会社"), ("demo2", "デモ工業株式会社")]
+DEMO_USERS = [
+    ("owner@demo.test", False, [("demo", Role.OWNER)]),
+    ("handler@demo.test", False, [("demo", Role.HANDLER)]),
+    ("accountant@demo.test", False, [("demo", Role.ACCOUNTANT), ("demo2", Role.ACCOUNTANT)]),
+    ("operator@demo.test", True, []),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo firms and users (local default only) and print their logins."
+
+    def handle(self, *args, **options):
+        if not getattr(settings, "DEMO_DATA_ALLOWED", False):
+            raise CommandError("Demo data is only allowed in the local default, never here.")
+        with transaction.atomic():
+            firms = {slug: self._firm(slug, name) for slug, name in DEMO_FIRMS}
+            rows = [self._user(email, op, roles, firms) for email, op, roles in DEMO_USERS]
+        self.stdout.write("")
+        self.stdout.write(f"  Public site: {public_url('/')}")
+        for slug, _name in DEMO_FIRMS:
+            self.stdout.write(f"  Firm {slug}:   {firm_url(slug)}")
+        self.stdout.write(f"  Demo password (all users): {DEMO_PASSWORD}")
+        self.stdout.write("  Login                   TOTP secret (add it to an authenticator app)")
+        for email, secret, what in rows:
+            self.stdout.write(f"  {email:<23} {secret}  {what}")
+        self.stdout.write("")
+
+    def _firm(self, slug: str, name: str) -> Firm:
+        firm = Firm.objects.filter(slug=slug).first()
+        return firm or provision_firm(name=name, slug=slug, owner=None)
+
+    def _user(self, email, is_operator, roles, firms) -> tuple[str, str, str]:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=DEMO_PASSWORD)
+            user.is_operator = is_operator
+            user.save(update_fields=["is_operator"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        for slug, role in roles:
+            membership_create(user=user, firm=firms[slug], role=role)
+        totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        if totp is None:
+            secret = generate_totp_secret()
+            TOTP.activate(user, secret)
+        else:
+            secret = get_mfa_adapter().decrypt(totp.data["secret"])
+        what = "platform operator" if is_operator else ", ".join(f"{r} of {s}" for s, r in roles)
+        return email, secret, what

@@ -1,0 +1,103 @@
+"""Pages on the bare domain: the public site, and the signed-in user's way into their firms."""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts import services
+from accounts.handoff import handoff_start
+from accounts.models import Invitation, Membership, User
+from firms.forms import INVITATION_SESSION_KEY
+from firms.models import Firm
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The account behind a request that login_required has already let through."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "public_site/landing.html")
+
+
+def pricing(request: HttpRequest) -> HttpResponse:
+    return render(request, "public_site/pricing.html")
+
+
+def terms(request: HttpRequest) -> HttpResponse:
+    return render(request, "public_site/terms.html")
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Where sign-in lands: operators to the console, a one-firm user into the firm."""
+    user = signed_in_user(request)
+    if user.is_operator:
+        return redirect("operator_console")
+    memberships = list(Membership.objects.filter(user=user).select_related("firm"))
+    invitations = [
+        invitation
+        for invitation in Invitation.objects.filter(email__iexact=user.email).select_related("firm")
+        if invitation.is_open
+    ]
+    if len(memberships) == 1 and not invitations:
+        return redirect("go_to_firm", slug=memberships[0].firm.slug)
+    return render(
+        request,
+        "public_site/home.html",
+        {"memberships": memberships, "invitations": invitations},
+    )
+
+
+@login_required
+def go_to_firm(request: HttpRequest, slug: str) -> HttpResponse:
+    """Open a firm: 404 unless the user belongs to it, else a one-time hand-off to its host."""
+    user = signed_in_user(request)
+    firm = Firm.objects.filter(slug=slug).first()
+    if firm is None or services.membership_for(user, firm) is None:
+        raise Http404
+    return redirect(handoff_start(request, user, firm, request.GET.get("next")))
+
+
+@login_required
+def mfa_required(request: HttpRequest) -> HttpResponse:
+    if is_mfa_enabled(request.user):
+        return redirect("home")
+    return render(request, "public_site/mfa_required.html")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    found = services.invitation_by_token(token)
+    if found is None or not found.is_open:
+        return render(request, "public_site/invitation_invalid.html", status=404)
+    if not request.user.is_authenticated:
+        # Signing up from here joins this firm instead of creating one.
+        request.session[INVITATION_SESSION_KEY] = token
+        return render(request, "public_site/invitation.html", {"invitation": found})
+    if request.method == "POST":
+        verified = EmailAddress.objects.filter(
+            user=request.user, email__iexact=found.email, verified=True
+        ).exists()
+        try:
+            if not verified:
+                raise ValidationError("unverified")
+            membership = services.invitation_accept(raw_token=token, user=signed_in_user(request))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return render(request, "public_site/invitation.html", {"invitation": found})
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        return redirect("go_to_firm", slug=membership.firm.slug)
+    return render(request, "public_site/invitation.html", {"invitation": found})

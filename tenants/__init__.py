@@ -1,0 +1,1 @@
+"""Apps whose tables live in each firm's own schema (TENANT_APPS)."""

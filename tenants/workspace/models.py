@@ -1,0 +1,26 @@
+"""Per-firm settings, in the firm's own schema. Later issues add the firm's people, numbers,
+purposes and access log beside it."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class FirmSettings(models.Model):
+    """One row per firm schema (the template carries it, so every clone has it)."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    accountants_may_reveal = models.BooleanField(
+        _("税理士・社労士にマイナンバーの表示を許可する"), default=False
+    )
+    delete_documents_after_approval = models.BooleanField(
+        _("承認後に本人確認書類の画像を削除する"), default=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "firm settings"
+
+    @classmethod
+    def current(cls) -> "FirmSettings":
+        settings, _created = cls.objects.get_or_create(singleton=True)
+        return settings

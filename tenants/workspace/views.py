@@ -1,0 +1,122 @@
+"""Pages on a firm's host. AccessPolicyMiddleware has already checked membership and MFA, and
+set request.membership; views here only decide what the role may do."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.handoff import end_parent_session, handoff_redeem
+from accounts.models import Invitation, Membership, Role
+from firms.models import public_url
+
+from .forms import InvitationForm, RoleForm
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    firm = request.tenant  # type: ignore[attr-defined]
+    return render(
+        request,
+        "workspace/dashboard.html",
+        {
+            "firm": firm,
+            "member_count": Membership.objects.filter(firm=firm).count(),
+        },
+    )
+
+
+def members(request: HttpRequest) -> HttpResponse:
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    firm = actor.firm
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_create(
+                actor=actor, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
+            )
+        except (ValidationError, PermissionDenied) as error:
+            form.add_error(None, _message(error))
+        else:
+            messages.success(request, _("招待メールを送信しました。"))
+            return redirect("members")
+    return render(
+        request,
+        "workspace/members.html",
+        {
+            "form": form,
+            "is_owner": actor.role == Role.OWNER,
+            "memberships": Membership.objects.filter(firm=firm).select_related("user"),
+            "invitations": [i for i in Invitation.objects.filter(firm=firm) if i.is_open],
+            "roles": Role.choices,
+        },
+    )
+
+
+@require_POST
+def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    target = get_object_or_404(Membership, pk=membership_id, firm=actor.firm)
+    form = RoleForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("役割が正しくありません。"))
+        services.membership_change_role(
+            actor=actor, membership=target, role=form.cleaned_data["role"]
+        )
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _message(error))
+    else:
+        messages.success(request, _("役割を変更しました。"))
+    return redirect("members")
+
+
+@require_POST
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    target = get_object_or_404(Membership, pk=membership_id, firm=actor.firm)
+    try:
+        services.membership_remove(actor=actor, membership=target)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _message(error))
+    else:
+        messages.success(request, _("メンバーを削除しました。"))
+    return redirect("members")
+
+
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    invitation = get_object_or_404(Invitation, pk=invitation_id, firm=actor.firm)
+    try:
+        services.invitation_revoke(actor=actor, invitation=invitation)
+    except PermissionDenied as error:
+        messages.error(request, _message(error))
+    else:
+        messages.success(request, _("招待を取り消しました。"))
+    return redirect("members")
+
+
+def handoff(request: HttpRequest) -> HttpResponse:
+    next_path = handoff_redeem(request, request.GET.get("t", ""))
+    if next_path is None:
+        raise Http404
+    return redirect(next_path)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    end_parent_session(request)
+    logout(request)
+    return redirect(public_url("/"))
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or _("この操作を行う権限がありません。")

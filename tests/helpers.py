@@ -1,0 +1,68 @@
+"""Test helpers: people by role, firms, and clients signed in the way a browser would be."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.conf import settings
+from django.test import Client
+
+from accounts.models import Role, User
+from accounts.services import membership_create
+from firms.models import Firm
+from firms.provisioning import provision_firm
+
+PASSWORD = "correct horse battery staple 42"
+PUBLIC_HOST = settings.BASE_DOMAIN
+
+
+def firm_host(firm: Firm) -> str:
+    return f"{firm.slug}.{settings.BASE_DOMAIN}"
+
+
+def make_firm(slug: str, name: str | None = None) -> Firm:
+    return provision_firm(name=name or f"{slug} 株式会社", slug=slug, owner=None)
+
+
+def make_user(
+    email: str,
+    *,
+    firm: Firm | None = None,
+    role: str = Role.OWNER,
+    mfa: bool = True,
+    operator: bool = False,
+) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, is_operator=operator)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    if mfa:
+        TOTP.activate(user, generate_totp_secret())
+    if firm is not None:
+        membership_create(user=user, firm=firm, role=role)
+    return user
+
+
+def totp_code(secret: str) -> str:
+    import time
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+def signed_in_public_client(user: User) -> Client:
+    client = Client(HTTP_HOST=PUBLIC_HOST)
+    client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    return client
+
+
+def signed_in_firm_client(user: User, firm: Firm) -> Client:
+    """Sign in on the bare domain, then follow the one-time hand-off to the firm's host,
+    exactly as the browser does."""
+    public = signed_in_public_client(user)
+    response = public.get(f"/go/{firm.slug}/")
+    assert response.status_code == 302, response.status_code
+    target = urlsplit(response["Location"])
+    client = Client(HTTP_HOST=target.hostname)
+    landed = client.get(f"{target.path}?{target.query}")
+    assert landed.status_code == 302, landed.status_code
+    return client
