@@ -46,5 +46,8 @@ class AccountAdapter(DefaultAccountAdapter):
             provision_reserved_firms(email_address.user)
         return confirmed
 
+    def format_email_subject(self, subject: str) -> str:
+        return _("[マイナンバー保管] ") + str(subject)
+
     def get_email_verification_redirect_url(self, email_address) -> str:
         return "/home/"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from allauth.account.forms import SignupForm
+from allauth.core import context as allauth_context
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .models import firm_url
 from .provisioning import reserve_slug
 from .slugs import SLUG_MAX, validate_slug_available, validate_slug_format
 
@@ -31,13 +33,20 @@ class FirmSignupForm(SignupForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        request = getattr(self, "request", None)
+        # allauth does not hand the request to its sign-up form; its middleware keeps it here.
+        request = getattr(self, "request", None) or allauth_context.request
         self.joining_by_invitation = bool(
             request is not None and request.session.get(INVITATION_SESSION_KEY)
         )
         if self.joining_by_invitation:
             del self.fields["firm_name"]
             del self.fields["firm_slug"]
+        else:
+            self.fields["firm_slug"].help_text = _(
+                "半角英小文字・数字・ハイフン（3〜30文字）。事業者専用のアドレスになります。"
+                "例: yamada-shoji → %(example)s"
+            ) % {"example": firm_url("yamada-shoji")}
+        self.order_fields(["email", "password1", "firm_name", "firm_slug", "accept_terms"])
 
     def clean_firm_slug(self) -> str:
         slug = self.cleaned_data["firm_slug"].strip()

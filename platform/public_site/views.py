@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
@@ -88,13 +89,13 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         request.session[INVITATION_SESSION_KEY] = token
         return render(request, "public_site/invitation.html", {"invitation": found})
     if request.method == "POST":
-        verified = EmailAddress.objects.filter(
-            user=request.user, email__iexact=found.email, verified=True
-        ).exists()
+        user = signed_in_user(request)
         try:
-            if not verified:
-                raise ValidationError("unverified")
-            membership = services.invitation_accept(raw_token=token, user=signed_in_user(request))
+            if not EmailAddress.objects.filter(
+                user=user, email__iexact=user.email, verified=True
+            ).exists():
+                raise ValidationError(_("メールアドレスの確認を完了してから参加してください。"))
+            membership = services.invitation_accept(raw_token=token, user=user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return render(request, "public_site/invitation.html", {"invitation": found})

@@ -40,7 +40,10 @@ def members(request: HttpRequest) -> HttpResponse:
             services.invitation_create(
                 actor=actor, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
             )
-        except (ValidationError, PermissionDenied) as error:
+        except PermissionDenied as error:
+            messages.error(request, _message(error))
+            return redirect("members")
+        except ValidationError as error:
             form.add_error(None, _message(error))
         else:
             messages.success(request, _("招待メールを送信しました。"))

@@ -1,0 +1,63 @@
+"""Provisioning clones the template in one transaction; migrate_schemas skips what is current."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django_tenants.utils import schema_exists
+
+from firms.models import Domain, Firm, FirmKey
+from firms.provisioning import TemplateSchemaMissing, provision_firm
+from firms.schema_status import schemas_behind
+from tests.helpers import make_firm
+
+pytestmark = pytest.mark.django_db
+
+
+def execute(statement: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def test_a_provisioned_firm_has_schema_domain_key_record_and_migration_history():
+    firm = make_firm("acme")
+    assert schema_exists("firm_acme")
+    assert Domain.objects.get(tenant=firm).domain == "acme.localhost"
+    assert FirmKey.objects.filter(firm=firm, state=FirmKey.State.PENDING).exists()
+    assert schemas_behind(["firm_acme"]) == []
+
+
+def test_a_failed_clone_leaves_nothing_half_made():
+    execute("CREATE SCHEMA firm_acme")  # the clone will refuse an existing schema
+    with pytest.raises(Exception, match="already exists"):
+        provision_firm(name="Acme", slug="acme", owner=None)
+    assert not Firm.objects.filter(slug="acme").exists()
+    assert not Domain.objects.filter(domain="acme.localhost").exists()
+
+
+def test_provisioning_refuses_clearly_without_the_template():
+    execute("ALTER SCHEMA firm_template RENAME TO firm_template_away")
+    with pytest.raises(TemplateSchemaMissing, match="migrate_schemas"):
+        provision_firm(name="Acme", slug="acme", owner=None)
+    assert not Firm.objects.filter(slug="acme").exists()
+
+
+def test_schemas_behind_finds_a_schema_missing_a_migration():
+    make_firm("acme")
+    make_firm("globex")
+    execute("DELETE FROM firm_globex.django_migrations WHERE app = 'workspace'")
+    assert schemas_behind(["firm_template", "firm_acme", "firm_globex"]) == ["firm_globex"]
+
+
+def test_migrate_schemas_check_fails_while_a_schema_is_behind_then_migrate_fixes_it(capsys):
+    make_firm("acme")
+    execute("DELETE FROM firm_acme.django_migrations WHERE app = 'workspace' AND name LIKE '0002%'")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("migrate_schemas", check_unapplied=True, verbosity=0)
+    assert exit_info.value.code == 1
+    assert "firm_acme" in capsys.readouterr().err
+    call_command("migrate_schemas", verbosity=0)
+    assert schemas_behind(["firm_acme"]) == []
+    connection.set_schema_to_public()
+    call_command("migrate_schemas", check_unapplied=True, verbosity=0)  # exits 0: no raise
