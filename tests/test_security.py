@@ -118,3 +118,32 @@ def test_demo_data_is_refused_under_production_settings():
     result = run_manage("seed_demo", env_overrides=PRODUCTION)
     assert result.returncode != 0
     assert "only allowed in the local default" in result.stderr
+
+
+def test_cache_entries_of_one_firm_are_invisible_to_another():
+    from django.core.cache import cache
+    from django.db import connection
+
+    acme, globex = make_firm("acme"), make_firm("globex")
+    connection.set_tenant(acme)
+    cache.set("dashboard", "acme's page")
+    connection.set_tenant(globex)
+    assert cache.get("dashboard") is None
+    connection.set_tenant(acme)
+    assert cache.get("dashboard") == "acme's page"
+
+
+def test_demo_totp_code_prints_the_current_code_locally():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.helpers import totp_code
+    from tests.test_login import secret_of
+
+    olga = make_user("olga@ops.test", operator=True)
+    out = StringIO()
+    before = totp_code(secret_of(olga))
+    call_command("demo_totp_code", "olga@ops.test", stdout=out)
+    after = totp_code(secret_of(olga))  # the 30-second window may turn in between
+    assert out.getvalue().split()[0] in {before, after}

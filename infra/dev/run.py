@@ -43,7 +43,11 @@ def stop_all(processes: dict[str, subprocess.Popen]) -> None:
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["PORT"] = PORT
-    embedded = not os.environ.get("DATABASE_URL")
+    # Stop the embedded database on the way out only if this run started it: another
+    # command (tests, a shell) may be using a server that was already running.
+    from config.embedded_db import is_running, stop
+
+    owns_database = not os.environ.get("DATABASE_URL") and not is_running()
     manage("migrate_schemas", "--verbosity", "0")
     manage("collectstatic", "--noinput", "--verbosity", "0")
     manage("seed_demo")
@@ -106,9 +110,7 @@ def main() -> int:
             time.sleep(0.5)
     finally:
         stop_all(processes)
-        if embedded:
-            from config.embedded_db import stop
-
+        if owns_database:
             stop()
             print("[run] embedded PostgreSQL stopped; data kept in .local/pgdata", flush=True)
     return 0

@@ -23,12 +23,9 @@ DATABASE_NAME = "custody"
 def ensure_running() -> dict[str, str]:
     """Start (or attach to) the embedded server and return its connection parameters."""
     PGDATA.parent.mkdir(parents=True, exist_ok=True)
-    # pgserver keeps its inter-process lock in the runtime dir, read when it is imported.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir()))
+    pgserver = _pgserver()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver  # imported lazily: production never loads it
-
         server = pgserver.get_server(PGDATA, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
     # DATABASE_NAME is a constant of this module, not input.
@@ -39,19 +36,32 @@ def ensure_running() -> dict[str, str]:
     return {"HOST": str(socket_dir), "NAME": DATABASE_NAME, "USER": "postgres", "PORT": ""}
 
 
+def is_running() -> bool:
+    return (PGDATA / "postmaster.pid").exists()
+
+
 def stop() -> None:
     """Stop the embedded server if it runs; the data stays under .local/pgdata."""
     import subprocess
 
-    import pgserver
-
-    pg_ctl = Path(str(pgserver.__file__)).parent / "pginstall" / "bin" / "pg_ctl"
-    if not (PGDATA / "postmaster.pid").exists():
+    pg_ctl = Path(str(_pgserver().__file__)).parent / "pginstall" / "bin" / "pg_ctl"
+    if not is_running():
         return
     command = [str(pg_ctl), "-D", str(PGDATA), "-m", "fast", "-w", "stop"]
     if os.geteuid() == 0:  # pgserver runs the server as its own system user when we are root
         command = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(command)]
     subprocess.run(command, check=False, capture_output=True)  # noqa: S603
+
+
+def _pgserver():
+    """Import pgserver (lazily: production never loads it). It keeps its inter-process lock
+    in the runtime dir, read at import, so every process must agree on that dir first."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    return pgserver
 
 
 def _runtime_dir() -> Path:

@@ -11,6 +11,8 @@ from .base import SECRET_KEY as _SECRET_KEY_FROM_ENV
 PROFILE = "local"
 DEBUG = env_bool("DEBUG", False)
 DEMO_DATA_ALLOWED = True
+# Passkeys on http://localhost (a secure context for browsers, but not https for fido2).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 
 
 def _local_secret_key() -> str:

@@ -45,6 +45,7 @@ class Command(BaseCommand):
         self.stdout.write("  Login                   TOTP secret (add it to an authenticator app)")
         for email, secret, what in rows:
             self.stdout.write(f"  {email:<23} {secret}  {what}")
+        self.stdout.write("  No authenticator app at hand? ./manage.py demo_totp_code EMAIL")
         self.stdout.write("")
 
     def _firm(self, slug: str, name: str) -> Firm:
