@@ -65,3 +65,12 @@ def test_sign_up_verify_enable_totp_and_land_in_the_firm(site: str, page: Page):
     expect(page.locator("h1")).to_contain_text("山田商事株式会社")
     expect(page.locator(".stat").first).to_have_text("オーナー")
     shoot(page, "09-firm-dashboard")
+
+    # The account page lists the factors; adding a passkey loads allauth's scripts under
+    # the strict CSP (the page fixture fails the test on any console error).
+    page.get_by_role("link", name="hanako@yamada.test").click()
+    expect(page).to_have_url(re.compile(r"^http://localhost:\d+/accounts/2fa/$"))
+    shoot(page, "10-account-security")
+    page.goto(page.url + "webauthn/add/")
+    expect(page.locator("h1")).to_be_visible()
+    shoot(page, "11-passkey-add")
