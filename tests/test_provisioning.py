@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_exists
 
-from firms.models import Domain, Firm, FirmKey
+from firms.models import Domain, Firm, FirmKey, TemplateDump
 from firms.provisioning import TemplateSchemaMissing, provision_firm
 from firms.schema_status import schemas_behind
 from tests.helpers import make_firm
@@ -36,11 +36,67 @@ def test_a_failed_clone_leaves_nothing_half_made():
     assert not Domain.objects.filter(domain="acme.localhost").exists()
 
 
-def test_provisioning_refuses_clearly_without_the_template():
-    execute("ALTER SCHEMA firm_template RENAME TO firm_template_away")
+def test_provisioning_refuses_clearly_without_a_current_template():
+    TemplateDump.objects.update(migrations_digest="older code")
+    with pytest.raises(TemplateSchemaMissing, match="migrate_schemas"):
+        provision_firm(name="Acme", slug="acme", owner=None)
+    TemplateDump.objects.all().delete()
     with pytest.raises(TemplateSchemaMissing, match="migrate_schemas"):
         provision_firm(name="Acme", slug="acme", owner=None)
     assert not Firm.objects.filter(slug="acme").exists()
+    assert not schema_exists("firm_acme")
+
+
+def columns_of(schema: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2",
+            [schema],
+        )
+        return [
+            (t, c, d, n, (default or "").replace(schema, "SCHEMA"))
+            for t, c, d, n, default in cursor.fetchall()
+        ]
+
+
+def indexes_of(schema: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY indexname", [schema]
+        )
+        return [row[0].replace(schema, "SCHEMA") for row in cursor.fetchall()]
+
+
+def test_a_clone_matches_the_template_in_columns_indexes_and_seed_rows():
+    make_firm("acme")
+    assert columns_of("firm_acme") == columns_of("firm_template")
+    assert indexes_of("firm_acme") == indexes_of("firm_template")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT app, name FROM firm_template.django_migrations ORDER BY 1, 2")
+        template_history = cursor.fetchall()
+        cursor.execute("SELECT app, name FROM firm_acme.django_migrations ORDER BY 1, 2")
+        assert cursor.fetchall() == template_history
+        # The clone's sequences continue after the copied rows.
+        cursor.execute(
+            "INSERT INTO firm_acme.django_migrations (app, name, applied) VALUES ('x', 'y', now())"
+        )
+
+
+def test_cloning_leaves_the_connection_in_the_public_schema():
+    make_firm("acme")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        assert "public" in cursor.fetchone()[0]
+
+
+def test_a_migration_of_a_shared_app_does_not_make_firm_schemas_behind():
+    from firms.schema_status import tenant_app_labels
+
+    make_firm("acme")
+    execute("DELETE FROM firm_acme.django_migrations WHERE app = 'firms'")
+    assert schemas_behind(["firm_acme"], tenant_app_labels()) == []
+    assert schemas_behind(["firm_acme"]) == ["firm_acme"]
 
 
 def test_schemas_behind_finds_a_schema_missing_a_migration():

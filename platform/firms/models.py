@@ -77,6 +77,18 @@ class SlugReservation(models.Model):
         return f"reservation of {self.slug}"
 
 
+class TemplateDump(models.Model):
+    """The migrated firm template as a replayable script (firms.template_schema)."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    migrations_digest = models.CharField(max_length=64)
+    script = models.TextField()
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"firm template dump {self.migrations_digest[:12]}"
+
+
 def firm_host(slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 

@@ -9,19 +9,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.clone import CloneSchema
-from django_tenants.utils import get_public_schema_name, schema_exists
+from django_tenants.utils import get_public_schema_name
 
 from accounts.models import Role, User
 
 from .models import Domain, Firm, FirmKey, SlugReservation, firm_host
 from .slugs import schema_name_for, validate_slug_available, validate_slug_format
+from .template_schema import TemplateSchemaMissing, clone_template
 
 logger = logging.getLogger(__name__)
-
-
-class TemplateSchemaMissing(RuntimeError):
-    """The template schema is made by `migrate_schemas`; provisioning cannot run before it."""
+__all__ = ["TemplateSchemaMissing", "provision_firm", "provision_reserved_firms", "reserve_slug"]
 
 
 def ensure_public_tenant() -> Firm:
@@ -38,10 +35,6 @@ def ensure_public_tenant() -> Firm:
     return firm
 
 
-def template_schema() -> str:
-    return settings.TENANT_BASE_SCHEMA
-
-
 @transaction.atomic
 def reserve_slug(*, owner: User, firm_name: str, slug: str) -> SlugReservation:
     validate_slug_format(slug)
@@ -54,21 +47,17 @@ def reserve_slug(*, owner: User, firm_name: str, slug: str) -> SlugReservation:
 @transaction.atomic
 def provision_firm(*, name: str, slug: str, owner: User | None) -> Firm:
     """Create the firm and everything it needs. Cost does not grow with the number of firms:
-    the schema is a clone of the template, and the template's migration records come with it,
-    so no migration runs."""
+    the schema is replayed from the template's dump, migration records included, so no
+    migration runs (firms.template_schema)."""
     from accounts.services import membership_create
 
     validate_slug_format(slug)
     if Firm.objects.filter(slug=slug).exists():
         validate_slug_available(slug)  # raises the user-facing message
-    if not schema_exists(template_schema()):
-        raise TemplateSchemaMissing(
-            f"schema {template_schema()!r} is missing: run ./manage.py migrate_schemas"
-        )
     firm = Firm.objects.create(name=name.strip(), slug=slug, schema_name=schema_name_for(slug))
     Domain.objects.create(domain=firm_host(slug), tenant=firm, is_primary=True)
     FirmKey.objects.create(firm=firm, provider=settings.KEY_PROVIDER)
-    CloneSchema().clone_schema(template_schema(), firm.schema_name, "DATA", set_connection=False)
+    clone_template(firm.schema_name)
     if owner is not None:
         membership_create(user=owner, firm=firm, role=Role.OWNER)
     connection.set_schema_to_public()  # type: ignore[attr-defined]

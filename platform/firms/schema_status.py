@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.apps import apps
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
@@ -16,9 +18,18 @@ from psycopg import sql
 CHUNK = 250
 
 
-def leaf_migrations() -> list[tuple[str, str]]:
+def leaf_migrations(app_labels: set[str] | None = None) -> list[tuple[str, str]]:
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    return sorted(loader.graph.leaf_nodes())
+    leaves = loader.graph.leaf_nodes()
+    return sorted(leaf for leaf in leaves if app_labels is None or leaf[0] in app_labels)
+
+
+def tenant_app_labels() -> set[str]:
+    """A firm schema only has tables of these apps; a migration of any other app changes
+    nothing in it, so it does not make the schema "behind"."""
+    return {
+        config.label for config in apps.get_app_configs() if config.name in settings.TENANT_APPS
+    }
 
 
 def schemas_with_migration_table(schemas: Iterable[str]) -> set[str]:
@@ -31,9 +42,10 @@ def schemas_with_migration_table(schemas: Iterable[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def schemas_behind(schemas: list[str]) -> list[str]:
-    """The schemas (in the given order) that miss at least one leaf migration."""
-    leaves = leaf_migrations()
+def schemas_behind(schemas: list[str], app_labels: set[str] | None = None) -> list[str]:
+    """The schemas (in the given order) that miss at least one leaf migration of app_labels
+    (every app when None)."""
+    leaves = leaf_migrations(app_labels)
     if not leaves:
         return []
     with_table = schemas_with_migration_table(schemas)

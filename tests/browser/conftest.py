@@ -16,8 +16,9 @@ from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
 from psycopg import sql
 
-from firms.models import Firm
+from firms.models import Firm, TemplateDump
 from firms.provisioning import ensure_public_tenant
+from firms.template_schema import refresh_template_dump
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -47,7 +48,11 @@ def site(live_server, settings) -> Iterator[str]:
     """The live server's bare-domain URL, with settings pointing links at its port."""
     port = urlsplit(live_server.url).port
     settings.PUBLIC_PORT = str(port)
-    ensure_public_tenant()  # a transactional test before this one may have flushed it
+    # A transactional test before this one flushed the public tables; restore what
+    # migrate_schemas had put there.
+    ensure_public_tenant()
+    if not TemplateDump.objects.exists():
+        refresh_template_dump()
     before = set(Firm.objects.values_list("schema_name", flat=True))
     yield f"http://localhost:{port}"
     # Live-server tests commit for real: drop the schemas they made.

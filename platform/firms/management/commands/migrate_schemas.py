@@ -24,7 +24,8 @@ from psycopg import sql
 
 from firms.models import Firm
 from firms.provisioning import ensure_public_tenant
-from firms.schema_status import schemas_behind
+from firms.schema_status import schemas_behind, tenant_app_labels
+from firms.template_schema import refresh_template_dump
 
 TARGETED_OPTIONS = ("app_label", "fake", "fake_initial", "plan", "prune", "migration_name")
 
@@ -56,7 +57,10 @@ class Command(MigrateSchemasCommand):
                 .order_by("schema_name")
                 .values_list("schema_name", flat=True)
             )
-            behind += self._bring_up_to_date([template, *firms], check_only)
+            behind += self._bring_up_to_date([template, *firms], check_only, tenant_app_labels())
+            if not check_only:
+                connection.set_schema_to_public()  # type: ignore[attr-defined]
+                refresh_template_dump()
         elapsed = time.monotonic() - started
         if check_only and behind:
             self.stderr.write(f"{len(behind)} schema(s) have unapplied migrations: {behind[:10]}")
@@ -66,8 +70,10 @@ class Command(MigrateSchemasCommand):
                 f"migrate_schemas: {len(behind)} schema(s) migrated in {elapsed:.1f}s"
             )
 
-    def _bring_up_to_date(self, schemas: list[str], check_only: bool) -> list[str]:
-        behind = schemas_behind(schemas)
+    def _bring_up_to_date(
+        self, schemas: list[str], check_only: bool, app_labels: set[str] | None = None
+    ) -> list[str]:
+        behind = schemas_behind(schemas, app_labels)
         if behind and not check_only:
             executor = GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
             executor.run_migrations(tenants=behind)
