@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from .housekeeping import purge_expired
+
+
+@shared_task(name="accounts.purge_expired")
+def purge_expired_task() -> dict[str, int]:
+    purged = purge_expired()
+    return {
+        "handoffs": purged.handoffs,
+        "invitations": purged.invitations,
+        "reservations": purged.reservations,
+    }
