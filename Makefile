@@ -39,7 +39,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy platform tenants billing infra
+	$(VENV)/bin/mypy platform tenants billing infra bench
 
 pytest: setup
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile

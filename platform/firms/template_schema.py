@@ -61,7 +61,7 @@ def dump_template() -> str:
     """The template schema as a replayable script (structure, privileges and seed rows)."""
     db = connection.settings_dict
     env = {**os.environ, "PGPASSWORD": str(db.get("PASSWORD") or "")}
-    sslmode = (db.get("OPTIONS") or {}).get("sslmode")
+    sslmode = (db.get("OPTIONS") or {}).get("sslmode")  # e.g. require, verify-full
     if sslmode:
         env["PGSSLMODE"] = sslmode
     command = [
@@ -75,10 +75,14 @@ def dump_template() -> str:
         "--username",
         str(db.get("USER") or "postgres"),
     ]
-    if db.get("HOST"):
-        command += ["--host", str(db["HOST"])]
-    if db.get("PORT"):
-        command += ["--port", str(db["PORT"])]
+    # A URL like postgresql://u@/db?host=/socket/dir puts the host in OPTIONS, not HOST.
+    options = db.get("OPTIONS") or {}
+    host = db.get("HOST") or options.get("host")
+    port = db.get("PORT") or options.get("port")
+    if host:
+        command += ["--host", str(host)]
+    if port:
+        command += ["--port", str(port)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
         raise RuntimeError(f"pg_dump of the template failed: {result.stderr.strip()}")
