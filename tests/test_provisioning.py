@@ -117,3 +117,14 @@ def test_migrate_schemas_check_fails_while_a_schema_is_behind_then_migrate_fixes
     assert schemas_behind(["firm_acme"]) == []
     connection.set_schema_to_public()
     call_command("migrate_schemas", check_unapplied=True, verbosity=0)  # exits 0: no raise
+
+
+def test_template_dump_reaches_a_socket_host_given_in_options(monkeypatch):
+    from firms.template_schema import dump_template
+
+    host = connection.settings_dict["HOST"]
+    monkeypatch.setitem(connection.settings_dict, "HOST", "")
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {"host": host})
+    script = dump_template()
+    assert "CREATE TABLE firm_template.workspace_firmsettings" in script
+    assert "search_path" not in script and "CREATE SCHEMA" not in script
