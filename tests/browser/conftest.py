@@ -12,13 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
-from psycopg import sql
-
-from firms.models import Firm, TemplateDump
-from firms.provisioning import ensure_public_tenant
-from firms.template_schema import refresh_template_dump
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -44,24 +38,11 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def site(live_server, settings) -> Iterator[str]:
+def site(live_server, settings) -> str:
     """The live server's bare-domain URL, with settings pointing links at its port."""
     port = urlsplit(live_server.url).port
     settings.PUBLIC_PORT = str(port)
-    # A transactional test before this one flushed the public tables; restore what
-    # migrate_schemas had put there.
-    ensure_public_tenant()
-    if not TemplateDump.objects.exists():
-        refresh_template_dump()
-    before = set(Firm.objects.values_list("schema_name", flat=True))
-    yield f"http://localhost:{port}"
-    # Live-server tests commit for real: drop the schemas they made.
-    made = set(Firm.objects.values_list("schema_name", flat=True)) - before
-    with connection.cursor() as cursor:
-        for schema in made:
-            cursor.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-            )
+    return f"http://localhost:{port}"
 
 
 @pytest.fixture
