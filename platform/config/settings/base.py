@@ -26,6 +26,8 @@ SHARED_APPS = [
     "accounts",
     "public_site",
     "operators",
+    "keys",
+    "audit",
     "billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -43,6 +45,8 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "tenants.workspace",
+    "tenants.auditlog",
+    "tenants.custody",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,0 +1,1 @@
+"""The firm's people, their encrypted My Numbers and the purposes of use."""
