@@ -24,24 +24,25 @@ def _fresh_cache():
     yield
 
 
+def _commits_for_real(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
 @pytest.fixture(autouse=True)
 def _committed_data_is_cleaned_up(request):
-    """Tests marked django_db(transaction=True) commit for real (a live server or a worker
-    process must see their data). Django flushes the public tables after each of them, which
-    also removes the public tenant and the template dump that migrate_schemas made: restore
-    them first, and drop the firm schemas such a test made afterwards."""
-    marker = request.node.get_closest_marker("django_db")
-    if not (marker and marker.kwargs.get("transaction")):
+    """Tests that commit for real (a live server or a worker process must see their data)
+    end with Django's flush of the public tables (our flush keeps the public tenant and the
+    template dump, firms/management/commands/flush.py); the firm schemas such a test made
+    are dropped here."""
+    if not _commits_for_real(request):
         yield
         return
-    from firms.models import Firm, TemplateDump
-    from firms.provisioning import ensure_public_tenant
-    from firms.template_schema import refresh_template_dump
+    from firms.models import Firm
 
     request.getfixturevalue("transactional_db")
-    ensure_public_tenant()
-    if not TemplateDump.objects.exists():
-        refresh_template_dump()
     before = set(Firm.objects.values_list("schema_name", flat=True))
     yield
     connection.set_schema_to_public()

@@ -66,3 +66,17 @@ def signed_in_firm_client(user: User, firm: Firm) -> Client:
     landed = client.get(f"{target.path}?{target.query}")
     assert landed.status_code == 302, landed.status_code
     return client
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for a child process (a worker, manage.py)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    host = str(db["HOST"])
+    host = quote(host, safe="") if host.startswith("/") else host
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    password = f":{quote(str(db['PASSWORD']))}" if db.get("PASSWORD") else ""
+    return f"postgresql://{db['USER']}{password}@{host}{port}/{db['NAME']}"

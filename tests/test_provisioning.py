@@ -24,7 +24,7 @@ def test_a_provisioned_firm_has_schema_domain_key_record_and_migration_history()
     firm = make_firm("acme")
     assert schema_exists("firm_acme")
     assert Domain.objects.get(tenant=firm).domain == "acme.localhost"
-    assert FirmKey.objects.filter(firm=firm, state=FirmKey.State.PENDING).exists()
+    assert FirmKey.objects.filter(firm=firm, state=FirmKey.State.ACTIVE).exists()
     assert schemas_behind(["firm_acme"]) == []
 
 

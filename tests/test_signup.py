@@ -55,7 +55,7 @@ def test_signup_then_verify_provisions_the_firm_and_lands_the_owner_in_it(client
     assert firm.name == "山田商事株式会社"
     assert schema_exists("firm_yamada")
     assert Domain.objects.get(tenant=firm).domain == "yamada.localhost"
-    assert FirmKey.objects.get(firm=firm).state == FirmKey.State.PENDING
+    assert FirmKey.objects.get(firm=firm).state == FirmKey.State.ACTIVE
     owner = User.objects.get(email="hanako@yamada.test")
     assert Membership.objects.get(firm=firm, user=owner).role == Role.OWNER
     assert not SlugReservation.objects.filter(slug="yamada").exists()

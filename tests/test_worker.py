@@ -13,26 +13,15 @@ import sys
 import time
 import uuid
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import HostHandoff
 from accounts.tasks import purge_expired_task
-from tests.helpers import make_firm, make_user
+from tests.helpers import database_url, make_firm, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    host = str(db["HOST"])
-    host = quote(host, safe="") if host.startswith("/") else host
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    password = f":{quote(str(db['PASSWORD']))}" if db.get("PASSWORD") else ""
-    return f"postgresql://{db['USER']}{password}@{host}{port}/{db['NAME']}"
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from .handoff import PARENT_SESSION_KEY, parent_session_alive
 from .models import ROLES_REQUIRING_MFA
 from .services import membership_for
 
-FIRM_HOST_OPEN_PATHS = ("/static/", "/auth/handoff/", "/healthz")
+# The API authenticates each request with its own bearer token (tenants.api), not a session.
+FIRM_HOST_OPEN_PATHS = ("/static/", "/auth/handoff/", "/healthz", "/api/v1/")
 # What an operator without MFA may still reach: enrolment itself, and the way out.
 OPERATOR_PRE_MFA_PATHS = (
     "/static/",

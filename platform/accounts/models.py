@@ -132,3 +132,41 @@ class HostHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"hand-off of user {self.user_id} to firm {self.firm_id}"
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", _("参照（マスク表示）")
+    WRITE = "write", _("登録・更新")
+    REVEAL = "reveal", _("マイナンバーの表示")
+    EXPORT = "export", _("マイナンバーの出力")
+    AUDIT = "audit", _("アクセス記録の参照")
+
+
+class ApiToken(models.Model):
+    """A firm-scoped token for payroll software. It acts as its user, within its scopes, in
+    its firm only; only a hash is stored and the token is shown once."""
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("名前"), max_length=100)
+    scopes = models.JSONField(_("権限"), default=list)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"token {self.prefix}… of {self.user_id} in {self.firm_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

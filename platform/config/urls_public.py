@@ -15,6 +15,7 @@ urlpatterns = [
     path("mfa/required/", views.mfa_required, name="mfa_required"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("operator/", operator_views.console, name="operator_console"),
+    path("api/", include("tenants.api.docs")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -14,7 +14,12 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("auth/handoff/", views.handoff, name="handoff"),
     path("logout/", views.sign_out, name="firm_logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("tenants.api.urls")),
+    path("api/", include("tenants.api.docs")),
+    path("", include("tenants.custody.urls")),
 ]

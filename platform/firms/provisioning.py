@@ -50,6 +50,7 @@ def provision_firm(*, name: str, slug: str, owner: User | None) -> Firm:
     the schema is replayed from the template's dump, migration records included, so no
     migration runs (firms.template_schema)."""
     from accounts.services import membership_create
+    from keys.envelope import ensure_firm_key
 
     validate_slug_format(slug)
     if Firm.objects.filter(slug=slug).exists():
@@ -60,6 +61,9 @@ def provision_firm(*, name: str, slug: str, owner: User | None) -> Firm:
     clone_template(firm.schema_name)
     if owner is not None:
         membership_create(user=owner, firm=firm, role=Role.OWNER)
+    # Last, so that a failure of anything above never leaves a KMS key behind; the KMS key
+    # and the first data keys are made here and the key record becomes active.
+    ensure_firm_key(firm)
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     logger.info("provisioned firm %s", slug)
     return firm

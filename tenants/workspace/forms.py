@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
+from accounts.models import ApiScope, Role
 
 
 class InvitationForm(forms.Form):
@@ -11,3 +11,15 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("役割"), choices=Role.choices)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("名前（用途）"), max_length=100)
+    user = forms.ChoiceField(label=_("このトークンで操作する利用者"))
+    scopes = forms.MultipleChoiceField(
+        label=_("権限"), widget=forms.CheckboxSelectMultiple, choices=ApiScope.choices
+    )
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = [(m.user_id, m.user.email) for m in members]  # type: ignore[attr-defined]

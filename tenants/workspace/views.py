@@ -12,14 +12,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import services
+from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.handoff import end_parent_session, handoff_redeem
-from accounts.models import Invitation, Membership, Role
+from accounts.models import ApiToken, Invitation, Membership, Role
 from firms.models import public_url
 
-from .forms import InvitationForm, RoleForm
+from .forms import ApiTokenForm, InvitationForm, RoleForm
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from tenants.custody.models import MyNumberRecord, Person
+
     firm = request.tenant  # type: ignore[attr-defined]
     return render(
         request,
@@ -27,6 +30,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "firm": firm,
             "member_count": Membership.objects.filter(firm=firm).count(),
+            "people_count": Person.objects.count(),
+            "number_count": MyNumberRecord.objects.count(),
         },
     )
 
@@ -123,3 +128,47 @@ def _message(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return str(error) or _("この操作を行う権限がありません。")
+
+
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Owners create and revoke the firm's API tokens; a new token is shown once."""
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    if actor.role != Role.OWNER:
+        raise Http404
+    members = Membership.objects.filter(firm=actor.firm).select_related("user")
+    form = ApiTokenForm(request.POST or None, members=members)
+    raw_token = None
+    if request.method == "POST" and form.is_valid():
+        user = next(m.user for m in members if str(m.user_id) == form.cleaned_data["user"])
+        try:
+            _token, raw_token = api_token_create(
+                firm=actor.firm,
+                user=user,
+                scopes=form.cleaned_data["scopes"],
+                name=form.cleaned_data["name"],
+                created_by=actor.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, _message(error))
+        else:
+            form = ApiTokenForm(members=members)
+    return render(
+        request,
+        "workspace/api_tokens.html",
+        {
+            "form": form,
+            "raw_token": raw_token,
+            "tokens": ApiToken.objects.filter(firm=actor.firm).select_related("user"),
+        },
+    )
+
+
+@require_POST
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    if actor.role != Role.OWNER:
+        raise Http404
+    token = get_object_or_404(ApiToken, pk=token_id, firm=actor.firm)
+    api_token_revoke(token)
+    messages.success(request, _("トークンを無効にしました。"))
+    return redirect("api_tokens")

@@ -40,6 +40,7 @@ SHARED_APPS = [
     "allauth.mfa",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
 ]
 TENANT_APPS = [
@@ -244,10 +245,22 @@ INVITATION_TTL = timedelta(days=7)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every firm endpoint derives from tenants.api.base.FirmAPIView, which fixes these.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "My Number custody API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "My Number custody API",
+    "DESCRIPTION": "Firm API on https://{slug}.{BASE_DOMAIN}/api/v1/. Authorization: Bearer TOKEN.",
+    "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 # Celery: a broker that needs no server by default (kombu's filesystem transport).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -276,14 +289,51 @@ DEMO_DATA_ALLOWED = False
 # Key provider for firm key-encryption keys: "local" (embedded default) or "aws".
 KEY_PROVIDER = env_str("KEY_PROVIDER", "local")
 
+# Anything shaped like a My Number is scrubbed from every log line and error report.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.scrub.ScrubbingExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"scrub_my_numbers": {"()": "config.scrub.MyNumberScrubbingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub_my_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
     },
 }
+
+# --- Keys (platform/keys) ---
+# See docs/keys.md. The local provider's master key is a file outside the database, created
+# on first use with owner-only permissions.
+LOCAL_MASTER_KEY_PATH = env_str("LOCAL_MASTER_KEY_PATH") or str(LOCAL_DIR / "keys" / "master.key")
+# Unwrapped data keys stay in this process's memory (never Django's cache) this long; 0 = never.
+KEY_CACHE_SECONDS = env_int("KEY_CACHE_SECONDS", 300)
+# aws provider: no endpoint means real AWS; a URL points at any KMS-compatible endpoint.
+# No credentials means boto3's default chain (instance role, environment, profile).
+AWS_KMS_ENDPOINT_URL = env_str("AWS_KMS_ENDPOINT_URL") or None
+AWS_REGION = env_str("AWS_REGION", "ap-northeast-1")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+# Short and bounded, so an unreachable KMS fails a reveal in seconds (HTTP 503), not minutes.
+AWS_KMS_CONNECT_TIMEOUT = env_int("AWS_KMS_CONNECT_TIMEOUT", 2)
+AWS_KMS_READ_TIMEOUT = env_int("AWS_KMS_READ_TIMEOUT", 5)
+AWS_KMS_MAX_ATTEMPTS = env_int("AWS_KMS_MAX_ATTEMPTS", 2)
+AWS_KMS_ALIAS_PREFIX = env_str("AWS_KMS_ALIAS_PREFIX", "alias/mynumber-custody/")
+AWS_KMS_ENABLE_KEY_ROTATION = env_bool("AWS_KMS_ENABLE_KEY_ROTATION", True)
+
+# --- Audit (platform/audit, tenants/auditlog) ---
+# A request id first, so every response (redirects and refusals too) carries it and every
+# access log entry of one request shares it.
+MIDDLEWARE.insert(0, "audit.middleware.RequestIdMiddleware")
+# Only behind a proxy we run, which appends the client's address to X-Forwarded-For.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# Each firm's chain head is copied to the public schema hourly (audit.tasks).
+CELERY_BEAT_SCHEDULE["audit-checkpoints"] = {"task": "audit.checkpoint_all", "schedule": 3600.0}

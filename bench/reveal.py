@@ -1,0 +1,268 @@
+"""Benchmark: revealing a number through the HTTP API, with its access-log entry.
+
+Run: `.venv/bin/python bench/reveal.py [--people 200] [--requests 2000] [--seconds 10]`.
+
+Measures, against gunicorn serving a throw-away database (BENCH_DB, as bench/provisioning.py):
+- latency of POST /api/v1/people/{id}/reveal/ at 2 concurrent clients: p50 and p99
+  (goal p99 < 20 ms);
+- throughput with both cores busy (gunicorn: 2 workers; load from wrk when installed, else
+  Python threads): requests/s (goal >= 1,000);
+- KMS (key provider) calls per 1,000 reveals with a warm cache, in-process (goal <= 1);
+- that every reveal left exactly one access-log entry and the chain still verifies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from provisioning import (
+    BENCH_DB,
+    MANAGE,
+    REPO_ROOT,
+    SETTINGS_MODULE,
+    bench_database,
+    drop_database,
+    progress,
+    recreate_database,
+)
+
+NUMBER_BODY = "1234567890"
+PURPOSE = "withholding_slip"
+
+
+def numbers(count: int) -> list[str]:
+    """Distinct valid numbers (the check digit computed by the product's own rule)."""
+    from tenants.custody.mynumber import check_digit
+
+    result = []
+    for i in range(count):
+        body = f"{10_000_000_000 + i:011d}"
+        result.append(body + str(check_digit(body)))
+    return result
+
+
+def setup_firm(people: int) -> tuple[str, list[int]]:
+    """A firm with `people` numbers and an owner's token with the reveal scope."""
+    from django_tenants.utils import tenant_context
+
+    from accounts.api_tokens import api_token_create
+    from accounts.models import Role, User
+    from accounts.services import membership_create
+    from firms.provisioning import provision_firm
+    from tenants.auditlog.services import Actor
+    from tenants.custody import services
+    from tenants.custody.models import Person
+
+    firm = provision_firm(name="Bench", slug="bench", owner=None)
+    owner = User.objects.create_user(email="owner@bench.test", password=None)
+    membership_create(user=owner, firm=firm, role=Role.OWNER)
+    raw = api_token_create(firm=firm, user=owner, scopes=["reveal"], name="bench")[1]
+    actor = Actor(user_id=owner.pk, email=owner.email, role=Role.OWNER)
+    ids = []
+    with tenant_context(firm):
+        for number in numbers(people):
+            person = Person.objects.create(
+                kind="employee", family_name="試験", given_name="太郎",
+                family_name_kana="シケン", given_name_kana="タロウ",
+            )  # fmt: skip
+            services.number_set(actor=actor, firm=firm, person=person, raw=number,
+                                purpose_codes=[PURPOSE])  # fmt: skip
+            ids.append(person.pk)
+    return raw, ids
+
+
+def kms_calls_per_thousand(ids: list[int]) -> int:
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import Role
+    from firms.models import Firm
+    from keys import metrics
+    from tenants.auditlog.services import Actor
+    from tenants.custody import services
+    from tenants.custody.models import Person
+
+    firm = Firm.objects.get(slug="bench")
+    actor = Actor(user_id=None, email="bench", role=Role.OWNER)
+    with tenant_context(firm):
+        people = list(Person.objects.filter(pk__in=ids))
+        services.number_reveal(actor=actor, firm=firm, person=people[0], purpose_code=PURPOSE)
+        metrics.reset()
+        for i in range(1000):
+            services.number_reveal(
+                actor=actor, firm=firm, person=people[i % len(people)], purpose_code=PURPOSE
+            )
+        return metrics.provider_calls
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+         "--log-level", "warning"],
+        cwd=REPO_ROOT, env=os.environ.copy(),
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def reveal_once(conn: http.client.HTTPConnection, token: str, person_id: int, port: int) -> float:
+    body = json.dumps({"purpose": PURPOSE})
+    headers = {
+        "Host": f"bench.localhost:{port}",
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+    }
+    started = time.perf_counter()
+    conn.request("POST", f"/api/v1/people/{person_id}/reveal/", body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise RuntimeError(f"reveal answered {response.status}")
+    return elapsed
+
+
+def latency(token: str, ids: list[int], port: int, total: int, clients: int = 2) -> list[float]:
+    timings: list[float] = []
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine = [reveal_once(conn, token, ids[(offset + i) % len(ids)], port)
+                for i in range(total // clients)]  # fmt: skip
+        with lock:
+            timings.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(n * 7,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{"purpose": "%s"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+wrk.headers["Host"] = "bench.localhost:%d"
+"""
+
+
+def throughput(token: str, person_id: int, port: int, seconds: int) -> tuple[float, str]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        count = len(latency(token, [person_id], port, total=2000, clients=8))
+        return count, "python threads (wrk not installed)"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % (PURPOSE, token, port))
+    result = subprocess.run(  # noqa: S603
+        [wrk, "-t2", "-c8", f"-d{seconds}s", "-s", script.name,
+         f"http://127.0.0.1:{port}/api/v1/people/{person_id}/reveal/"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    Path(script.name).unlink()
+    rate = next(line for line in result.stdout.splitlines() if "Requests/sec" in line)
+    non2xx = [line for line in result.stdout.splitlines() if "Non-2xx" in line]
+    if non2xx:
+        raise RuntimeError(non2xx[0])
+    return float(rate.split()[-1]), "wrk -t2 -c8"
+
+
+def log_check(expected_reveals: int) -> tuple[int, bool]:
+    from django_tenants.utils import tenant_context
+
+    from firms.models import Firm
+    from tenants.auditlog.models import AccessLogEntry
+    from tenants.auditlog.verification import verify_chain
+
+    with tenant_context(Firm.objects.get(slug="bench")):
+        reveals = AccessLogEntry.objects.filter(action="reveal").count()
+        return reveals, verify_chain().ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    db = bench_database()
+    recreate_database(db)
+    os.environ["DATABASE_URL"] = db.url
+    server = None
+    try:
+        import django
+
+        django.setup()
+        progress("migrate_schemas")
+        subprocess.run([sys.executable, str(MANAGE), "migrate_schemas", "--verbosity", "0"],  # noqa: S603
+                       cwd=REPO_ROOT, check=True)  # fmt: skip
+        progress(f"a firm with {args.people} numbers")
+        token, ids = setup_firm(args.people)
+        progress("KMS calls per 1,000 in-process reveals")
+        kms = kms_calls_per_thousand(ids)
+        port = free_port()
+        server = start_server(port)
+        latency(token, ids, port, total=200)  # warm both workers' key caches
+        progress(f"latency: {args.requests} reveals from 2 clients")
+        timings = sorted(latency(token, ids, port, total=args.requests))
+        progress(f"throughput: {args.seconds} s")
+        rate, tool = throughput(token, ids[0], port, args.seconds)
+        server.terminate()
+        server.wait(timeout=20)
+        server = None
+        reveals, chain_ok = log_check(0)
+        p50 = statistics.median(timings) * 1000
+        p99 = timings[int(len(timings) * 0.99) - 1] * 1000
+        print("Reveal through the HTTP API (gunicorn gthread, 2 workers x 4 threads; 2 cores)")
+        print(f"  latency, 2 clients, {len(timings)} reveals: p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+              f"  (goal p99 < 20 ms: {'met' if p99 < 20 else 'MISSED'})")  # fmt: skip
+        print(f"  throughput, {tool}, {args.seconds} s: {rate:,.0f} req/s"
+              f"  (goal >= 1,000: {'met' if rate >= 1000 else 'MISSED'})")  # fmt: skip
+        print(
+            f"  KMS calls per 1,000 reveals, warm cache: {kms}  (goal <= 1: {'met' if kms <= 1 else 'MISSED'})"
+        )
+        print(f"  access log: {reveals:,} reveal entries in all; chain verifies: {chain_ok}")
+        return 0 if chain_ok else 1
+    finally:
+        if server is not None:
+            server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(db)
+        progress(f"dropped database {BENCH_DB}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

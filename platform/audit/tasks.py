@@ -1,0 +1,30 @@
+"""Beat fans out one checkpoint task per firm. tenant-schemas-celery reads the schema from
+the `_schema_name` message header and switches the worker's connection to it before the task
+runs; the schema is also passed as an argument so a task that lost its header refuses to run
+instead of checkpointing the wrong schema."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import connection
+
+from firms.models import Firm
+
+from .checkpoints import firms_with_logs, record_checkpoint
+
+
+@shared_task(name="audit.checkpoint_all")
+def checkpoint_all() -> int:
+    schemas = [firm.schema_name for firm in firms_with_logs()]
+    for schema in schemas:
+        checkpoint_firm.apply_async(args=[schema], headers={"_schema_name": schema})
+    return len(schemas)
+
+
+@shared_task(name="audit.checkpoint_firm")
+def checkpoint_firm(schema_name: str) -> int | None:
+    current = getattr(connection, "schema_name", None)
+    if current != schema_name:
+        raise RuntimeError(f"checkpoint task for {schema_name!r} ran in schema {current!r}")
+    checkpoint = record_checkpoint(Firm.objects.get(schema_name=schema_name))
+    return None if checkpoint is None else checkpoint.seq

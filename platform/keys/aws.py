@@ -1,0 +1,189 @@
+"""AWS KMS as the key provider: one customer-managed symmetric key per firm.
+
+Endpoint, region and credentials come from settings, so the same code talks to AWS or to any
+KMS-compatible endpoint (the tests use moto in server mode on loopback). Timeouts and retries
+are short and bounded: when KMS is unreachable a reveal fails closed in seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from . import metrics
+from .errors import CiphertextInvalid, KeyUnavailable
+
+if TYPE_CHECKING:
+    from firms.models import Firm
+
+SERVICE_TAG = "mynumber-custody"
+# The shortest waiting period KMS allows; within it, CancelKeyDeletion can still undo a mistake.
+DELETION_WINDOW_DAYS = 7
+
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+# KMS error codes that mean "this ciphertext does not open here", not "KMS is unavailable".
+_INVALID_CIPHERTEXT_CODES = {"InvalidCiphertextException", "IncorrectKeyException"}
+_REASONS = {
+    "DisabledException": "the key is disabled",
+    "KMSInvalidStateException": "the key is not usable in its state (pending deletion?)",
+    "AccessDeniedException": "access to the key is denied",
+    "NotFoundException": "the key does not exist",
+    "KeyUnavailableException": "the key is temporarily unavailable",
+    "DependencyTimeoutException": "KMS timed out",
+    "KMSInternalException": "KMS failed internally",
+    "ThrottlingException": "KMS is throttling requests",
+    "UnrecognizedClientException": "KMS does not recognise the credentials",
+}
+
+
+def kms_client() -> Any:
+    """A boto3 KMS client for the current settings, built once per configuration (clients are
+    thread-safe; building one costs tens of milliseconds)."""
+    config_key = (
+        settings.AWS_KMS_ENDPOINT_URL,
+        settings.AWS_REGION,
+        settings.AWS_ACCESS_KEY_ID,
+        settings.AWS_SECRET_ACCESS_KEY,
+        settings.AWS_KMS_CONNECT_TIMEOUT,
+        settings.AWS_KMS_READ_TIMEOUT,
+        settings.AWS_KMS_MAX_ATTEMPTS,
+    )
+    with _clients_lock:
+        client = _clients.get(config_key)
+        if client is None:
+            # A session per client: boto3's default session is not thread-safe.
+            session = boto3.session.Session(
+                aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+                aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+                region_name=settings.AWS_REGION,
+            )
+            client = session.client(
+                "kms",
+                endpoint_url=settings.AWS_KMS_ENDPOINT_URL,
+                config=Config(
+                    connect_timeout=settings.AWS_KMS_CONNECT_TIMEOUT,
+                    read_timeout=settings.AWS_KMS_READ_TIMEOUT,
+                    retries={"max_attempts": settings.AWS_KMS_MAX_ATTEMPTS, "mode": "standard"},
+                ),
+            )
+            _clients[config_key] = client
+        return client
+
+
+def alias_for(firm: Firm) -> str:
+    return f"{settings.AWS_KMS_ALIAS_PREFIX}{firm.slug}"
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+class AwsKmsProvider:
+    name = "aws"
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client if client is not None else kms_client()
+
+    def create_key(self, firm: Firm) -> str:
+        response = self._call(
+            "create_key",
+            f"new key for firm {firm.slug}",
+            Description=f"My Number custody: key-encryption key of firm {firm.slug}",
+            KeyUsage="ENCRYPT_DECRYPT",
+            KeySpec="SYMMETRIC_DEFAULT",
+            Tags=[
+                {"TagKey": "firm_slug", "TagValue": firm.slug},
+                {"TagKey": "firm_schema", "TagValue": firm.schema_name},
+                {"TagKey": "service", "TagValue": SERVICE_TAG},
+            ],
+        )
+        key_id = str(response["KeyMetadata"]["Arn"])
+        self._point_alias(alias_for(firm), key_id)
+        if settings.AWS_KMS_ENABLE_KEY_ROTATION:
+            # KMS rotates the key material yearly and keeps old material for old wraps.
+            self._call("enable_key_rotation", key_id, KeyId=key_id)
+        return key_id
+
+    def generate_data_key(self, key_id: str, context: dict[str, str]) -> tuple[bytes, bytes]:
+        response = self._call(
+            "generate_data_key", key_id, KeyId=key_id, KeySpec="AES_256", EncryptionContext=context
+        )
+        return bytes(response["Plaintext"]), bytes(response["CiphertextBlob"])
+
+    def decrypt_data_key(self, key_id: str, wrapped: bytes, context: dict[str, str]) -> bytes:
+        # KeyId pins the key: KMS refuses a blob wrapped under any other key.
+        response = self._call(
+            "decrypt", key_id, CiphertextBlob=wrapped, KeyId=key_id, EncryptionContext=context
+        )
+        return bytes(response["Plaintext"])
+
+    def schedule_key_deletion(self, key_id: str) -> None:
+        try:
+            self._invoke(
+                "schedule_key_deletion",
+                key_id,
+                KeyId=key_id,
+                PendingWindowInDays=DELETION_WINDOW_DAYS,
+            )
+        except ClientError as exc:
+            # Already scheduled (a retried offboarding whose database step failed): done.
+            if _error_code(exc) == "KMSInvalidStateException" and self._state(key_id) in {
+                "PendingDeletion",
+                "PendingReplicaDeletion",
+            }:
+                return
+            raise self._mapped(exc, "schedule_key_deletion", key_id) from exc
+
+    def health_check(self, key_id: str) -> None:
+        state = self._state(key_id)
+        if state != "Enabled":
+            raise KeyUnavailable(f"KMS key {key_id} is {state}")
+
+    def _state(self, key_id: str) -> str:
+        return str(self._call("describe_key", key_id, KeyId=key_id)["KeyMetadata"]["KeyState"])
+
+    def _point_alias(self, alias: str, key_id: str) -> None:
+        """Create the alias, or move it: an alias left by a firm whose provisioning rolled back
+        (or that was offboarded) must name the slug's new key."""
+        try:
+            self._invoke("create_alias", alias, AliasName=alias, TargetKeyId=key_id)
+        except ClientError as exc:
+            if _error_code(exc) != "AlreadyExistsException":
+                raise self._mapped(exc, "create_alias", alias) from exc
+            self._call("update_alias", alias, AliasName=alias, TargetKeyId=key_id)
+
+    def _call(self, operation: str, subject: str, **params: Any) -> Any:
+        try:
+            return self._invoke(operation, subject, **params)
+        except ClientError as exc:
+            raise self._mapped(exc, operation, subject) from exc
+
+    def _invoke(self, operation: str, subject: str, **params: Any) -> Any:
+        """One KMS request, counted. Transport failures become KeyUnavailable here; KMS's own
+        refusals stay ClientError for the caller to map."""
+        metrics.record_provider_call()
+        try:
+            return getattr(self._client, operation)(**params)
+        except BotoCoreError as exc:
+            # EndpointConnectionError, timeouts, missing credentials: KMS is out of reach.
+            raise KeyUnavailable(
+                f"KMS unreachable during {operation} for {subject} ({type(exc).__name__})"
+            ) from exc
+
+    @staticmethod
+    def _mapped(exc: ClientError, operation: str, subject: str) -> Exception:
+        code = _error_code(exc)
+        if code in _INVALID_CIPHERTEXT_CODES:
+            return CiphertextInvalid(
+                f"KMS {operation} refused the wrapped key for {subject}: wrong encryption "
+                f"context, wrong key or tampered ({code})"
+            )
+        reason = _REASONS.get(code, "KMS refused the request")
+        return KeyUnavailable(f"KMS {operation} for {subject} failed: {reason} ({code})")

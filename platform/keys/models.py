@@ -1,0 +1,57 @@
+"""Key records in the public schema. Nothing here is usable without the provider: data keys
+are stored only wrapped by the firm's KEK, and local KEKs only wrapped by the master key."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from firms.models import Firm
+
+
+class DataKey(models.Model):
+    """One version of a firm's data key (seals numbers and images) or blind-index key.
+
+    The wrapped blob is what the provider returned for the encryption context
+    {"firm": schema, "purpose": purpose, "version": str(version)}; the highest version of a
+    purpose is the current one. Old versions stay so older ciphertexts still open.
+    """
+
+    class Purpose(models.TextChoices):
+        DATA = "data", "data"
+        INDEX = "index", "blind index"
+
+    # PROTECT: deleting a firm must not silently drop its keys (that is crypto-shredding,
+    # which keys.envelope.destroy_firm_key does on purpose and records).
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="data_keys")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    version = models.PositiveIntegerField()
+    wrapped = models.BinaryField()
+    # The provider and KEK that wrapped this version, so a firm keeps working when the
+    # deployment's default provider changes.
+    provider = models.CharField(max_length=20)
+    key_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "purpose", "version"], name="keys_datakey_one_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} key v{self.version} of firm {self.firm_id}"
+
+
+class LocalKek(models.Model):
+    """A firm's key-encryption key under the local provider: 32 random bytes wrapped by the
+    master key (a file outside the database). Destroying it erases the wrapped bytes."""
+
+    key_id = models.CharField(max_length=64, unique=True)
+    wrapped_kek = models.BinaryField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = "destroyed" if self.destroyed_at else "active"
+        return f"local KEK {self.key_id} ({state})"

@@ -1,0 +1,40 @@
+"""The one base class of every firm API view. Authentication and permissions are fixed here;
+a subclass that tries to change them fails at import, so no endpoint can be weaker."""
+
+from __future__ import annotations
+
+from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import JSONRenderer
+
+from tenants.auditlog.services import Actor, actor_from_request
+
+from . import schema  # noqa: F401 - registers the token scheme with drf-spectacular
+from .authentication import FirmTokenAuthentication
+from .permissions import TokenHasScope
+
+FIXED = ("authentication_classes", "permission_classes")
+HANDLED_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+class FirmAPIView(GenericAPIView):
+    authentication_classes = [FirmTokenAuthentication]
+    permission_classes = [TokenHasScope]
+    renderer_classes = [JSONRenderer]
+    required_scopes: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in FIXED:
+            if name in cls.__dict__:
+                raise TypeError(f"{cls.__name__} may not override {name}")
+        for method in HANDLED_METHODS:
+            if method in cls.__dict__ and method.upper() not in cls.required_scopes:
+                raise TypeError(f"{cls.__name__}.{method} needs a scope in required_scopes")
+
+    @property
+    def actor(self) -> Actor:
+        return actor_from_request(self.request._request)
+
+    @property
+    def firm(self):
+        return self.request._request.tenant

@@ -1,0 +1,52 @@
+"""Service errors to HTTP: clear messages, never a number, never a stack trace."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from keys.errors import KeyUnavailable
+from tenants.auditlog.errors import AuditLogUnavailable
+from tenants.custody.errors import (
+    CustodyError,
+    DuplicateMyNumber,
+    NoNumber,
+    NotAllowed,
+    PurposeNotNotified,
+    UnknownPurpose,
+)
+from tenants.custody.log_filters import BadFilter
+from tenants.custody.mynumber import InvalidMyNumber
+
+STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
+    (DuplicateMyNumber, status.HTTP_409_CONFLICT),
+    (UnknownPurpose, status.HTTP_400_BAD_REQUEST),
+    (PurposeNotNotified, status.HTTP_403_FORBIDDEN),
+    (NotAllowed, status.HTTP_403_FORBIDDEN),
+    (NoNumber, status.HTTP_404_NOT_FOUND),
+]
+UNAVAILABLE_MESSAGE = (
+    "The number cannot be shown right now: the key service or the access log is unavailable. "
+    "Nothing was revealed; try again later."
+)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, BadFilter):
+        return Response({"detail": "A filter value is malformed."}, status=400)
+    if isinstance(exc, InvalidMyNumber):
+        return Response(
+            {"my_number": [str(m) for m in exc.messages], "code": exc.code},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, (KeyUnavailable, AuditLogUnavailable)):
+        return Response({"detail": UNAVAILABLE_MESSAGE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, CustodyError):
+        code = next((s for kind, s in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
+        return Response({"detail": str(exc.message)}, status=code)
+    return drf_exception_handler(exc, context)

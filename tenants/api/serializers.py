@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from tenants.custody.models import Person, PersonKind, Purpose
+from tenants.custody.mynumber import MASK
+
+
+class PurposeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Purpose
+        fields = ["code", "name_ja", "name_en", "default_for", "active"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=PersonKind.choices)
+    employee = serializers.PrimaryKeyRelatedField(
+        queryset=Person.objects.filter(kind=PersonKind.EMPLOYEE), required=False, allow_null=True
+    )
+    has_number = serializers.SerializerMethodField()
+    my_number = serializers.SerializerMethodField(help_text="Always masked.")
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "kind",
+            "employee",
+            "relationship",
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "birth_date",
+            "relationship_start",
+            "relationship_end",
+            "status",
+            "has_number",
+            "my_number",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "status", "created_at", "updated_at"]
+
+    def get_has_number(self, person: Person) -> bool:
+        return person.has_number
+
+    def get_my_number(self, person: Person) -> str | None:
+        return MASK if person.has_number else None
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        employee = attrs.get("employee", getattr(self.instance, "employee", None))
+        if kind == PersonKind.DEPENDENT and employee is None:
+            raise serializers.ValidationError({"employee": "A dependent needs its employee."})
+        if kind != PersonKind.DEPENDENT and employee is not None:
+            raise serializers.ValidationError({"employee": "Only a dependent has an employee."})
+        return attrs
+
+
+class MyNumberInSerializer(serializers.Serializer):
+    my_number = serializers.CharField(max_length=64, trim_whitespace=False)
+    purposes = serializers.ListField(
+        child=serializers.SlugField(max_length=50), required=False, allow_empty=False
+    )
+
+
+class MyNumberOutSerializer(serializers.Serializer):
+    person = serializers.IntegerField()
+    has_number = serializers.BooleanField()
+    purposes = serializers.ListField(child=serializers.CharField())
+
+
+class RevealInSerializer(serializers.Serializer):
+    purpose = serializers.SlugField(max_length=50)
+
+
+class RevealOutSerializer(serializers.Serializer):
+    my_number = serializers.CharField()
+
+
+class ExportInSerializer(serializers.Serializer):
+    purpose = serializers.SlugField(max_length=50)
+    people = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100_000
+    )

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("people/", views.PeopleView.as_view(), name="api-people"),
+    path("people/<int:pk>/", views.PersonView.as_view(), name="api-person"),
+    path("people/<int:pk>/my-number/", views.MyNumberView.as_view(), name="api-my-number"),
+    path("people/<int:pk>/reveal/", views.RevealView.as_view(), name="api-reveal"),
+    path("purposes/", views.PurposesView.as_view(), name="api-purposes"),
+    path("access-log/", views.AccessLogView.as_view(), name="api-access-log"),
+    path("exports/", views.ExportView.as_view(), name="api-exports"),
+]

@@ -1,0 +1,213 @@
+"""Endpoints under /api/v1/ on a firm's host. Thin: services do the work and the logging."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from tenants.auditlog.models import AccessLogEntry
+from tenants.auditlog.services import log_access
+from tenants.custody import services
+from tenants.custody.models import Person, Purpose
+
+from .base import FirmAPIView
+from .serializers import (
+    ExportInSerializer,
+    MyNumberInSerializer,
+    MyNumberOutSerializer,
+    PersonSerializer,
+    PurposeSerializer,
+    RevealInSerializer,
+    RevealOutSerializer,
+)
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class Pages(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class PeopleView(FirmAPIView):
+    serializer_class = PersonSerializer
+    pagination_class = Pages
+    required_scopes = {"GET": "read", "POST": "write"}
+
+    def get_queryset(self):
+        return Person.objects.select_related("my_number").order_by("id")
+
+    @extend_schema(operation_id="people_list")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        people = services.people_listed(actor=self.actor, people=page or [])
+        return self.get_paginated_response(self.get_serializer(people, many=True).data)
+
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        person = services.person_create(actor=self.actor, data=serializer.validated_data)
+        return Response(self.get_serializer(person).data, status=status.HTTP_201_CREATED)
+
+
+class PersonView(FirmAPIView):
+    serializer_class = PersonSerializer
+    required_scopes = {"GET": "read", "PATCH": "write", "DELETE": "write"}
+
+    def get_object(self) -> Person:
+        return get_object_or_404(Person.objects.select_related("my_number"), pk=self.kwargs["pk"])
+
+    def get(self, request, pk: int):
+        person = services.person_for_viewing(actor=self.actor, person=self.get_object())
+        return Response(self.get_serializer(person).data)
+
+    def patch(self, request, pk: int):
+        person = self.get_object()
+        serializer = self.get_serializer(person, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        person = services.person_update(
+            actor=self.actor, person=person, changes=serializer.validated_data
+        )
+        return Response(self.get_serializer(person).data)
+
+    def delete(self, request, pk: int):
+        services.person_delete(actor=self.actor, person=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyNumberView(FirmAPIView):
+    serializer_class = MyNumberInSerializer
+    required_scopes = {"PUT": "write"}
+
+    @extend_schema(request=MyNumberInSerializer, responses=MyNumberOutSerializer)
+    def put(self, request, pk: int):
+        person = get_object_or_404(Person, pk=pk)
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = services.number_set(
+            actor=self.actor,
+            firm=self.firm,
+            person=person,
+            raw=data.validated_data["my_number"],
+            purpose_codes=data.validated_data.get("purposes"),
+        )
+        codes = sorted(record.purposes.values_list("code", flat=True))
+        return Response({"person": person.pk, "has_number": True, "purposes": codes})
+
+
+class RevealView(FirmAPIView):
+    serializer_class = RevealInSerializer
+    required_scopes = {"POST": "reveal"}
+
+    @extend_schema(request=RevealInSerializer, responses=RevealOutSerializer)
+    def post(self, request, pk: int):
+        person = get_object_or_404(Person.objects.select_related("my_number"), pk=pk)
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        number = services.number_reveal(
+            actor=self.actor,
+            firm=self.firm,
+            person=person,
+            purpose_code=data.validated_data["purpose"],
+        )
+        return Response({"my_number": number}, headers=NO_STORE)
+
+
+class PurposesView(FirmAPIView):
+    serializer_class = PurposeSerializer
+    required_scopes = {"GET": "read"}
+    pagination_class = None
+
+    def get_queryset(self):
+        return Purpose.objects.all()
+
+    def get(self, request):
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+
+class AccessLogEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AccessLogEntry
+        fields = [
+            "seq", "at", "actor_user_id", "actor_email", "actor_role", "api_token_id",
+            "person_id", "action", "purpose", "ip", "user_agent", "result", "request_id",
+            "detail", "prev_hash", "hash",
+        ]  # fmt: skip
+
+
+LOG_FILTERS = [
+    OpenApiParameter("person", int),
+    OpenApiParameter("actor", int, description="user id"),
+    OpenApiParameter("action", str),
+    OpenApiParameter("purpose", str),
+    OpenApiParameter("since", str, description="ISO date or datetime, inclusive"),
+    OpenApiParameter("until", str, description="ISO date or datetime, exclusive"),
+]
+
+
+class AccessLogView(FirmAPIView):
+    serializer_class = AccessLogEntrySerializer
+    pagination_class = Pages
+    required_scopes = {"GET": "audit"}
+
+    def get_queryset(self):
+        from tenants.custody.log_filters import filter_entries
+
+        return filter_entries(AccessLogEntry.objects.order_by("-seq"), self.request.query_params)
+
+    @extend_schema(parameters=LOG_FILTERS)
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        from django.db import transaction
+
+        with transaction.atomic():
+            log_access(actor=self.actor, action="download_log", detail={"api": True})
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class ExportView(FirmAPIView):
+    serializer_class = ExportInSerializer
+    required_scopes = {"POST": "export"}
+
+    @extend_schema(request=ExportInSerializer, responses={(200, "text/csv"): bytes})
+    def post(self, request):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        people = data.validated_data.get("people")
+        if people is None:
+            people = list(Person.objects.values_list("pk", flat=True))
+        rows = services.numbers_export(
+            actor=self.actor,
+            firm=self.firm,
+            person_ids=people,
+            purpose_code=data.validated_data["purpose"],
+        )
+        first = next(rows, None)  # raise refusals before the response starts
+        response = StreamingHttpResponse(_csv(first, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="my-numbers.csv"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _csv(first: tuple | None, rest: Iterator[tuple]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(services.EXPORT_COLUMNS)
+    if first is not None:
+        writer.writerow(first)
+        for row in rest:
+            writer.writerow(row)
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()

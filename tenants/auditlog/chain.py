@@ -1,0 +1,141 @@
+"""The hash chain: the canonical form of an entry and the hash that links it to the last one.
+
+    hash = sha256_hex( utf8( prev_hash + canonical(entry) ) )
+
+`prev_hash` is the previous entry's hash (64 lowercase hex characters), or GENESIS_HASH
+(sha256 of b"mynumber-custody:genesis") for seq 1. `canonical(entry)` is CANONICAL_TAG and then
+each field in CANONICAL_FIELDS order, every one preceded by the separator U+001F (ASCII unit
+separator), NULL written as the empty string:
+
+- integers (seq, actor_user_id, api_token_id, person_id): decimal;
+- at: UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ` (always six fractional digits);
+- ip: PostgreSQL's `host(ip)` rendering of the address (the service reads it back from the database
+  before hashing, so IPv6 spellings cannot differ between writing and verifying);
+- detail: compact JSON with sorted keys, UTF-8 as is (`json.dumps(detail, sort_keys=True,
+  separators=(",", ":"), ensure_ascii=False)`); the service only accepts str, int, bool, None,
+  lists and dicts there, which come back from jsonb unchanged;
+- other text: as stored.
+
+No stored value contains U+001F: the service strips control characters from free text, its
+codes are validated, and JSON escapes control characters. So a canonical form holds exactly
+SEPARATORS separators, and a verifier refuses one that holds any other number: a value
+smuggled across a field boundary cannot keep the hash.
+
+The service hashes in Python (`canonical_entry`, `entry_hash`). Verification, which must be
+fast, has PostgreSQL render every field but the detail (`SQL_CANONICAL_PREFIX`, on the
+database's own core) while Python hashes; the two renderings are tested to agree, and every
+verification of a chain the service wrote proves it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS_HASH = hashlib.sha256(b"mynumber-custody:genesis").hexdigest()
+CANONICAL_TAG = "access-log/v1"
+SEPARATOR = "\x1f"
+SEPARATORS = 14  # one before each field
+AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "seq",
+    "at",
+    "actor_user_id",
+    "actor_email",
+    "actor_role",
+    "api_token_id",
+    "person_id",
+    "action",
+    "purpose",
+    "result",
+    "ip",
+    "user_agent",
+    "request_id",
+    "detail",
+)
+
+
+_DETAIL_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def canonical_detail(detail: dict[str, Any]) -> str:
+    return _DETAIL_ENCODER.encode(detail)
+
+
+def canonical_at(at: datetime) -> str:
+    return at.astimezone(UTC).strftime(AT_FORMAT)
+
+
+def _text(value: int | str | None) -> str:
+    return "" if value is None else str(value)
+
+
+def canonical_entry(
+    *,
+    seq: int,
+    at: datetime,
+    actor_user_id: int | None,
+    actor_email: str,
+    actor_role: str,
+    api_token_id: int | None,
+    person_id: int | None,
+    action: str,
+    purpose: str,
+    result: str,
+    ip: str | None,
+    user_agent: str,
+    request_id: str,
+    detail: dict[str, Any],
+) -> str:
+    values = (
+        str(seq),
+        canonical_at(at),
+        _text(actor_user_id),
+        actor_email,
+        actor_role,
+        _text(api_token_id),
+        _text(person_id),
+        action,
+        purpose,
+        result,
+        _text(ip),
+        user_agent,
+        request_id,
+        canonical_detail(detail),
+    )
+    return CANONICAL_TAG + "".join(SEPARATOR + value for value in values)
+
+
+def entry_hash(prev_hash: str, canonical: str) -> str:
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+# Every field but the detail, rendered by PostgreSQL exactly as `canonical_entry` renders it
+# (concat() writes NULL as the empty string), ending with the separator before the detail.
+_SQL_FIELDS: dict[str, str] = {
+    "seq": "seq",
+    "at": """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+    "actor_user_id": "actor_user_id",
+    "actor_email": "actor_email",
+    "actor_role": "actor_role",
+    "api_token_id": "api_token_id",
+    "person_id": "person_id",
+    "action": "action",
+    "purpose": "purpose",
+    "result": "result",
+    "ip": "host(ip)",
+    "user_agent": "user_agent",
+    "request_id": "request_id",
+}
+assert tuple(_SQL_FIELDS) == CANONICAL_FIELDS[:-1]
+
+SQL_CANONICAL_PREFIX = (
+    f"concat('{CANONICAL_TAG}', "
+    + ", ".join(f"chr(31), {expression}" for expression in _SQL_FIELDS.values())
+    + ", chr(31))"
+)

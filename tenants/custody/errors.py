@@ -1,0 +1,35 @@
+"""Errors of the custody services. None of their messages ever contains a number."""
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+class CustodyError(Exception):
+    """Base class; `message` is safe to show the user."""
+
+    message: str | Promise = _("処理できませんでした。")
+
+    def __init__(self, message: str | Promise | None = None):
+        if message is not None:
+            self.message = message
+        super().__init__(str(self.message))
+
+
+class DuplicateMyNumber(CustodyError):
+    message = _("このマイナンバーは既に別の方に登録されています。登録済みの方を確認してください。")
+
+
+class UnknownPurpose(CustodyError):
+    message = _("利用目的を事業者の一覧から選んでください。")
+
+
+class PurposeNotNotified(CustodyError):
+    message = _("この方に通知していない利用目的では表示・出力できません。")
+
+
+class NoNumber(CustodyError):
+    message = _("この方のマイナンバーはまだ登録されていません。")
+
+
+class NotAllowed(CustodyError):
+    message = _("この操作を行う権限がありません。")

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Person, PersonKind, Purpose
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = [
+            "kind",
+            "employee",
+            "relationship",
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "birth_date",
+            "relationship_start",
+            "relationship_end",
+        ]
+        widgets = {
+            "birth_date": DateInput,
+            "relationship_start": DateInput,
+            "relationship_end": DateInput,
+        }
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("kind") == PersonKind.DEPENDENT and not data.get("employee"):
+            self.add_error("employee", _("扶養親族には扶養する従業員を選んでください。"))
+        if data.get("kind") != PersonKind.DEPENDENT and data.get("employee"):
+            self.add_error("employee", _("扶養する従業員を選べるのは扶養親族だけです。"))
+        return data
+
+
+def purpose_choices():
+    return [(p.code, p.name_ja) for p in Purpose.objects.filter(active=True)]
+
+
+class NeverEchoedInput(forms.TextInput):
+    """A text input that never writes its value back into the page: a form shown again
+    after an error must not carry the number in its HTML."""
+
+    def format_value(self, value):
+        return None
+
+
+class NumberForm(forms.Form):
+    my_number = forms.CharField(
+        label=_("マイナンバー（12桁）"),
+        max_length=64,
+        strip=False,
+        widget=NeverEchoedInput(
+            attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("本人に通知した利用目的"), widget=forms.CheckboxSelectMultiple, required=True
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purposes"].choices = purpose_choices()  # type: ignore[attr-defined]
+
+
+class PurposeChoiceForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("利用目的"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].choices = [("", "---------"), *purpose_choices()]  # type: ignore[attr-defined]
+
+
+class PurposeForm(forms.ModelForm):
+    class Meta:
+        model = Purpose
+        fields = ["code", "name_ja", "name_en"]

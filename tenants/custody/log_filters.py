@@ -1,0 +1,50 @@
+"""Filters of the access log, shared by the log viewer, its CSV download and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+
+class BadFilter(ValueError):
+    pass
+
+
+def _moment(value: str, *, end: bool) -> datetime:
+    moment = parse_datetime(value)
+    if moment is None:
+        day = parse_date(value)
+        if day is None:
+            raise BadFilter(value)
+        moment = datetime.combine(day, time.min)
+        if end:
+            moment = moment + timedelta(days=1)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)  # dates are read in JST, the firm's clock
+    return moment
+
+
+def filter_entries(queryset: QuerySet, params: Mapping[str, str]) -> QuerySet:
+    """person, actor (user id), action, purpose, since (inclusive), until (inclusive for a
+    date, exclusive for a datetime). Unknown values simply match nothing; malformed ones are
+    refused with BadFilter."""
+    try:
+        if params.get("person"):
+            queryset = queryset.filter(person_id=int(params["person"]))
+        if params.get("actor"):
+            queryset = queryset.filter(actor_user_id=int(params["actor"]))
+    except ValueError as error:
+        raise BadFilter(str(error)) from error
+    if params.get("action"):
+        queryset = queryset.filter(action=params["action"])
+    if params.get("purpose"):
+        queryset = queryset.filter(purpose=params["purpose"])
+    if params.get("since"):
+        queryset = queryset.filter(at__gte=_moment(params["since"], end=False))
+    if params.get("until"):
+        queryset = queryset.filter(at__lt=_moment(params["until"], end=True))
+    return queryset

@@ -1,0 +1,101 @@
+"""A firm's people, their encrypted numbers and the purposes of use (firm schema)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PersonKind(models.TextChoices):
+    EMPLOYEE = "employee", _("従業員")
+    DEPENDENT = "dependent", _("扶養親族")
+    PAYEE = "payee", _("支払先（個人）")
+
+
+class Purpose(models.Model):
+    """A purpose of use (利用目的) the firm registered and notifies people of. Every reveal or
+    export names one. Seeded with the legal ones; owners edit the list."""
+
+    code = models.SlugField(_("コード"), max_length=50, unique=True)
+    name_ja = models.CharField(_("名称"), max_length=200)
+    name_en = models.CharField(_("名称（英語）"), max_length=200)
+    # Kinds of people this purpose applies to by default when a number is set without an
+    # explicit list of notified purposes.
+    default_for = models.JSONField(_("既定で通知する対象"), default=list, blank=True)
+    active = models.BooleanField(_("有効"), default=True)
+    sort_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name_ja}"
+
+
+class Person(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("在籍・契約中")
+        ENDED = "ended", _("関係終了")
+
+    kind = models.CharField(_("区分"), max_length=20, choices=PersonKind.choices)
+    employee = models.ForeignKey(
+        "self",
+        verbose_name=_("扶養する従業員"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dependents",
+        limit_choices_to={"kind": PersonKind.EMPLOYEE},
+    )
+    relationship = models.CharField(_("続柄"), max_length=50, blank=True)
+    family_name = models.CharField(_("姓"), max_length=100)
+    given_name = models.CharField(_("名"), max_length=100)
+    family_name_kana = models.CharField(_("姓（カナ）"), max_length=100)
+    given_name_kana = models.CharField(_("名（カナ）"), max_length=100)
+    birth_date = models.DateField(_("生年月日"), null=True, blank=True)
+    relationship_start = models.DateField(_("関係の開始日"), null=True, blank=True)
+    relationship_end = models.DateField(_("関係の終了日"), null=True, blank=True)
+    status = models.CharField(
+        _("状態"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["family_name_kana", "given_name_kana", "id"]
+        constraints = [
+            # A dependent always hangs off an employee; nobody else does.
+            models.CheckConstraint(
+                name="dependent_has_employee",
+                condition=(
+                    models.Q(kind="dependent", employee__isnull=False)
+                    | (~models.Q(kind="dependent") & models.Q(employee__isnull=True))
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name} {self.given_name}"
+
+    @property
+    def has_number(self) -> bool:
+        return hasattr(self, "my_number")
+
+
+class MyNumberRecord(models.Model):
+    """A person's number: only ciphertext, its scheme and key version, and a keyed hash
+    (blind index) that finds duplicates without decrypting."""
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, primary_key=True, related_name="my_number"
+    )
+    ciphertext = models.BinaryField()
+    scheme = models.PositiveSmallIntegerField()
+    key_version = models.PositiveIntegerField()
+    blind_index = models.CharField(max_length=64, unique=True)
+    purposes = models.ManyToManyField(Purpose, related_name="+", verbose_name=_("通知した利用目的"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"number of person {self.person_id}"

@@ -1,0 +1,236 @@
+"""Writes and reads of people and numbers. Every action appends to the firm's access log in
+the same transaction; a reveal returns plaintext only if its log entry committed with it.
+
+All functions run in the firm's schema (the request's tenant, or tenant_context in tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+
+from firms.models import Firm
+from keys.envelope import blind_index, seal, unseal
+from tenants.auditlog.services import Actor, log_access, log_access_denied
+
+from . import mynumber, policy
+from .errors import DuplicateMyNumber, NoNumber, NotAllowed, PurposeNotNotified, UnknownPurpose
+from .models import MyNumberRecord, Person, PersonKind, Purpose
+
+SCHEME_AES_GCM_ENVELOPE = 1
+NUMBER_FIELD = "my_number"
+PERSON_FIELDS = (
+    "kind",
+    "employee",
+    "relationship",
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "relationship_start",
+    "relationship_end",
+)
+
+
+def _record_ref(person: Person) -> str:
+    return f"person:{person.pk}"
+
+
+def _require(allowed: bool, *, actor: Actor, action: str, person_id: int | None = None,
+             purpose: str = "") -> None:  # fmt: skip
+    if not allowed:
+        log_access_denied(actor=actor, action=action, person_id=person_id, purpose=purpose)
+        raise NotAllowed
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+def person_create(*, actor: Actor, data: dict) -> Person:
+    _require(policy.can_write(actor.role), actor=actor, action="create")
+    person = Person(**{key: value for key, value in data.items() if key in PERSON_FIELDS})
+    person.full_clean()
+    with transaction.atomic():
+        person.save()
+        log_access(actor=actor, action="create", person_id=person.pk)
+    return person
+
+
+def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
+    _require(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
+    changed = sorted(key for key in changes if key in PERSON_FIELDS)
+    for key in changed:
+        setattr(person, key, changes[key])
+    if "relationship_end" in changed:
+        ended = person.relationship_end is not None and person.relationship_end <= date.today()
+        person.status = Person.Status.ENDED if ended else Person.Status.ACTIVE
+    person.full_clean()
+    with transaction.atomic():
+        person.save()
+        log_access(actor=actor, action="update", person_id=person.pk, detail={"fields": changed})
+    return person
+
+
+def person_delete(*, actor: Actor, person: Person) -> None:
+    _require(policy.can_write(actor.role), actor=actor, action="delete", person_id=person.pk)
+    person_id = person.pk
+    with transaction.atomic():
+        MyNumberRecord.objects.filter(person=person).delete()
+        person.delete()
+        log_access(actor=actor, action="delete", person_id=person_id)
+
+
+def people_listed(*, actor: Actor, people: Iterable[Person]) -> list[Person]:
+    """People shown masked; the listing itself is an access and is logged once."""
+    _require(policy.can_read(actor.role), actor=actor, action="list")
+    people = list(people)
+    with transaction.atomic():
+        log_access(actor=actor, action="list", detail={"count": len(people)})
+    return people
+
+
+def person_for_viewing(*, actor: Actor, person: Person) -> Person:
+    _require(policy.can_read(actor.role), actor=actor, action="view", person_id=person.pk)
+    with transaction.atomic():
+        log_access(actor=actor, action="view", person_id=person.pk)
+    return person
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+def default_purposes(kind: str) -> list[Purpose]:
+    return [p for p in Purpose.objects.filter(active=True) if kind in p.default_for]
+
+
+def resolve_purposes(codes: Iterable[str] | None, kind: str) -> list[Purpose]:
+    if codes is None:
+        return default_purposes(kind)
+    codes = list(dict.fromkeys(codes))
+    found = list(Purpose.objects.filter(code__in=codes, active=True))
+    if not codes or len(found) != len(codes):
+        raise UnknownPurpose
+    return found
+
+
+def number_set(
+    *, actor: Actor, firm: Firm, person: Person, raw: str, purpose_codes: Iterable[str] | None
+) -> MyNumberRecord:
+    """Set or replace a person's number (validated, encrypted, blind-indexed)."""
+    _require(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
+    number = mynumber.validate(raw)
+    purposes = resolve_purposes(purpose_codes, person.kind)
+    index = blind_index(firm, number)
+    if MyNumberRecord.objects.filter(blind_index=index).exclude(person=person).exists():
+        raise DuplicateMyNumber
+    ciphertext = seal(firm, number.encode(), record=_record_ref(person), field=NUMBER_FIELD)
+    version = int.from_bytes(ciphertext[1:5], "big")
+    try:
+        with transaction.atomic():
+            record, created = MyNumberRecord.objects.update_or_create(
+                person=person,
+                defaults={
+                    "ciphertext": ciphertext,
+                    "scheme": SCHEME_AES_GCM_ENVELOPE,
+                    "key_version": version,
+                    "blind_index": index,
+                },
+            )
+            record.purposes.set(purposes)
+            log_access(
+                actor=actor,
+                action="create" if created else "update",
+                person_id=person.pk,
+                detail={"field": NUMBER_FIELD, "purposes": sorted(p.code for p in purposes)},
+            )
+    except IntegrityError as error:  # another person got the same number meanwhile
+        raise DuplicateMyNumber from error
+    return record
+
+
+def _purpose_for_use(record: MyNumberRecord, code: str | None) -> Purpose:
+    """The active purpose `code`, if the person was notified of it (one query)."""
+    notified = MyNumberRecord.purposes.through.objects.filter(
+        mynumberrecord_id=record.pk, purpose_id=OuterRef("pk")
+    )
+    purpose = (
+        Purpose.objects.filter(code=code or "", active=True)
+        .annotate(notified=Exists(notified))
+        .first()
+    )
+    if purpose is None:
+        raise UnknownPurpose
+    if not purpose.notified:
+        raise PurposeNotNotified
+    return purpose
+
+
+def number_reveal(*, actor: Actor, firm: Firm, person: Person, purpose_code: str | None) -> str:
+    """The plaintext number, for a purpose the person was notified of. The log entry and the
+    decryption commit together: if the entry cannot be written, nothing is returned."""
+    record = getattr(person, "my_number", None)
+    _require(policy.can_reveal(actor.role), actor=actor, action="reveal", person_id=person.pk,
+             purpose=purpose_code or "")  # fmt: skip
+    if record is None:
+        raise NoNumber
+    try:
+        purpose = _purpose_for_use(record, purpose_code)
+    except (UnknownPurpose, PurposeNotNotified):
+        log_access_denied(
+            actor=actor, action="reveal", person_id=person.pk, purpose=purpose_code or ""
+        )
+        raise
+    with transaction.atomic():
+        log_access(actor=actor, action="reveal", person_id=person.pk, purpose=purpose.code)
+        plaintext = unseal(
+            firm, bytes(record.ciphertext), record=_record_ref(person), field=NUMBER_FIELD
+        )
+    return plaintext.decode()
+
+
+EXPORT_COLUMNS = ("person_id", "family_name", "given_name", "kind", "my_number")
+
+
+def numbers_export(
+    *, actor: Actor, firm: Firm, person_ids: Iterable[int], purpose_code: str | None
+) -> Iterator[tuple]:
+    """Rows (EXPORT_COLUMNS) for the chosen people who were notified of the purpose; one log
+    entry per person, each committed before its row is produced."""
+    _require(policy.can_reveal(actor.role), actor=actor, action="export",
+             purpose=purpose_code or "")  # fmt: skip
+    purpose = Purpose.objects.filter(code=purpose_code or "", active=True).first()
+    if purpose is None:
+        raise UnknownPurpose
+    people = (
+        Person.objects.filter(pk__in=list(person_ids), my_number__purposes=purpose)
+        .select_related("my_number")
+        .order_by("pk")
+    )
+    for person in people.iterator(chunk_size=500):
+        with transaction.atomic():
+            log_access(actor=actor, action="export", person_id=person.pk, purpose=purpose.code)
+            plaintext = unseal(
+                firm,
+                bytes(person.my_number.ciphertext),
+                record=_record_ref(person),
+                field=NUMBER_FIELD,
+            )
+        yield (person.pk, person.family_name, person.given_name, person.kind, plaintext.decode())
+
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "PersonKind",
+    "number_reveal",
+    "number_set",
+    "numbers_export",
+    "people_listed",
+    "person_create",
+    "person_delete",
+    "person_for_viewing",
+    "person_update",
+]

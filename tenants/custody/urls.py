@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("people/", views.people, name="people"),
+    path("people/new/", views.person_new, name="person_new"),
+    path("people/<int:pk>/", views.person, name="person"),
+    path("people/<int:pk>/edit/", views.person_edit, name="person_edit"),
+    path("people/<int:pk>/number/", views.person_number, name="person_number"),
+    path("people/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
+    path("people/<int:pk>/delete/", views.person_delete, name="person_delete"),
+    path("purposes/", views.purposes, name="purposes"),
+    path("purposes/<int:pk>/toggle/", views.purpose_toggle, name="purpose_toggle"),
+    path("exports/", views.exports, name="exports"),
+    path("access-log/", views.access_log, name="access_log"),
+    path("access-log.csv", views.access_log_csv, name="access_log_csv"),
+]

@@ -1,0 +1,331 @@
+"""Firm pages for people, numbers, purposes, exports and the access log. Thin: the services
+check roles and write the log; views turn their errors into messages."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from keys.errors import KeyUnavailable
+from tenants.auditlog.errors import AuditLogUnavailable
+from tenants.auditlog.models import AccessLogEntry
+from tenants.auditlog.services import Actor, actor_from_request, log_access
+
+from . import policy, services
+from .errors import CustodyError
+from .forms import NumberForm, PersonForm, PurposeChoiceForm
+from .log_filters import BadFilter, filter_entries
+from .models import Person, Purpose
+from .mynumber import MASK, InvalidMyNumber
+
+REVEAL_SECONDS = 30
+UNAVAILABLE = _(
+    "鍵管理サービスまたはアクセス記録が利用できないため、表示できませんでした。"
+    "番号は表示されていません。時間をおいて再度お試しください。"
+)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return actor_from_request(request)
+
+
+def _role(request: HttpRequest) -> str:
+    return request.membership.role  # type: ignore[attr-defined]
+
+
+def people(request: HttpRequest) -> HttpResponse:
+    queryset = Person.objects.select_related("my_number", "employee")
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    try:
+        listed = services.people_listed(actor=_actor(request), people=page.object_list)
+    except CustodyError as error:
+        messages.error(request, str(error.message))
+        return redirect("dashboard")
+    return render(
+        request,
+        "custody/people.html",
+        {
+            "people": listed,
+            "page": page,
+            "mask": MASK,
+            "can_write": policy.can_write(_role(request)),
+        },
+    )
+
+
+def person_new(request: HttpRequest) -> HttpResponse:
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.person_create(actor=_actor(request), data=form.cleaned_data)
+        except CustodyError as error:
+            messages.error(request, str(error.message))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("登録しました。"))
+            return redirect("person", pk=person.pk)
+    return render(request, "custody/person_form.html", {"form": form, "person": None})
+
+
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(Person, pk=pk)
+    form = PersonForm(request.POST or None, instance=person)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_update(actor=_actor(request), person=person, changes=form.cleaned_data)
+        except CustodyError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("更新しました。"))
+            return redirect("person", pk=person.pk)
+    return render(request, "custody/person_form.html", {"form": form, "person": person})
+
+
+@never_cache
+def person(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(Person.objects.select_related("my_number", "employee"), pk=pk)
+    try:
+        services.person_for_viewing(actor=_actor(request), person=found)
+    except CustodyError as error:
+        messages.error(request, str(error.message))
+        return redirect("people")
+    return _person_page(request, found)
+
+
+def _person_page(request, found: Person, *, number_form=None, reveal_form=None, status=200):
+    role = _role(request)
+    notified = list(found.my_number.purposes.all()) if found.has_number else []
+    return render(
+        request,
+        "custody/person.html",
+        {
+            "person": found,
+            "mask": MASK,
+            "notified": notified,
+            "dependents": found.dependents.all(),
+            "can_write": policy.can_write(role),
+            "can_reveal": policy.can_reveal(role),
+            "number_form": number_form
+            or NumberForm(initial={"purposes": [p.code for p in notified]}),
+            "reveal_form": reveal_form or PurposeChoiceForm(),
+        },
+        status=status,
+    )
+
+
+@require_POST
+def person_number(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(Person.objects.select_related("my_number"), pk=pk)
+    form = NumberForm(request.POST)
+    if not form.is_valid():
+        return _person_page(request, found, number_form=form, status=400)
+    try:
+        services.number_set(
+            actor=_actor(request),
+            firm=request.tenant,  # type: ignore[attr-defined]
+            person=found,
+            raw=form.cleaned_data["my_number"],
+            purpose_codes=form.cleaned_data["purposes"],
+        )
+    except InvalidMyNumber as error:
+        form = NumberForm(data={"purposes": request.POST.getlist("purposes")})
+        form.is_valid()
+        form.add_error("my_number", error.messages)
+        return _person_page(request, found, number_form=form, status=400)
+    except CustodyError as error:
+        form = NumberForm(data={"purposes": request.POST.getlist("purposes")})
+        form.is_valid()
+        form.add_error("my_number", str(error.message))
+        return _person_page(request, found, number_form=form, status=400)
+    except (KeyUnavailable, AuditLogUnavailable):
+        messages.error(request, UNAVAILABLE)
+        return redirect("person", pk=pk)
+    messages.success(request, _("マイナンバーを登録しました。"))
+    return redirect("person", pk=pk)
+
+
+@never_cache
+@require_POST
+def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(Person.objects.select_related("my_number"), pk=pk)
+    form = PurposeChoiceForm(request.POST)
+    purpose = request.POST.get("purpose") if form.is_valid() else None
+    try:
+        number = services.number_reveal(
+            actor=_actor(request),
+            firm=request.tenant,  # type: ignore[attr-defined]
+            person=found,
+            purpose_code=purpose,
+        )
+    except CustodyError as error:
+        messages.error(request, str(error.message))
+        return _person_page(request, found, reveal_form=form, status=403)
+    except (KeyUnavailable, AuditLogUnavailable):
+        messages.error(request, UNAVAILABLE)
+        return _person_page(request, found, reveal_form=form, status=503)
+    return render(
+        request,
+        "custody/reveal.html",
+        {
+            "person": found,
+            "number": number,
+            "purpose": Purpose.objects.get(code=purpose),
+            "seconds": REVEAL_SECONDS,
+            "mask": MASK,
+        },
+    )
+
+
+@require_POST
+def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(Person, pk=pk)
+    try:
+        services.person_delete(actor=_actor(request), person=found)
+    except CustodyError as error:
+        messages.error(request, str(error.message))
+        return redirect("person", pk=pk)
+    messages.success(request, _("削除しました。"))
+    return redirect("people")
+
+
+def purposes(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "custody/purposes.html",
+        {
+            "purposes": Purpose.objects.all(),
+            "can_manage": policy.can_manage_purposes(_role(request)),
+        },
+    )
+
+
+@require_POST
+def purpose_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    if not policy.can_manage_purposes(_role(request)):
+        messages.error(request, _("利用目的を変更できるのはオーナーだけです。"))
+        return redirect("purposes")
+    purpose = get_object_or_404(Purpose, pk=pk)
+    purpose.active = not purpose.active
+    purpose.save(update_fields=["active"])
+    from django.db import transaction
+
+    with transaction.atomic():
+        log_access(
+            actor=_actor(request),
+            action="permission",
+            detail={"purpose": purpose.code, "active": purpose.active},
+        )
+    return redirect("purposes")
+
+
+def exports(request: HttpRequest) -> HttpResponseBase:
+    form = PurposeChoiceForm(request.POST or None)
+    people_with_numbers = Person.objects.filter(my_number__isnull=False)
+    if request.method == "POST" and form.is_valid():
+        chosen = [int(pk) for pk in request.POST.getlist("people") if pk.isdigit()]
+        rows = services.numbers_export(
+            actor=_actor(request),
+            firm=request.tenant,  # type: ignore[attr-defined]
+            person_ids=chosen,
+            purpose_code=form.cleaned_data["purpose"],
+        )
+        try:
+            first = next(rows, None)
+        except CustodyError as error:
+            messages.error(request, str(error.message))
+        except (KeyUnavailable, AuditLogUnavailable):
+            messages.error(request, UNAVAILABLE)
+        else:
+            return _csv_response("my-numbers.csv", services.EXPORT_COLUMNS, _chain(first, rows))
+    return render(
+        request,
+        "custody/exports.html",
+        {
+            "form": form,
+            "people": people_with_numbers,
+            "can_export": policy.can_reveal(_role(request)),
+        },
+    )
+
+
+def access_log(request: HttpRequest) -> HttpResponse:
+    try:
+        entries = filter_entries(AccessLogEntry.objects.order_by("-seq"), request.GET)
+    except BadFilter:
+        messages.error(request, _("絞り込みの値が正しくありません。"))
+        entries = AccessLogEntry.objects.none()
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "custody/access_log.html",
+        {
+            "page": page,
+            "filters": request.GET,
+            "query": query.urlencode(),
+            "purposes": Purpose.objects.all(),
+            "actions": AccessLogEntry.objects.values_list("action", flat=True).distinct(),
+        },
+    )
+
+
+LOG_COLUMNS = (
+    "seq", "at", "actor_user_id", "actor_email", "actor_role", "api_token_id", "person_id",
+    "action", "purpose", "ip", "user_agent", "result", "request_id", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def access_log_csv(request: HttpRequest) -> HttpResponseBase:
+    try:
+        entries = filter_entries(AccessLogEntry.objects.order_by("seq"), request.GET)
+    except BadFilter:
+        messages.error(request, _("絞り込みの値が正しくありません。"))
+        return redirect("access_log")
+    from django.db import transaction
+
+    with transaction.atomic():
+        log_access(actor=_actor(request), action="download_log", detail=dict(request.GET.items()))
+    rows = (
+        tuple(getattr(entry, column) for column in LOG_COLUMNS)
+        for entry in entries.iterator(chunk_size=2000)
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return _csv_response(f"access-log-{stamp}.csv", LOG_COLUMNS, rows)
+
+
+def _chain(first, rest) -> Iterator[tuple]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(filename: str, header, rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"  # a BOM, so Excel opens UTF-8 Japanese correctly
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,62 @@
+"""Every API endpoint refuses a token of another firm, and ids of another firm are 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, get_resolver
+
+from tests.api.test_api import NUMBER, PERSON, api, create_person, put_number, token
+
+pytestmark = pytest.mark.django_db
+
+
+def api_routes() -> list[str]:
+    """Every route under /api/v1/, read from the URL conf so a new endpoint is covered."""
+    resolver = get_resolver("config.urls_tenant")
+    api = next(p for p in resolver.url_patterns if str(p.pattern) == "api/v1/")
+    return [str(p.pattern) for p in api.url_patterns if isinstance(p, URLPattern)]
+
+
+def concrete(route: str, pk: int) -> str:
+    return "/api/v1/" + route.replace("<int:pk>", str(pk))
+
+
+METHODS = ["get", "post", "put", "patch", "delete"]
+
+
+def test_every_route_is_covered():
+    assert len(api_routes()) >= 7
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_token_of_one_firm_is_refused_on_another_firms_host(acme, globex, harry, gina, method):
+    theirs = api(globex, token(globex, gina))
+    person = create_person(theirs)
+    put_number(theirs, person["id"])
+    intruder = api(globex, token(acme, harry))  # Acme's token, on Globex's host
+    for route in api_routes():
+        response = getattr(intruder, method)(
+            concrete(route, person["id"]),
+            {"purpose": "withholding_slip", **PERSON},
+            content_type="application/json",
+        )
+        assert response.status_code in (401, 405), (route, method, response.status_code)
+        assert NUMBER not in response.content.decode()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ids_of_another_firm_are_404_on_your_own_host(acme, globex, harry, gina, method):
+    theirs = api(globex, token(globex, gina))
+    person = create_person(theirs)
+    put_number(theirs, person["id"])
+    mine = api(acme, token(acme, harry))
+    for route in api_routes():
+        if "<int:pk>" not in route:
+            continue
+        response = getattr(mine, method)(
+            concrete(route, person["id"]),
+            {"purpose": "withholding_slip", "my_number": NUMBER},
+            content_type="application/json",
+        )
+        assert response.status_code in (404, 405), (route, method, response.status_code)
+    assert theirs.get(f"/api/v1/people/{person['id']}/").status_code == 200  # still there

@@ -1,0 +1,72 @@
+"""The database itself refuses to change or remove log rows, in a firm made from the template
+dump exactly as sign-up makes one (tests.helpers.make_firm)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, transaction
+
+from tenants.auditlog.chain import GENESIS_HASH
+
+from .conftest import append, sql
+
+pytestmark = pytest.mark.django_db
+
+REFUSED = [
+    "UPDATE auditlog_accesslogentry SET detail = '{\"edited\": true}' WHERE seq = 2",
+    "UPDATE auditlog_accesslogentry SET person_id = 999",
+    "DELETE FROM auditlog_accesslogentry WHERE seq = 3",
+    "DELETE FROM auditlog_accesslogentry",
+    "TRUNCATE auditlog_accesslogentry",
+    "TRUNCATE auditlog_accesslogentry CASCADE",
+    "DELETE FROM auditlog_chainhead",
+    "TRUNCATE auditlog_chainhead",
+    "UPDATE auditlog_chainhead SET seq = 1",  # backwards
+    f"UPDATE auditlog_chainhead SET seq = 4, hash = '{GENESIS_HASH}'",  # noqa: S608 - no entry
+]
+
+
+def test_cloned_firm_carries_the_triggers_in_its_own_schema(acme):
+    rows = sql(
+        acme,
+        """
+        SELECT c.relname, t.tgname, pn.nspname
+        FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_proc p ON p.oid = t.tgfoid
+        JOIN pg_namespace pn ON pn.oid = p.pronamespace
+        WHERE n.nspname = %s AND NOT t.tgisinternal AND t.tgenabled = 'O'
+        ORDER BY 1, 2
+        """,
+        [acme.schema_name],
+    )
+    assert rows == [
+        ("auditlog_accesslogentry", "auditlog_entry_append_only", "firm_acme"),
+        ("auditlog_accesslogentry", "auditlog_entry_no_truncate", "firm_acme"),
+        ("auditlog_chainhead", "auditlog_head_forward_only", "firm_acme"),
+        ("auditlog_chainhead", "auditlog_head_kept", "firm_acme"),
+        ("auditlog_chainhead", "auditlog_head_no_truncate", "firm_acme"),
+    ]
+
+
+@pytest.mark.parametrize("statement", REFUSED)
+def test_changing_or_removing_the_log_is_refused(acme, statement):
+    append(acme, 3)
+    with (
+        pytest.raises(DatabaseError, match="append-only|chain head|cannot be removed"),
+        transaction.atomic(),
+    ):
+        sql(acme, statement)
+    assert sql(acme, "SELECT count(*), max(seq) FROM auditlog_accesslogentry") == [(3, 3)]
+    assert sql(acme, "SELECT seq FROM auditlog_chainhead") == [(3,)]
+
+
+def test_one_firms_triggers_guard_its_own_rows_only(acme, globex):
+    """Each schema has its own functions: globex's log is untouched by acme's activity and
+    refuses changes just the same."""
+    append(acme, 2)
+    append(globex, 1)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        sql(globex, "DELETE FROM auditlog_accesslogentry")
+    assert sql(globex, "SELECT count(*) FROM auditlog_accesslogentry") == [(1,)]

@@ -1,0 +1,112 @@
+"""The firm's pages for people and numbers, by role, including the one who must not see."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import signed_in_firm_client
+
+pytestmark = pytest.mark.django_db
+NUMBER = "123456789018"
+PERSON_FORM = {
+    "kind": "employee",
+    "family_name": "山田",
+    "given_name": "花子",
+    "family_name_kana": "ヤマダ",
+    "given_name_kana": "ハナコ",
+    "birth_date": "1990-04-01",
+}
+
+
+def add_person_with_number(client) -> int:
+    response = client.post("/people/new/", PERSON_FORM)
+    assert response.status_code == 302, response.content.decode()[-800:]
+    pk = int(response["Location"].rstrip("/").split("/")[-1])
+    response = client.post(
+        f"/people/{pk}/number/", {"my_number": "1234 5678 9018", "purposes": ["withholding_slip"]}
+    )
+    assert response.status_code == 302, response.content.decode()[-800:]
+    return pk
+
+
+def test_handler_registers_a_person_and_a_number_then_reveals_it(acme, harry):
+    client = signed_in_firm_client(harry, acme)
+    pk = add_person_with_number(client)
+    page = client.get(f"/people/{pk}/").content.decode()
+    assert "****-****-****" in page and NUMBER not in page
+    listing = client.get("/people/").content.decode()
+    assert "山田 花子" in listing and NUMBER not in listing
+
+    response = client.post(f"/people/{pk}/reveal/", {"purpose": "withholding_slip"})
+    assert response.status_code == 200
+    assert "1234-5678-9018" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    log = client.get("/access-log/?action=reveal").content.decode()
+    assert "harry@acme.test" in log and "withholding_slip" in log
+
+
+def test_bad_number_shows_a_clear_message_and_keeps_nothing(acme, harry):
+    client = signed_in_firm_client(harry, acme)
+    response = client.post("/people/new/", PERSON_FORM)
+    pk = int(response["Location"].rstrip("/").split("/")[-1])
+    response = client.post(
+        f"/people/{pk}/number/", {"my_number": "123456789012", "purposes": ["withholding_slip"]}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "検査用数字が一致しません" in page
+    assert "123456789012" not in page  # the form is not refilled with the number
+    assert "未登録" in client.get("/people/").content.decode()
+
+
+def test_viewer_sees_masked_data_and_the_log_but_cannot_reveal(acme, harry, vera):
+    pk = add_person_with_number(signed_in_firm_client(harry, acme))
+    client = signed_in_firm_client(vera, acme)
+    page = client.get(f"/people/{pk}/").content.decode()
+    assert "****-****-****" in page and "表示する（記録されます）" not in page
+    response = client.post(f"/people/{pk}/reveal/", {"purpose": "withholding_slip"})
+    assert response.status_code == 403
+    assert (
+        NUMBER not in response.content.decode()
+        and "1234-5678-9018" not in response.content.decode()
+    )
+    assert client.get("/access-log/").status_code == 200
+    assert client.post("/people/new/", PERSON_FORM).status_code != 302
+
+
+def test_access_log_csv_download_is_itself_logged(acme, alice):
+    client = signed_in_firm_client(alice, acme)
+    add_person_with_number(client)
+    response = client.get("/access-log.csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("seq,at,")
+    assert NUMBER not in body
+    again = b"".join(client.get("/access-log.csv?action=download_log").streaming_content).decode()
+    assert "download_log" in again
+
+
+def test_export_page_downloads_csv_for_the_chosen_people(acme, harry):
+    client = signed_in_firm_client(harry, acme)
+    pk = add_person_with_number(client)
+    response = client.post("/exports/", {"purpose": "withholding_slip", "people": [str(pk)]})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[1].endswith(NUMBER)
+
+
+def test_owner_creates_an_api_token_shown_once(acme, alice):
+    client = signed_in_firm_client(alice, acme)
+    response = client.post(
+        "/api-tokens/", {"name": "給与ソフト", "user": str(alice.pk), "scopes": ["read", "reveal"]}
+    )
+    page = response.content.decode()
+    assert "mnc_" in page
+    raw = page.split('id="new-token">')[1].split("<")[0]
+    assert raw not in client.get("/api-tokens/").content.decode()  # never shown again
+    from django.test import Client
+
+    api = Client(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get("/api/v1/people/").status_code == 200
+
+
+def test_non_owner_has_no_token_page(acme, harry):
+    assert signed_in_firm_client(harry, acme).get("/api-tokens/").status_code == 404
