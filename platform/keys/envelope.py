@@ -133,6 +133,12 @@ def unseal(firm: Firm, blob: bytes, *, record: str, field: str) -> bytes:
         ) from None
 
 
+def blob_header(blob: bytes) -> tuple[int, int]:
+    """(scheme, key version) of a sealed blob, so a row can record them beside it."""
+    scheme, version = HEADER.unpack_from(blob)
+    return scheme, version
+
+
 def blind_index(firm: Firm, value: str) -> str:
     """HMAC-SHA256 (hex) of the value under the firm's index key: equal values give equal
     indexes within a firm, unrelated ones across firms. The index key never rotates, or

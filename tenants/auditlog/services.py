@@ -237,6 +237,72 @@ def _append(fields: dict[str, Any], ip: str | None) -> AccessLogEntry:
     return entry
 
 
+def log_access_many(
+    *, actor: Actor, action: str, people: list[tuple[int, str, dict[str, Any] | None]]
+) -> int:
+    """Append one entry per (person_id, purpose, detail), in order, for a bulk operation (an
+    import): the chain head is locked once and the entries are inserted in one round trip,
+    in the caller's transaction. Same rules and failure behaviour as log_access."""
+    _require_firm_transaction()
+    if not _ACTION.fullmatch(action):
+        raise ValueError("action is a short lowercase code")
+    if not people:
+        return 0
+    common = {
+        "actor_user_id": actor.user_id,
+        "actor_email": scrubbed(actor.email, limit=EMAIL_MAX),
+        "actor_role": scrubbed(actor.role, limit=ROLE_MAX),
+        "api_token_id": actor.api_token_id,
+        "action": action,
+        "result": str(Result.ALLOWED),
+        "user_agent": clean_user_agent(actor.user_agent),
+        "request_id": actor.request_id if _REQUEST_ID.fullmatch(actor.request_id or "") else "",
+    }
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_HEAD, [_valid_ip(actor.ip)])
+            head = cursor.fetchone()
+            if head is None:
+                raise AuditLogUnavailable("the firm's chain head is missing")
+            seq, prev_hash, ip_text = head
+            at = timezone.now()
+            rows = []
+            for person_id, purpose, detail in people:
+                seq += 1
+                values = {
+                    **common,
+                    "person_id": person_id,
+                    "purpose": scrubbed(purpose, limit=PURPOSE_MAX),
+                    "detail": clean_detail(detail),
+                    "seq": seq,
+                    "at": at,
+                    "ip": ip_text,
+                    "prev_hash": prev_hash,
+                }
+                canonical = canonical_entry(**{name: values[name] for name in CANONICAL_FIELDS})
+                values["hash"] = prev_hash = entry_hash(prev_hash, canonical)
+                rows.append(
+                    [
+                        json.dumps(values[c], ensure_ascii=False) if c == "detail" else values[c]
+                        for c in _ENTRY_COLUMNS
+                    ]
+                )
+            # COPY: one stream for thousands of entries instead of a statement each.
+            copy_sql = (
+                f"COPY {AccessLogEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
+            )
+            with cursor.cursor.copy(copy_sql) as copy:
+                for values_row in rows:
+                    copy.write_row(values_row)
+            cursor.execute(_ADVANCE_HEAD, [seq, prev_hash])
+    except (DatabaseError, AuditLogUnavailable) as error:
+        transaction.set_rollback(True)
+        if isinstance(error, AuditLogUnavailable):
+            raise
+        raise AuditLogUnavailable() from error
+    return len(rows)
+
+
 def _valid_ip(ip: str | None) -> str | None:
     if not ip:
         return None

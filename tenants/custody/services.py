@@ -13,14 +13,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from firms.models import Firm
-from keys.envelope import blind_index, seal, unseal
+from keys.envelope import blind_index, blob_header, seal, unseal
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
 from . import mynumber, policy
 from .errors import DuplicateMyNumber, NoNumber, NotAllowed, PurposeNotNotified, UnknownPurpose
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 
-SCHEME_AES_GCM_ENVELOPE = 1
 NUMBER_FIELD = "my_number"
 PERSON_FIELDS = (
     "kind",
@@ -128,14 +127,14 @@ def number_set(
     if MyNumberRecord.objects.filter(blind_index=index).exclude(person=person).exists():
         raise DuplicateMyNumber
     ciphertext = seal(firm, number.encode(), record=_record_ref(person), field=NUMBER_FIELD)
-    version = int.from_bytes(ciphertext[1:5], "big")
+    scheme, version = blob_header(ciphertext)
     try:
         with transaction.atomic():
             record, created = MyNumberRecord.objects.update_or_create(
                 person=person,
                 defaults={
                     "ciphertext": ciphertext,
-                    "scheme": SCHEME_AES_GCM_ENVELOPE,
+                    "scheme": scheme,
                     "key_version": version,
                     "blind_index": index,
                 },
@@ -185,10 +184,12 @@ def number_reveal(*, actor: Actor, firm: Firm, person: Person, purpose_code: str
         )
         raise
     with transaction.atomic():
-        log_access(actor=actor, action="reveal", person_id=person.pk, purpose=purpose.code)
         plaintext = unseal(
             firm, bytes(record.ciphertext), record=_record_ref(person), field=NUMBER_FIELD
         )
+        # Logged after decrypting, so the firm's chain lock is held only for the append and
+        # the commit; the plaintext leaves this function only if the entry commits.
+        log_access(actor=actor, action="reveal", person_id=person.pk, purpose=purpose.code)
     return plaintext.decode()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -28,7 +29,6 @@ from .log_filters import BadFilter, filter_entries
 from .models import Person, Purpose
 from .mynumber import MASK, InvalidMyNumber
 
-REVEAL_SECONDS = 30
 UNAVAILABLE = _(
     "鍵管理サービスまたはアクセス記録が利用できないため、表示できませんでした。"
     "番号は表示されていません。時間をおいて再度お試しください。"
@@ -181,7 +181,7 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
             "person": found,
             "number": number,
             "purpose": Purpose.objects.get(code=purpose),
-            "seconds": REVEAL_SECONDS,
+            "seconds": settings.REVEAL_DISPLAY_SECONDS,
             "mask": MASK,
         },
     )

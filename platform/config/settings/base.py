@@ -285,6 +285,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 DEMO_DATA_ALLOWED = False
+# How long a revealed number stays on screen before the page hides it again.
+REVEAL_DISPLAY_SECONDS = env_int("REVEAL_DISPLAY_SECONDS", 30)
 
 # Key provider for firm key-encryption keys: "local" (embedded default) or "aws".
 KEY_PROVIDER = env_str("KEY_PROVIDER", "local")
