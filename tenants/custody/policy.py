@@ -6,9 +6,12 @@ from __future__ import annotations
 from accounts.models import Role
 from tenants.workspace.models import FirmSettings
 
+# Scheduled jobs (the retention sweep, the demo seed) act as "system": they may write and
+# delete, never reveal.
+SYSTEM = "system"
 # Owners and designated handlers run the number work; accountants do the filings for the
 # firm, so they may record people and numbers too.
-WRITE_ROLES = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT})
+WRITE_ROLES = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, SYSTEM})
 # Everyone in the firm may see people masked, and the log.
 READ_ROLES = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, Role.VIEWER})
 

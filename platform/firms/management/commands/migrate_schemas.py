@@ -22,7 +22,7 @@ from django_tenants.management.commands.migrate_schemas import (
 from django_tenants.utils import get_public_schema_name
 from psycopg import sql
 
-from firms.models import Firm
+from firms.models import Firm, FirmKey
 from firms.provisioning import ensure_public_tenant
 from firms.schema_status import schemas_behind, tenant_app_labels
 from firms.template_schema import refresh_template_dump
@@ -61,6 +61,7 @@ class Command(MigrateSchemasCommand):
             if not check_only:
                 connection.set_schema_to_public()  # type: ignore[attr-defined]
                 refresh_template_dump()
+                self._key_unkeyed_firms()
         elapsed = time.monotonic() - started
         if check_only and behind:
             self.stderr.write(f"{len(behind)} schema(s) have unapplied migrations: {behind[:10]}")
@@ -69,6 +70,17 @@ class Command(MigrateSchemasCommand):
             self.stdout.write(
                 f"migrate_schemas: {len(behind)} schema(s) migrated in {elapsed:.1f}s"
             )
+
+    def _key_unkeyed_firms(self) -> None:
+        """Firms made before they were given keys at provisioning get them now (normally
+        none: one query)."""
+        from keys.envelope import ensure_firm_key
+
+        unkeyed = Firm.objects.exclude(schema_name=get_public_schema_name()).exclude(
+            key__state__in=[FirmKey.State.ACTIVE, FirmKey.State.DESTROYED]
+        )
+        for firm in unkeyed:
+            ensure_firm_key(firm)
 
     def _bring_up_to_date(
         self, schemas: list[str], check_only: bool, app_labels: set[str] | None = None

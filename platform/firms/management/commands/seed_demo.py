@@ -20,6 +20,13 @@ from firms.provisioning import provision_firm
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - local demo only, printed to the user
 DEMO_FIRMS = [("demo", "デモ商事株式会社"), ("demo2", "デモ工業株式会社")]
+DEMO_PEOPLE = [
+    ("山田", "花子", "ヤマダ", "ハナコ", "employee"),
+    ("佐藤", "太郎", "サトウ", "タロウ", "employee"),
+    ("鈴木", "一郎", "スズキ", "イチロウ", "employee"),
+    ("高橋", "美咲", "タカハシ", "ミサキ", "payee"),
+]
+DEMO_NUMBER_BASE = 31_415_926_535
 DEMO_USERS = [
     ("owner@demo.test", False, [("demo", Role.OWNER)]),
     ("handler@demo.test", False, [("demo", Role.HANDLER)]),
@@ -37,6 +44,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             firms = {slug: self._firm(slug, name) for slug, name in DEMO_FIRMS}
             rows = [self._user(email, op, roles, firms) for email, op, roles in DEMO_USERS]
+        self._people(firms["demo"])
         self.stdout.write("")
         self.stdout.write(f"  Public site: {public_url('/')}")
         for slug, _name in DEMO_FIRMS:
@@ -47,6 +55,27 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email:<23} {secret}  {what}")
         self.stdout.write("  No authenticator app at hand? ./manage.py demo_totp_code EMAIL")
         self.stdout.write("")
+
+    def _people(self, firm: Firm) -> None:
+        """A few people with numbers in `demo`, so its pages show something. The numbers are
+        made from 11-digit bodies and the check digit rule: demo data, nobody's number."""
+        from django_tenants.utils import tenant_context
+
+        from tenants.auditlog.services import Actor
+        from tenants.custody.importing import ImportRow, people_import
+        from tenants.custody.models import Person
+        from tenants.custody.mynumber import check_digit
+
+        with tenant_context(firm):
+            if Person.objects.exists():
+                return
+            rows = []
+            for i, (family, given, kana_f, kana_g, kind) in enumerate(DEMO_PEOPLE):
+                body = f"{DEMO_NUMBER_BASE + i * 7919:011d}"
+                rows.append(ImportRow(kind=kind, family_name=family, given_name=given,
+                                      family_name_kana=kana_f, given_name_kana=kana_g,
+                                      my_number=body + str(check_digit(body))))  # fmt: skip
+            people_import(actor=Actor.system("seed-demo"), firm=firm, rows=rows)
 
     def _firm(self, slug: str, name: str) -> Firm:
         firm = Firm.objects.filter(slug=slug).first()
