@@ -79,6 +79,14 @@ class PurposeChoiceForm(forms.Form):
 
 
 class PurposeForm(forms.ModelForm):
+    default_for = forms.MultipleChoiceField(
+        label=_("既定で通知する対象"),
+        choices=PersonKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
     class Meta:
         model = Purpose
-        fields = ["code", "name_ja", "name_en"]
+        fields = ["code", "name_ja", "name_en", "default_for"]
+        help_texts = {"code": _("半角英小文字・数字・アンダースコア。APIで使います。")}

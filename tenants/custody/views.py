@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,7 +25,7 @@ from tenants.auditlog.services import Actor, actor_from_request, log_access
 
 from . import policy, services
 from .errors import CustodyError
-from .forms import NumberForm, PersonForm, PurposeChoiceForm
+from .forms import NumberForm, PersonForm, PurposeChoiceForm, PurposeForm
 from .log_filters import BadFilter, filter_entries
 from .models import Person, Purpose
 from .mynumber import MASK, InvalidMyNumber
@@ -200,13 +201,27 @@ def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def purposes(request: HttpRequest) -> HttpResponse:
+    """The firm's purposes of use; owners add new ones and stop or resume them."""
+    can_manage = policy.can_manage_purposes(_role(request))
+    form = PurposeForm(request.POST or None)
+    if request.method == "POST":
+        if not can_manage:
+            messages.error(request, _("利用目的を変更できるのはオーナーだけです。"))
+            return redirect("purposes")
+        if form.is_valid():
+            with transaction.atomic():
+                purpose = form.save()
+                log_access(
+                    actor=_actor(request),
+                    action="permission",
+                    detail={"purpose": purpose.code, "event": "added"},
+                )
+            messages.success(request, _("利用目的を追加しました。"))
+            return redirect("purposes")
     return render(
         request,
         "custody/purposes.html",
-        {
-            "purposes": Purpose.objects.all(),
-            "can_manage": policy.can_manage_purposes(_role(request)),
-        },
+        {"purposes": Purpose.objects.all(), "can_manage": can_manage, "form": form},
     )
 
 
@@ -218,8 +233,6 @@ def purpose_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     purpose = get_object_or_404(Purpose, pk=pk)
     purpose.active = not purpose.active
     purpose.save(update_fields=["active"])
-    from django.db import transaction
-
     with transaction.atomic():
         log_access(
             actor=_actor(request),
@@ -293,8 +306,6 @@ def access_log_csv(request: HttpRequest) -> HttpResponseBase:
     except BadFilter:
         messages.error(request, _("絞り込みの値が正しくありません。"))
         return redirect("access_log")
-    from django.db import transaction
-
     with transaction.atomic():
         log_access(actor=_actor(request), action="download_log", detail=dict(request.GET.items()))
     rows = (

@@ -110,3 +110,21 @@ def test_owner_creates_an_api_token_shown_once(acme, alice):
 
 def test_non_owner_has_no_token_page(acme, harry):
     assert signed_in_firm_client(harry, acme).get("/api-tokens/").status_code == 404
+
+
+def test_owner_adds_a_purpose_and_others_cannot(acme, alice, harry):
+    from django_tenants.utils import tenant_context
+
+    from tenants.custody.models import Purpose
+
+    owner = signed_in_firm_client(alice, acme)
+    response = owner.post("/purposes/", {"code": "bonus_report", "name_ja": "賞与支払届",
+                                         "name_en": "Bonus reports", "default_for": ["employee"]})  # fmt: skip
+    assert response.status_code == 302
+    handler = signed_in_firm_client(harry, acme)
+    handler.post("/purposes/", {"code": "sneaky", "name_ja": "x", "name_en": "x"})
+    duplicate = owner.post("/purposes/", {"code": "bonus_report", "name_ja": "y", "name_en": "y"})
+    assert duplicate.status_code == 200 and "既に存在" in duplicate.content.decode()
+    with tenant_context(acme):
+        assert Purpose.objects.get(code="bonus_report").default_for == ["employee"]
+        assert not Purpose.objects.filter(code="sneaky").exists()
