@@ -43,7 +43,9 @@ def test_handler_registers_a_person_and_a_number_then_reveals_it(acme, harry):
     assert "no-store" in response["Cache-Control"]
     log = client.get("/access-log/?action=reveal").content.decode()
     rows = log.split("<tbody>")[1]
-    assert "harry@acme.test" in rows and "山田 花子" in rows and "給与所得の源泉徴収票作成事務" in rows
+    assert (
+        "harry@acme.test" in rows and "山田 花子" in rows and "給与所得の源泉徴収票作成事務" in rows
+    )
 
 
 def test_bad_number_shows_a_clear_message_and_keeps_nothing(acme, harry):
