@@ -9,6 +9,7 @@ from accounts.models import Role
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor
 from tenants.auditlog.verification import verify_chain
+from tenants.custody.errors import NotAllowed
 from tenants.custody.importing import ImportRejected, ImportRow, people_import
 from tenants.custody.models import MyNumberRecord, Person
 from tenants.custody.mynumber import check_digit
@@ -71,6 +72,6 @@ def test_a_bad_row_rejects_the_whole_file_with_row_field_and_reason(acme, owner)
 def test_a_viewer_cannot_import(acme, vera):
     with tenant_context(acme):
         viewer = Actor(user_id=vera.pk, email=vera.email, role=Role.VIEWER)
-        with pytest.raises(Exception, match="権限"):
+        with pytest.raises(NotAllowed):
             people_import(actor=viewer, firm=acme, rows=[row(1)])
         assert not Person.objects.exists()
