@@ -7,7 +7,23 @@ from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = TenantAwareCeleryApp("custody")
+
+class NumberInTaskArguments(ValueError):
+    """A task was about to carry something shaped like a My Number to the broker."""
+
+
+class CustodyCeleryApp(TenantAwareCeleryApp):
+    def send_task(self, name, args=None, kwargs=None, **options):
+        """Task arguments sit in the broker (Redis, files) in plaintext: refuse to send one
+        that carries anything shaped like a number. Tasks take ids, never numbers."""
+        from config.scrub import NUMBER_SHAPED
+
+        if NUMBER_SHAPED.search(repr((args, kwargs))):
+            raise NumberInTaskArguments(f"task {name} refused: an argument looks like a My Number")
+        return super().send_task(name, args=args, kwargs=kwargs, **options)
+
+
+app = CustodyCeleryApp("custody")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

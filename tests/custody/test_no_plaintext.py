@@ -8,6 +8,7 @@ import logging
 import sys
 
 import pytest
+from celery import shared_task
 from django.db import connection
 from django.test import Client
 from django.views.debug import ExceptionReporter
@@ -109,3 +110,19 @@ def test_an_api_error_does_not_echo_the_number(acme, harry):
     response = api.put("/api/v1/people/999999/my-number/", {"my_number": NUMBER},
                        content_type="application/json")  # fmt: skip
     assert response.status_code == 404 and NUMBER not in response.content.decode()
+
+
+@shared_task(name="tests.note")
+def note_task(text: str) -> None:
+    """A task that takes free text: the kind of argument a number could slip into."""
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_task_is_never_sent_with_a_number_in_its_arguments(shape):
+    from config.celery import NumberInTaskArguments
+
+    with pytest.raises(NumberInTaskArguments) as refused:
+        note_task.apply_async(args=[f"note {shape}"], queue="never-consumed")
+    assert shape not in str(refused.value)
+    with pytest.raises(NumberInTaskArguments):
+        note_task.apply_async(kwargs={"text": shape}, queue="never-consumed")
