@@ -4,6 +4,9 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
+from accounts.models import Role
+from tests.helpers import make_firm, make_user
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -64,3 +67,47 @@ def _committed_data_is_cleaned_up(request):
             cursor.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
+
+
+# People by role in two firms, for the custody and API tests. Test modules that need other
+# firms define their own fixtures of these names, which take precedence.
+
+
+@pytest.fixture
+def acme(db):
+    return make_firm("acme", "アクメ株式会社")
+
+
+@pytest.fixture
+def globex(db):
+    return make_firm("globex", "グローベックス株式会社")
+
+
+@pytest.fixture
+def alice(acme):
+    """Owner of Acme."""
+    return make_user("alice@acme.test", firm=acme, role=Role.OWNER)
+
+
+@pytest.fixture
+def harry(acme):
+    """Designated handler at Acme."""
+    return make_user("harry@acme.test", firm=acme, role=Role.HANDLER)
+
+
+@pytest.fixture
+def vera(acme):
+    """Viewer at Acme: masked data and the log, never plaintext."""
+    return make_user("vera@acme.test", firm=acme, role=Role.VIEWER, mfa=False)
+
+
+@pytest.fixture
+def carol(acme):
+    """Accountant serving Acme."""
+    return make_user("carol@tax.test", firm=acme, role=Role.ACCOUNTANT)
+
+
+@pytest.fixture
+def gina(globex):
+    """Owner of Globex: must never see Acme's data."""
+    return make_user("gina@globex.test", firm=globex, role=Role.OWNER)
