@@ -267,13 +267,21 @@ def log_access_many(
             seq, prev_hash, ip_text = head
             at = timezone.now()
             rows = []
+            # A bulk operation repeats a handful of details and purposes: clean each once.
+            cleaned_details: dict[str, dict[str, Any]] = {}
+            cleaned_purposes: dict[str, str] = {}
             for person_id, purpose, detail in people:
                 seq += 1
+                key = json.dumps(detail, sort_keys=True, default=str)
+                if key not in cleaned_details:
+                    cleaned_details[key] = clean_detail(detail)
+                if purpose not in cleaned_purposes:
+                    cleaned_purposes[purpose] = scrubbed(purpose, limit=PURPOSE_MAX)
                 values = {
                     **common,
                     "person_id": person_id,
-                    "purpose": scrubbed(purpose, limit=PURPOSE_MAX),
-                    "detail": clean_detail(detail),
+                    "purpose": cleaned_purposes[purpose],
+                    "detail": cleaned_details[key],
                     "seq": seq,
                     "at": at,
                     "ip": ip_text,
