@@ -29,9 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
-import signal
 import statistics
 import sys
 import threading
@@ -40,42 +38,31 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 from psycopg import sql
 
 from bench.provisioning import (
     BenchDatabase,
-    bench_database,
     load_average,
     machine_facts,
     manage,
     progress,
-    redacted,
+    run_on_bench_database,
 )
 
 SETTINGS_MODULE = "config.settings.local"
 BENCH_DB = "bench_audit"
 GOAL_VERIFY_PER_S = 300_000
-COPY_COLUMNS = (
-    "seq",
-    "at",
-    "actor_user_id",
-    "actor_email",
-    "actor_role",
-    "api_token_id",
-    "person_id",
-    "action",
-    "purpose",
-    "ip",
-    "user_agent",
-    "result",
-    "request_id",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+
+
+def copy_columns() -> tuple[str, ...]:
+    """The service's own column order, so the bulk COPY writes what log_access writes
+    (imported late: Django is set up only once the bench database exists)."""
+    from tenants.auditlog.services import ENTRY_COLUMNS
+
+    return ENTRY_COLUMNS
+
+
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0 Safari/537.36",
@@ -86,29 +73,6 @@ PURPOSES = ("withholding", "salary_report", "dependents", "social_insurance", ""
 
 
 # --- the bench database ---------------------------------------------------------------------
-
-
-def audit_bench_database() -> BenchDatabase:
-    """bench/provisioning.py's server choice, under this benchmark's own database name."""
-    base = bench_database()
-    return BenchDatabase(
-        url=urlunsplit(urlsplit(base.url)._replace(path=f"/{BENCH_DB}")),
-        admin_url=base.admin_url,
-        server=base.server,
-    )
-
-
-def drop_database(db: BenchDatabase) -> None:
-    with psycopg.connect(db.admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
-        )
-
-
-def recreate_database(db: BenchDatabase) -> None:
-    drop_database(db)
-    with psycopg.connect(db.admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
 
 
 # --- 2. writing a chain in bulk -------------------------------------------------------------
@@ -147,7 +111,7 @@ def entry_fields(index: int, rng: random.Random, distinct: bool) -> dict[str, An
 
 
 def chained_rows(entries: int, *, distinct: bool, seed: int) -> Iterator[tuple[Any, ...]]:
-    """The rows in COPY_COLUMNS order, hashed by the service's own functions."""
+    """The rows in copy_columns() order, hashed by the service's own functions."""
     from tenants.auditlog.chain import GENESIS_HASH, canonical_entry, entry_hash
 
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
@@ -189,7 +153,7 @@ def write_chain(schema: str, entries: int, *, distinct: bool, seed: int) -> floa
     last: tuple[int, str] = (0, "")
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(schema, AccessLogEntry._meta.db_table),
-        sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS)),
+        sql.SQL(", ").join(map(sql.Identifier, copy_columns())),
     )
     connection.ensure_connection()
     raw = connection.connection
@@ -398,22 +362,7 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    db = audit_bench_database()
-    recreate_database(db)
-    os.environ["DATABASE_URL"] = db.url
-    try:
-        return run(args, db)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            progress(f"kept database {BENCH_DB}: DATABASE_URL={redacted(db.url)}")
-        else:
-            drop_database(db)
-            progress(f"dropped database {BENCH_DB}")
+    return run_on_bench_database(lambda db: run(args, db), name=BENCH_DB, keep=args.keep)
 
 
 if __name__ == "__main__":

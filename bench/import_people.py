@@ -13,21 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import signal
 import subprocess
 import sys
 import time
 
-from provisioning import (
-    BENCH_DB,
-    MANAGE,
-    REPO_ROOT,
-    SETTINGS_MODULE,
-    bench_database,
-    drop_database,
-    progress,
-    recreate_database,
-)
+from provisioning import MANAGE, REPO_ROOT, progress, run_on_bench_database
 
 
 def rows(count: int) -> list:
@@ -103,19 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=10_000)
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    db = bench_database()
-    recreate_database(db)
-    os.environ["DATABASE_URL"] = db.url
-    try:
-        return run(args.people)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(db)
-        progress(f"dropped database {BENCH_DB}")
+    return run_on_bench_database(lambda _db: run(args.people))
 
 
 if __name__ == "__main__":

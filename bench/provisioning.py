@@ -48,7 +48,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -85,28 +85,33 @@ class BenchDatabase:
     url: str  # DATABASE_URL of the bench database
     admin_url: str  # the server's maintenance database, to create and drop it
     server: str  # where it lives, for the report
+    name: str = BENCH_DB
 
 
-def bench_database() -> BenchDatabase:
-    """BENCH_DB on the server of DATABASE_URL if set, else on the embedded server."""
+def bench_database(name: str = BENCH_DB) -> BenchDatabase:
+    """A throw-away database `name` on the server of DATABASE_URL if set, else on the
+    embedded server."""
     existing = os.environ.get("DATABASE_URL")
     if existing:
         parts = urlsplit(existing)
-        url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        url = urlunsplit(parts._replace(path=f"/{name}"))
         admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
         host = (
             unquote(parts.netloc.rpartition("@")[2]) or parse_qs(parts.query).get("host", ["?"])[0]
         )
-        return BenchDatabase(url=url, admin_url=admin, server=f"server of DATABASE_URL ({host})")
+        return BenchDatabase(
+            url=url, admin_url=admin, server=f"server of DATABASE_URL ({host})", name=name
+        )
     from config.embedded_db import ensure_running
 
     # The socket directory goes in the host part, percent-encoded, rather than in `?host=`:
     # dj-database-url then sets HOST, which code that passes HOST on (pg_dump) needs.
     host = quote(ensure_running()["HOST"], safe="")
     return BenchDatabase(
-        url=f"postgresql://postgres@{host}/{BENCH_DB}",
+        url=f"postgresql://postgres@{host}/{name}",
         admin_url=f"postgresql://postgres@{host}/postgres",
         server="embedded (pgserver)",
+        name=name,
     )
 
 
@@ -121,14 +126,38 @@ def redacted(url: str) -> str:
 def recreate_database(db: BenchDatabase) -> None:
     drop_database(db)
     with psycopg.connect(db.admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db.name)))
 
 
 def drop_database(db: BenchDatabase) -> None:
     with psycopg.connect(db.admin_url, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
         )
+
+
+def run_on_bench_database(
+    run: Callable[[BenchDatabase], int], *, name: str = BENCH_DB, keep: bool = False
+) -> int:
+    """Make a fresh database `name`, point DATABASE_URL (this process and its manage.py
+    children) at it, run, and drop it afterwards unless `keep`. SIGTERM too unwinds through
+    the cleanup, so a stopped run still drops its database."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    db = bench_database(name)
+    recreate_database(db)
+    os.environ["DATABASE_URL"] = db.url
+    try:
+        return run(db)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if keep:
+            progress(f"kept database {db.name}: DATABASE_URL={redacted(db.url)}")
+        else:
+            drop_database(db)
+            progress(f"dropped database {db.name}")
 
 
 def manage(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -496,23 +525,7 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # SIGTERM too unwinds through `finally`, so a stopped run still drops its database.
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    db = bench_database()
-    recreate_database(db)
-    os.environ["DATABASE_URL"] = db.url  # for django.setup() here and every manage.py child
-    try:
-        return run(args, db)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            progress(f"kept database {BENCH_DB}: DATABASE_URL={redacted(db.url)}")
-        else:
-            drop_database(db)
-            progress(f"dropped database {BENCH_DB}")
+    return run_on_bench_database(lambda db: run(args, db), keep=args.keep)
 
 
 if __name__ == "__main__":

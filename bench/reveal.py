@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -28,16 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from provisioning import (
-    BENCH_DB,
-    MANAGE,
-    REPO_ROOT,
-    SETTINGS_MODULE,
-    bench_database,
-    drop_database,
-    progress,
-    recreate_database,
-)
+from provisioning import MANAGE, REPO_ROOT, progress, run_on_bench_database
 
 NUMBER_BODY = "1234567890"
 PURPOSE = "withholding_slip"
@@ -216,11 +206,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    db = bench_database()
-    recreate_database(db)
-    os.environ["DATABASE_URL"] = db.url
+    return run_on_bench_database(lambda _db: measure(args))
+
+
+def measure(args: argparse.Namespace) -> int:
     server = None
     try:
         import django
@@ -260,11 +249,6 @@ def main() -> int:
     finally:
         if server is not None:
             server.kill()
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(db)
-        progress(f"dropped database {BENCH_DB}")
 
 
 if __name__ == "__main__":

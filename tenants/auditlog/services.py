@@ -177,7 +177,7 @@ def log_access(
 
 # One cursor and plain SQL: this runs on every access, and each ORM call would also repeat
 # django-tenants' `SET search_path` round trip.
-_ENTRY_COLUMNS = (
+ENTRY_COLUMNS = (
     "seq",
     "at",
     "actor_user_id",
@@ -198,8 +198,8 @@ _ENTRY_COLUMNS = (
 _HEAD_TABLE = ChainHead._meta.db_table
 _LOCK_HEAD = f"SELECT seq, hash, host(%s::inet) FROM {_HEAD_TABLE} WHERE singleton FOR UPDATE"  # noqa: S608
 _INSERT_ENTRY = (
-    f"INSERT INTO {AccessLogEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('%s::jsonb' if c == 'detail' else '%s' for c in _ENTRY_COLUMNS)}) "
+    f"INSERT INTO {AccessLogEntry._meta.db_table} ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('%s::jsonb' if c == 'detail' else '%s' for c in ENTRY_COLUMNS)}) "
     "RETURNING id"
 )
 _ADVANCE_HEAD = f"UPDATE {_HEAD_TABLE} SET seq = %s, hash = %s WHERE singleton"  # noqa: S608
@@ -226,7 +226,7 @@ def _append(fields: dict[str, Any], ip: str | None) -> AccessLogEntry:
         values["hash"] = entry_hash(prev_hash, canonical)
         params = [
             json.dumps(values[c], ensure_ascii=False) if c == "detail" else values[c]
-            for c in _ENTRY_COLUMNS
+            for c in ENTRY_COLUMNS
         ]
         cursor.execute(_INSERT_ENTRY, params)
         (entry_id,) = cursor.fetchone()
@@ -292,12 +292,12 @@ def log_access_many(
                 rows.append(
                     [
                         json.dumps(values[c], ensure_ascii=False) if c == "detail" else values[c]
-                        for c in _ENTRY_COLUMNS
+                        for c in ENTRY_COLUMNS
                     ]
                 )
             # COPY: one stream for thousands of entries instead of a statement each.
             copy_sql = (
-                f"COPY {AccessLogEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
+                f"COPY {AccessLogEntry._meta.db_table} ({', '.join(ENTRY_COLUMNS)}) FROM STDIN"
             )
             with cursor.cursor.copy(copy_sql) as copy:
                 for values_row in rows:
