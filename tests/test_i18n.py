@@ -97,3 +97,13 @@ def test_english_messages_keep_the_placeholders():
         if sorted(PLACEHOLDER.findall(entry.msgid)) != sorted(PLACEHOLDER.findall(entry.msgstr))
     ]
     assert mismatched == []
+
+
+def test_purposes_show_in_the_language_of_the_page(acme, harry):
+    from tests.helpers import signed_in_firm_client
+
+    client = signed_in_firm_client(harry, acme)
+    assert "給与所得の源泉徴収票作成事務" in client.get("/exports/").content.decode()
+    client.cookies["django_language"] = "en"
+    page = client.get("/exports/").content.decode()
+    assert "Withholding slips for salaries" in page and "給与所得の源泉徴収票作成事務" not in page

@@ -41,7 +41,7 @@ class PersonForm(forms.ModelForm):
 
 
 def purpose_choices():
-    return [(p.code, p.name_ja) for p in Purpose.objects.filter(active=True)]
+    return [(p.code, p.name) for p in Purpose.objects.filter(active=True)]
 
 
 class NeverEchoedInput(forms.TextInput):

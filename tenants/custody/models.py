@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -30,6 +31,11 @@ class Purpose(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.name_ja}"
+
+    @property
+    def name(self) -> str:
+        """The name in the language of the page: English pages show the English name."""
+        return self.name_en if get_language() == "en" and self.name_en else self.name_ja
 
 
 class Person(models.Model):

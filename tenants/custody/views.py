@@ -284,7 +284,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
     # Names for the people on this page; a deleted person keeps only the id the log holds.
     ids = {entry.person_id for entry in page if entry.person_id}
     names = {p.pk: str(p) for p in Person.objects.filter(pk__in=ids)}
-    purposes = {p.code: p.name_ja for p in Purpose.objects.all()}
+    purposes = {p.code: p.name for p in Purpose.objects.all()}
     for entry in page:
         entry.person_name = names.get(entry.person_id, "")
         entry.purpose_name = purposes.get(entry.purpose, entry.purpose)
