@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import log_access
 from tenants.custody import services
+from tenants.custody.log_filters import filter_entries
 from tenants.custody.models import Person, Purpose
 
 from .base import FirmAPIView
@@ -160,15 +162,11 @@ class AccessLogView(FirmAPIView):
     required_scopes = {"GET": "audit"}
 
     def get_queryset(self):
-        from tenants.custody.log_filters import filter_entries
-
         return filter_entries(AccessLogEntry.objects.order_by("-seq"), self.request.query_params)
 
     @extend_schema(parameters=LOG_FILTERS)
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        from django.db import transaction
-
         with transaction.atomic():
             log_access(actor=self.actor, action="download_log", detail={"api": True})
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
