@@ -24,16 +24,7 @@ class PersonSerializer(serializers.ModelSerializer):
         model = Person
         fields = [
             "id",
-            "kind",
-            "employee",
-            "relationship",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
-            "relationship_start",
-            "relationship_end",
+            *Person.EDITABLE_FIELDS,
             "status",
             "has_number",
             "my_number",

@@ -13,18 +13,7 @@ class DateInput(forms.DateInput):
 class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
-        fields = [
-            "kind",
-            "employee",
-            "relationship",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
-            "relationship_start",
-            "relationship_end",
-        ]
+        fields = list(Person.EDITABLE_FIELDS)
         widgets = {
             "birth_date": DateInput,
             "relationship_start": DateInput,

@@ -39,6 +39,20 @@ class Purpose(models.Model):
 
 
 class Person(models.Model):
+    # What people (the web form, the API, the services) may set; the rest is derived.
+    EDITABLE_FIELDS = (
+        "kind",
+        "employee",
+        "relationship",
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "birth_date",
+        "relationship_start",
+        "relationship_end",
+    )
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("在籍・契約中")
         ENDED = "ended", _("関係終了")

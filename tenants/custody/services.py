@@ -21,18 +21,7 @@ from .errors import DuplicateMyNumber, NoNumber, NotAllowed, PurposeNotNotified,
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 
 NUMBER_FIELD = "my_number"
-PERSON_FIELDS = (
-    "kind",
-    "employee",
-    "relationship",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "relationship_start",
-    "relationship_end",
-)
+PERSON_FIELDS = Person.EDITABLE_FIELDS
 
 
 def _record_ref(person: Person) -> str:
