@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal, unseal
+from keys.errors import KeyUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
 from . import mynumber, policy
@@ -172,13 +173,24 @@ def number_reveal(*, actor: Actor, firm: Firm, person: Person, purpose_code: str
             actor=actor, action="reveal", person_id=person.pk, purpose=purpose_code or ""
         )
         raise
-    with transaction.atomic():
-        plaintext = unseal(
-            firm, bytes(record.ciphertext), record=_record_ref(person), field=NUMBER_FIELD
+    try:
+        with transaction.atomic():
+            plaintext = unseal(
+                firm, bytes(record.ciphertext), record=_record_ref(person), field=NUMBER_FIELD
+            )
+            # Logged after decrypting, so the firm's chain lock is held only for the append
+            # and the commit; the plaintext leaves this function only if the entry commits.
+            log_access(actor=actor, action="reveal", person_id=person.pk, purpose=purpose.code)
+    except KeyUnavailable:
+        # The attempt is on record even though the key service could not serve it.
+        log_access_denied(
+            actor=actor,
+            action="reveal",
+            person_id=person.pk,
+            purpose=purpose.code,
+            detail={"reason": "key_unavailable"},
         )
-        # Logged after decrypting, so the firm's chain lock is held only for the append and
-        # the commit; the plaintext leaves this function only if the entry commits.
-        log_access(actor=actor, action="reveal", person_id=person.pk, purpose=purpose.code)
+        raise
     return plaintext.decode()
 
 
