@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.models import Membership
 from keys.errors import KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.models import AccessLogEntry
@@ -297,6 +298,11 @@ def access_log(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "purposes": Purpose.objects.all(),
             "actions": AccessLogEntry.objects.values_list("action", flat=True).distinct(),
+            # The firm's members (the log also holds ids of people who have since left;
+            # those can still be filtered by id through the URL or the API).
+            "actors": Membership.objects.filter(firm=request.tenant)  # type: ignore[attr-defined]
+            .select_related("user")
+            .order_by("user__email"),
         },
     )
 

@@ -131,3 +131,12 @@ def test_owner_adds_a_purpose_and_others_cannot(acme, alice, harry):
     with tenant_context(acme):
         assert Purpose.objects.get(code="bonus_report").default_for == ["employee"]
         assert not Purpose.objects.filter(code="sneaky").exists()
+
+
+def test_access_log_filters_by_member(acme, alice, harry):
+    add_person_with_number(signed_in_firm_client(harry, acme))
+    owner = signed_in_firm_client(alice, acme)
+    page = owner.get(f"/access-log/?actor={harry.pk}").content.decode()
+    rows = page.split("<tbody>")[1]
+    assert "harry@acme.test" in rows and "alice@acme.test" not in rows
+    assert f'<option value="{harry.pk}" selected>harry@acme.test</option>' in page
