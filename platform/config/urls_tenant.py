@@ -14,6 +14,7 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("settings/", views.firm_settings, name="firm_settings"),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
     path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("auth/handoff/", views.handoff, name="handoff"),

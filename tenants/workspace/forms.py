@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiScope, Role
 
+from .models import FirmSettings
+
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("メールアドレス"))
@@ -23,3 +25,9 @@ class ApiTokenForm(forms.Form):
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].choices = [(m.user_id, m.user.email) for m in members]  # type: ignore[attr-defined]
+
+
+class FirmSettingsForm(forms.ModelForm):
+    class Meta:
+        model = FirmSettings
+        fields = ["accountants_may_reveal", "delete_documents_after_approval"]

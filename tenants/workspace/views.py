@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -16,8 +17,10 @@ from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.handoff import end_parent_session, handoff_redeem
 from accounts.models import ApiToken, Invitation, Membership, Role
 from firms.models import public_url
+from tenants.auditlog.services import actor_from_request, log_access
 
-from .forms import ApiTokenForm, InvitationForm, RoleForm
+from .forms import ApiTokenForm, FirmSettingsForm, InvitationForm, RoleForm
+from .models import FirmSettings
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -172,3 +175,21 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     api_token_revoke(token)
     messages.success(request, _("トークンを無効にしました。"))
     return redirect("api_tokens")
+
+
+def firm_settings(request: HttpRequest) -> HttpResponse:
+    """Owners decide, for example, whether accountants may reveal numbers; every change is
+    a permission event in the access log."""
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    if actor.role != Role.OWNER:
+        raise Http404
+    current = FirmSettings.current()
+    form = FirmSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        with transaction.atomic():
+            form.save()
+            log_access(actor=actor_from_request(request), action="permission", detail=changed)
+        messages.success(request, _("設定を保存しました。"))
+        return redirect("firm_settings")
+    return render(request, "workspace/settings.html", {"form": form})

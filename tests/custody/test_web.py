@@ -140,3 +140,27 @@ def test_access_log_filters_by_member(acme, alice, harry):
     rows = page.split("<tbody>")[1]
     assert "harry@acme.test" in rows and "alice@acme.test" not in rows
     assert f'<option value="{harry.pk}" selected>harry@acme.test</option>' in page
+
+
+def test_owner_lets_accountants_reveal_and_the_change_is_logged(acme, alice, carol):
+    from django_tenants.utils import tenant_context
+
+    from tenants.auditlog.models import AccessLogEntry
+
+    pk = add_person_with_number(signed_in_firm_client(alice, acme))
+    accountant = signed_in_firm_client(carol, acme)
+    assert (
+        accountant.post(f"/people/{pk}/reveal/", {"purpose": "withholding_slip"}).status_code == 403
+    )
+    assert accountant.get("/settings/").status_code == 404  # owners only
+    owner = signed_in_firm_client(alice, acme)
+    owner.post(
+        "/settings/", {"accountants_may_reveal": "on", "delete_documents_after_approval": "on"}
+    )
+    response = accountant.post(f"/people/{pk}/reveal/", {"purpose": "withholding_slip"})
+    assert response.status_code == 200 and "1234-5678-9018" in response.content.decode()
+    with tenant_context(acme):
+        change = AccessLogEntry.objects.filter(action="permission").get()
+        assert (
+            change.detail == {"accountants_may_reveal": True} and change.actor_email == alice.email
+        )
