@@ -128,3 +128,24 @@ def test_template_dump_reaches_a_socket_host_given_in_options(monkeypatch):
     script = dump_template()
     assert "CREATE TABLE firm_template.workspace_firmsettings" in script
     assert "search_path" not in script and "CREATE SCHEMA" not in script
+
+
+def test_the_search_path_is_set_again_after_a_rolled_back_transaction():
+    """TENANT_LIMIT_SET_CALLS skips SET search_path while the cached path is valid; a
+    rollback undoes a SET made inside it, so the next query must set it again, or it would
+    run in whatever schema the connection had before (another firm's, across requests)."""
+    from django.db import transaction
+
+    from tenants.custody.models import Person
+
+    acme = make_firm("acme")
+    connection.set_schema_to_public()
+    list(Firm.objects.all()[:1])  # the connection's path is now public
+    connection.set_tenant(acme)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Person.objects.count()  # SET search_path to acme happens inside the savepoint...
+        raise RuntimeError  # ...and is undone by its rollback
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        assert "firm_acme" in cursor.fetchone()[0]
+    assert Person.objects.count() == 0  # and the firm's table is found
