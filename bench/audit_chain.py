@@ -115,30 +115,22 @@ def chained_rows(entries: int, *, distinct: bool, seed: int) -> Iterator[tuple[A
     from tenants.auditlog.chain import GENESIS_HASH, canonical_entry, entry_hash
 
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    columns = copy_columns()
     at = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
     prev_hash = GENESIS_HASH
     for seq in range(1, entries + 1):
         at += timedelta(microseconds=rng.randint(1, 90_000_000))
         fields = entry_fields(seq, rng, distinct)
         digest = entry_hash(prev_hash, canonical_entry(seq=seq, at=at, **fields))
-        yield (
-            seq,
-            at,
-            fields["actor_user_id"],
-            fields["actor_email"],
-            fields["actor_role"],
-            fields["api_token_id"],
-            fields["person_id"],
-            fields["action"],
-            fields["purpose"],
-            fields["ip"],
-            fields["user_agent"],
-            fields["result"],
-            fields["request_id"],
-            json.dumps(fields["detail"], ensure_ascii=False),
-            prev_hash,
-            digest,
-        )
+        row = {
+            **fields,
+            "seq": seq,
+            "at": at,
+            "detail": json.dumps(fields["detail"], ensure_ascii=False),
+            "prev_hash": prev_hash,
+            "hash": digest,
+        }
+        yield tuple(row[column] for column in columns)
         prev_hash = digest
 
 
@@ -162,7 +154,7 @@ def write_chain(schema: str, entries: int, *, distinct: bool, seed: int) -> floa
         with cursor.copy(copy_sql) as copy:
             for row in chained_rows(entries, distinct=distinct, seed=seed):
                 copy.write_row(row)
-                last = (row[0], row[-1])
+                last = (row[0], row[-1])  # seq and hash: the first and the last column
         cursor.execute(
             sql.SQL("UPDATE {} SET seq = %s, hash = %s").format(
                 sql.Identifier(schema, ChainHead._meta.db_table)

@@ -80,3 +80,12 @@ def database_url() -> str:
     port = f":{db['PORT']}" if db.get("PORT") else ""
     password = f":{quote(str(db['PASSWORD']))}" if db.get("PASSWORD") else ""
     return f"postgresql://{db['USER']}{password}@{host}{port}/{db['NAME']}"
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it (a server that is down)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

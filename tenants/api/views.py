@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-
 from django.db import transaction
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -17,6 +12,7 @@ from rest_framework.response import Response
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import log_access
 from tenants.custody import services
+from tenants.custody.csv_stream import csv_response, with_first
 from tenants.custody.log_filters import filter_entries
 from tenants.custody.models import Person, Purpose
 
@@ -190,22 +186,4 @@ class ExportView(FirmAPIView):
             purpose_code=data.validated_data["purpose"],
         )
         first = next(rows, None)  # raise refusals before the response starts
-        response = StreamingHttpResponse(_csv(first, rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="my-numbers.csv"'
-        response["Cache-Control"] = "no-store"
-        return response
-
-
-def _csv(first: tuple | None, rest: Iterator[tuple]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(services.EXPORT_COLUMNS)
-    if first is not None:
-        writer.writerow(first)
-        for row in rest:
-            writer.writerow(row)
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
+        return csv_response("my-numbers.csv", services.EXPORT_COLUMNS, with_first(first, rows))

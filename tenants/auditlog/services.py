@@ -138,6 +138,20 @@ def _require_firm_transaction() -> None:
         )
 
 
+def _actor_fields(actor: Actor, action: str, result: str) -> dict[str, Any]:
+    """The fields an entry takes from who acted and what they did, cleaned for the log."""
+    return {
+        "actor_user_id": actor.user_id,
+        "actor_email": scrubbed(actor.email, limit=EMAIL_MAX),
+        "actor_role": scrubbed(actor.role, limit=ROLE_MAX),
+        "api_token_id": actor.api_token_id,
+        "action": action,
+        "result": str(result),
+        "user_agent": clean_user_agent(actor.user_agent),
+        "request_id": actor.request_id if _REQUEST_ID.fullmatch(actor.request_id or "") else "",
+    }
+
+
 def log_access(
     *,
     actor: Actor,
@@ -154,16 +168,9 @@ def log_access(
     if result not in Result.values:
         raise ValueError(f"result is one of {Result.values}")
     fields: dict[str, Any] = {
-        "actor_user_id": actor.user_id,
-        "actor_email": scrubbed(actor.email, limit=EMAIL_MAX),
-        "actor_role": scrubbed(actor.role, limit=ROLE_MAX),
-        "api_token_id": actor.api_token_id,
+        **_actor_fields(actor, action, result),
         "person_id": person_id,
-        "action": action,
         "purpose": scrubbed(purpose, limit=PURPOSE_MAX),
-        "result": str(result),
-        "user_agent": clean_user_agent(actor.user_agent),
-        "request_id": actor.request_id if _REQUEST_ID.fullmatch(actor.request_id or "") else "",
         "detail": clean_detail(detail),
     }
     try:
@@ -177,24 +184,8 @@ def log_access(
 
 # One cursor and plain SQL: this runs on every access, and each ORM call would also repeat
 # django-tenants' `SET search_path` round trip.
-ENTRY_COLUMNS = (
-    "seq",
-    "at",
-    "actor_user_id",
-    "actor_email",
-    "actor_role",
-    "api_token_id",
-    "person_id",
-    "action",
-    "purpose",
-    "ip",
-    "user_agent",
-    "result",
-    "request_id",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+# Every hashed field, then the links: the chain's own field list, so the two cannot drift.
+ENTRY_COLUMNS = (*CANONICAL_FIELDS, "prev_hash", "hash")
 _HEAD_TABLE = ChainHead._meta.db_table
 _LOCK_HEAD = f"SELECT seq, hash, host(%s::inet) FROM {_HEAD_TABLE} WHERE singleton FOR UPDATE"  # noqa: S608
 _INSERT_ENTRY = (
@@ -248,16 +239,7 @@ def log_access_many(
         raise ValueError("action is a short lowercase code")
     if not people:
         return 0
-    common = {
-        "actor_user_id": actor.user_id,
-        "actor_email": scrubbed(actor.email, limit=EMAIL_MAX),
-        "actor_role": scrubbed(actor.role, limit=ROLE_MAX),
-        "api_token_id": actor.api_token_id,
-        "action": action,
-        "result": str(Result.ALLOWED),
-        "user_agent": clean_user_agent(actor.user_agent),
-        "request_id": actor.request_id if _REQUEST_ID.fullmatch(actor.request_id or "") else "",
-    }
+    common = _actor_fields(actor, action, Result.ALLOWED)
     try:
         with connection.cursor() as cursor:
             cursor.execute(_LOCK_HEAD, [_valid_ip(actor.ip)])

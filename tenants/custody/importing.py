@@ -21,7 +21,7 @@ from tenants.auditlog.services import Actor, log_access_many
 from . import mynumber, policy
 from .errors import CustodyError, NotAllowed
 from .models import MyNumberRecord, Person, PersonKind, Purpose
-from .services import NUMBER_FIELD
+from .services import NUMBER_FIELD, default_purposes
 
 
 @dataclass
@@ -175,4 +175,4 @@ def _check(rows: list[ImportRow], purposes: dict) -> tuple[dict[int, str], list[
 def _purposes_for(row: ImportRow, purposes: dict) -> list[Purpose]:
     if row.purposes is not None:
         return [purposes[code] for code in row.purposes]
-    return [p for p in purposes.values() if row.kind in p.default_for]
+    return default_purposes(row.kind, purposes.values())

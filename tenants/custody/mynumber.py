@@ -67,18 +67,6 @@ def validate(raw: str) -> str:
     return number
 
 
-def is_valid(raw: str) -> bool:
-    try:
-        validate(raw)
-    except InvalidMyNumber:
-        return False
-    return True
-
-
+# How a number is shown by default: nothing of it. Even the last digits are part of the
+# number, and showing them is a use of it (docs/decisions.md D13).
 MASK = "****-****-****"
-
-
-def masked() -> str:
-    """How a number is shown by default: nothing of it. Even the last digits are part of the
-    number, and showing them is a use of it (docs/decisions.md)."""
-    return MASK

@@ -92,8 +92,12 @@ def person_for_viewing(*, actor: Actor, person: Person) -> Person:
 # --- numbers --------------------------------------------------------------------------------
 
 
-def default_purposes(kind: str) -> list[Purpose]:
-    return [p for p in Purpose.objects.filter(active=True) if kind in p.default_for]
+def default_purposes(kind: str, active: Iterable[Purpose] | None = None) -> list[Purpose]:
+    """The purposes notified by default to this kind of person, among `active` (read from
+    the database when not given)."""
+    if active is None:
+        active = Purpose.objects.filter(active=True)
+    return [p for p in active if kind in p.default_for]
 
 
 def resolve_purposes(codes: Iterable[str] | None, kind: str) -> list[Purpose]:

@@ -3,15 +3,12 @@ check roles and write the log; views turn their errors into messages."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +22,7 @@ from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, actor_from_request, log_access
 
 from . import policy, services
+from .csv_stream import csv_response, with_first
 from .errors import CustodyError
 from .forms import NumberForm, PersonForm, PurposeChoiceForm, PurposeForm
 from .log_filters import BadFilter, filter_entries
@@ -261,7 +259,9 @@ def exports(request: HttpRequest) -> HttpResponseBase:
         except (KeyUnavailable, AuditLogUnavailable):
             messages.error(request, UNAVAILABLE)
         else:
-            return _csv_response("my-numbers.csv", services.EXPORT_COLUMNS, _chain(first, rows))
+            return csv_response(
+                "my-numbers.csv", services.EXPORT_COLUMNS, with_first(first, rows), bom=True
+            )
     return render(
         request,
         "custody/exports.html",
@@ -326,30 +326,4 @@ def access_log_csv(request: HttpRequest) -> HttpResponseBase:
         for entry in entries.iterator(chunk_size=2000)
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _csv_response(f"access-log-{stamp}.csv", LOG_COLUMNS, rows)
-
-
-def _chain(first, rest) -> Iterator[tuple]:
-    if first is not None:
-        yield first
-        yield from rest
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(filename: str, header, rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"  # a BOM, so Excel opens UTF-8 Japanese correctly
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_response(f"access-log-{stamp}.csv", LOG_COLUMNS, rows, bom=True)

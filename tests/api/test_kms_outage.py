@@ -3,7 +3,6 @@ logged (the aws provider against moto on loopback, then pointed at a closed port
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -12,15 +11,10 @@ from django_tenants.utils import tenant_context
 from keys.envelope import clear_key_cache
 from tenants.auditlog.models import AccessLogEntry
 from tests.api.test_api import NUMBER, api, create_person, put_number, token
+from tests.helpers import closed_port
 from tests.kms_server import aws_kms, kms_server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_reveal_with_the_kms_down_is_a_fast_503_and_is_logged(aws_kms, settings):  # noqa: F811

@@ -3,7 +3,6 @@ server mode, started by tests.kms_server)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -18,18 +17,11 @@ from keys.aws import AwsKmsProvider
 from keys.envelope import clear_key_cache, destroy_firm_key, rotate_data_key, seal, unseal
 from keys.errors import CiphertextInvalid, KeyUnavailable
 from keys.models import DataKey
-from tests.helpers import make_firm
+from tests.helpers import closed_port, make_firm
 
 pytestmark = pytest.mark.django_db
 
 NUMBER = b"123456789018"
-
-
-def closed_port() -> int:
-    """A loopback port with nothing listening on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_provisioning_creates_one_kms_key_per_firm_with_alias_and_tags(aws_kms):
