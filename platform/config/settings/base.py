@@ -48,6 +48,7 @@ TENANT_APPS = [
     "tenants.workspace",
     "tenants.auditlog",
     "tenants.custody",
+    "tenants.collection",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -95,7 +96,8 @@ def database_settings() -> dict:
     config["ENGINE"] = "django_tenants.postgresql_backend"
     config.setdefault("OPTIONS", {})
     config.setdefault("CONN_HEALTH_CHECKS", True)
-    config.setdefault("TEST", {"NAME": f"test_{config['NAME']}"})
+    # TEST_DB_NAME lets two test runs on one machine (two checkouts, two agents) keep apart.
+    config.setdefault("TEST", {"NAME": env_str("TEST_DB_NAME") or f"test_{config['NAME']}"})
     return config
 
 
@@ -286,11 +288,27 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired-tickets": {"task": "accounts.purge_expired", "schedule": 3600.0},
+    "collection-reminders": {"task": "collection.remind_all", "schedule": 3600.0 * 6},
 }
 
 DEMO_DATA_ALLOWED = False
 # How long a revealed number stays on screen before the page hides it again.
 REVEAL_DISPLAY_SECONDS = env_int("REVEAL_DISPLAY_SECONDS", 30)
+# CSV import of people (tenants.custody.csv_import): the most data rows one file may hold
+# (counting stops at the first row over the limit), and the largest file accepted, in bytes.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+
+# --- Collection (tenants/collection) ---
+# Uploads stay in memory and are encrypted before anything is written: a photo of someone's
+# My Number card never lands in a temporary file. A request larger than this (four files of
+# the document limit and the form) is refused with a clear message rather than spooled.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 42 * 1024 * 1024)
+# A link asking someone for their number works this many days.
+COLLECTION_LINK_DAYS = env_int("COLLECTION_LINK_DAYS", 14)
+# An unanswered link is sent again every this many days until it is answered or expires.
+COLLECTION_REMINDER_DAYS = env_int("COLLECTION_REMINDER_DAYS", 3)
 
 # Key provider for firm key-encryption keys: "local" (embedded default) or "aws".
 KEY_PROVIDER = env_str("KEY_PROVIDER", "local")
@@ -334,6 +352,30 @@ AWS_KMS_READ_TIMEOUT = env_int("AWS_KMS_READ_TIMEOUT", 5)
 AWS_KMS_MAX_ATTEMPTS = env_int("AWS_KMS_MAX_ATTEMPTS", 2)
 AWS_KMS_ALIAS_PREFIX = env_str("AWS_KMS_ALIAS_PREFIX", "alias/mynumber-custody/")
 AWS_KMS_ENABLE_KEY_ROTATION = env_bool("AWS_KMS_ENABLE_KEY_ROTATION", True)
+
+# --- Object storage (platform/objectstore) ---
+# See docs/documents.md. Large encrypted blobs (ID document images and PDFs) live here, not in
+# the database; every object is sealed with keys.envelope before it is stored.
+# "local" (embedded default): files under OBJECT_STORE_LOCAL_DIR; "s3": a bucket.
+OBJECT_STORE = env_str("OBJECT_STORE", "local")
+OBJECT_STORE_LOCAL_DIR = env_str("OBJECT_STORE_LOCAL_DIR") or str(LOCAL_DIR / "objects")
+# s3: region and credentials are the AWS_* settings above (one identity for KMS and S3).
+# No endpoint means real AWS; a URL points at any S3-compatible server.
+OBJECT_STORE_S3_BUCKET = env_str("OBJECT_STORE_S3_BUCKET")
+OBJECT_STORE_S3_ENDPOINT_URL = env_str("OBJECT_STORE_S3_ENDPOINT_URL") or None
+# Server-side encryption asked for on every put, on top of our own envelope: "aws:kms"
+# (default; satisfies a bucket policy that requires it), "AES256", or "" for none (a server
+# without KMS). Set the environment variable to an empty string to turn it off.
+OBJECT_STORE_S3_SSE = env_str("OBJECT_STORE_S3_SSE", "aws:kms")
+# Short and bounded, so an unreachable store fails an upload or a view in seconds (HTTP 503).
+OBJECT_STORE_S3_CONNECT_TIMEOUT = env_int("OBJECT_STORE_S3_CONNECT_TIMEOUT", 2)
+OBJECT_STORE_S3_READ_TIMEOUT = env_int("OBJECT_STORE_S3_READ_TIMEOUT", 10)
+OBJECT_STORE_S3_MAX_ATTEMPTS = env_int("OBJECT_STORE_S3_MAX_ATTEMPTS", 2)
+# Uploaded documents (tenants/collection/documents.py): larger files are refused before they
+# are read whole; images are refused above this many pixels before they are decoded (a small
+# file can declare a huge image: a decompression bomb).
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+DOCUMENT_MAX_PIXELS = env_int("DOCUMENT_MAX_PIXELS", 40_000_000)
 
 # --- Audit (platform/audit, tenants/auditlog) ---
 # A request id first, so every response (redirects and refusals too) carries it and every

@@ -1,0 +1,57 @@
+"""The storage interface, its errors and the key rules every backend enforces."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol, runtime_checkable
+
+MAX_KEY_LENGTH = 512
+# Lower-case only, so a key means the same file on case-insensitive file systems as on S3,
+# and no characters that need quoting in a URL or a shell.
+_KEY_PATTERN = re.compile(r"[a-z0-9_][a-z0-9_./-]*")
+
+
+class ObjectMissing(Exception):
+    """No object is stored under the key (never stored, or deleted)."""
+
+
+class ObjectStoreUnavailable(Exception):
+    """The store cannot be reached or refused the request (network, credentials, bucket).
+    Callers fail closed, like keys.errors.KeyUnavailable: HTTP 503, nothing half-done."""
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    def put(self, key: str, data: bytes) -> None:
+        """Store data under key, replacing what was there. Readers see the old object or
+        the new one, never a partial write."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes; raises ObjectMissing if there is none."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing object is not an error."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+def validate_key(key: str) -> str:
+    """Return key if it is a safe object key, else raise ValueError.
+
+    The rules keep a key from ever naming something outside the store's root: no leading
+    "/", no "..", no empty or "." path segments (which would alias another key on disk).
+    """
+    if not isinstance(key, str):
+        raise ValueError("an object key must be a string")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"object key is longer than {MAX_KEY_LENGTH} characters")
+    if not _KEY_PATTERN.fullmatch(key):
+        raise ValueError(f"object key {key!r} has characters outside [a-z0-9_./-]")
+    if ".." in key:
+        raise ValueError(f"object key {key!r} contains '..'")
+    if any(segment in ("", ".") for segment in key.split("/")):
+        raise ValueError(f"object key {key!r} has an empty or '.' path segment")
+    return key
