@@ -33,3 +33,25 @@ class NoNumber(CustodyError):
 
 class NotAllowed(CustodyError):
     message = _("この操作を行う権限がありません。")
+
+
+class CsvRejected(CustodyError):
+    """A CSV file refused as a whole (encoding, columns, size, row count), before any row is
+    checked. `code` names the problem for the log: encoding, empty, columns, rows, bytes,
+    format."""
+
+    message = _("CSVファイルを読み込めませんでした。")
+
+    def __init__(self, message: str | Promise | None = None, *, code: str = "format"):
+        self.code = code
+        super().__init__(message)
+
+
+class UploadExpired(CustodyError):
+    message = _(
+        "アップロードしたファイルの有効期限（1時間）が切れました。もう一度アップロードしてください。"
+    )
+
+
+class AlreadyImported(CustodyError):
+    message = _("このファイルは既に登録済みです。二重には登録していません。")

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from io import BytesIO
+
 from django import forms
+from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext_lazy as _
 
 from .models import Person, PersonKind, Purpose
@@ -79,3 +83,47 @@ class PurposeForm(forms.ModelForm):
         model = Purpose
         fields = ["code", "name_ja", "name_en", "default_for"]
         help_texts = {"code": _("半角英小文字・数字・アンダースコア。APIで使います。")}
+
+
+class ImportFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSVファイル"),
+        help_text=_("UTF-8 または Shift_JIS。1行目は見出し行です。"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class BoundedMemoryUploadHandler(FileUploadHandler):
+    """Keeps an uploaded file in memory only, never in a temporary file on disk (an import
+    CSV holds plaintext numbers), and stops reading it past `limit` bytes: `too_large` is
+    then set and the file is dropped. The rest of the body is read and discarded."""
+
+    def __init__(self, request=None, *, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.too_large = False
+        self.buffer = BytesIO()
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.buffer = BytesIO()
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.too_large = True
+            self.buffer = BytesIO()
+            raise StopUpload(connection_reset=False)
+        self.buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        self.buffer.seek(0)
+        return InMemoryUploadedFile(
+            file=self.buffer,
+            field_name=self.field_name,
+            name=self.file_name,
+            content_type=self.content_type,
+            size=file_size,
+            charset=self.charset,
+            content_type_extra=self.content_type_extra,
+        )

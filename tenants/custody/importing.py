@@ -1,12 +1,15 @@
 """Importing many people with their numbers at once: everything is checked first, then every
 row is written in one transaction, or none is.
 
-The collection issue builds the CSV upload and its preview on this; the benchmark in
-bench/import_people.py measures it.
+`people_import_check` runs the whole check (including duplicates against the firm's numbers
+and within the rows) without writing; the CSV upload and its preview
+(tenants.custody.csv_import) use it. The benchmarks in bench/import_people.py and
+bench/import_csv.py measure it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,6 +19,7 @@ from django.utils import timezone
 
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal
+from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access_many
 
 from . import mynumber, policy
@@ -55,21 +59,27 @@ class ImportRejected(CustodyError):
 NAME_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana")
 
 
-def people_import(*, actor: Actor, firm: Firm, rows: list[ImportRow]) -> int:
+def people_import_check(
+    *, firm: Firm, rows: list[ImportRow], row_numbers: list[int] | None = None
+) -> list[RowError]:
+    """Every error people_import would reject these rows for, sorted by row; writes nothing.
+    `row_numbers` labels the rows in the errors (e.g. their row in a CSV file); by default
+    row i is i + 1."""
+    purposes = {p.code: p for p in Purpose.objects.filter(active=True)}
+    _numbers, _indexes, errors = _check_all(firm, rows, purposes, row_numbers)
+    return errors
+
+
+def people_import(
+    *, actor: Actor, firm: Firm, rows: list[ImportRow], row_numbers: list[int] | None = None
+) -> int:
     """Create every row's person (and number, if given). Returns how many were created."""
     if not policy.can_write(actor.role):
         raise NotAllowed
     purposes = {p.code: p for p in Purpose.objects.filter(active=True)}
-    numbers, errors = _check(rows, purposes)
-    indexes = {i: blind_index(firm, number) for i, number in numbers.items()}
-    taken = _taken(list(indexes.values()))
-    errors += [
-        RowError(i + 1, "my_number", "既に別の方に登録されています")
-        for i, index in indexes.items()
-        if index in taken
-    ]
+    numbers, indexes, errors = _check_all(firm, rows, purposes, row_numbers)
     if errors:
-        raise ImportRejected(errors=sorted(errors, key=lambda e: (e.row, e.field)))
+        raise ImportRejected(errors=errors)
     now = timezone.now()
     with transaction.atomic():
         ids = _new_person_ids(len(rows))
@@ -144,30 +154,51 @@ def _copy(model, columns: tuple[str, ...], rows) -> None:
             copy.write_row(row)
 
 
-def _check(rows: list[ImportRow], purposes: dict) -> tuple[dict[int, str], list[RowError]]:
+def _check_all(
+    firm: Firm, rows: list[ImportRow], purposes: dict, row_numbers: list[int] | None
+) -> tuple[dict[int, str], dict[int, str], list[RowError]]:
+    """(numbers by row index, their blind indexes, every error sorted by row and field)."""
+    label: Sequence[int] = row_numbers if row_numbers is not None else range(1, len(rows) + 1)
+    numbers, errors = _check(rows, purposes, label)
+    indexes = {i: blind_index(firm, number) for i, number in numbers.items()}
+    taken = _taken(list(indexes.values()))
+    errors += [
+        RowError(label[i], "my_number", "既に別の方に登録されています")
+        for i, index in indexes.items()
+        if index in taken
+    ]
+    return numbers, indexes, sorted(errors, key=lambda e: (e.row, e.field))
+
+
+def _check(
+    rows: list[ImportRow], purposes: dict, label: Sequence[int]
+) -> tuple[dict[int, str], list[RowError]]:
     numbers: dict[int, str] = {}
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     for i, row in enumerate(rows):
+        n = label[i]
         if row.kind not in (PersonKind.EMPLOYEE, PersonKind.PAYEE):
-            errors.append(RowError(i + 1, "kind", "employee または payee を指定してください"))
+            errors.append(RowError(n, "kind", "employee または payee を指定してください"))
         errors += [
-            RowError(i + 1, name, "必須項目です") for name in NAME_FIELDS if not getattr(row, name)
+            RowError(n, name, "必須項目です") for name in NAME_FIELDS if not getattr(row, name)
         ]
         unknown = sorted(set(row.purposes or []) - set(purposes))
         if unknown:
-            errors.append(RowError(i + 1, "purposes", f"不明な利用目的: {', '.join(unknown)}"))
+            # The codes came from the file: never echo one shaped like a number.
+            shown = ", ".join("?" if looks_like_my_number(code) else code for code in unknown)
+            errors.append(RowError(n, "purposes", f"不明な利用目的: {shown}"))
         if not row.my_number:
             continue
         try:
             number = mynumber.validate(row.my_number)
         except mynumber.InvalidMyNumber as error:
-            errors.append(RowError(i + 1, "my_number", " ".join(error.messages)))
+            errors.append(RowError(n, "my_number", " ".join(error.messages)))
             continue
         if number in seen:
-            errors.append(RowError(i + 1, "my_number", f"{seen[number]}行目と同じ番号です"))
+            errors.append(RowError(n, "my_number", f"{seen[number]}行目と同じ番号です"))
             continue
-        seen[number] = i + 1
+        seen[number] = n
         numbers[i] = number
     return numbers, errors
 

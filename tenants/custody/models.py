@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -119,3 +121,26 @@ class MyNumberRecord(models.Model):
 
     def __str__(self) -> str:
         return f"number of person {self.person_id}"
+
+
+class ImportUpload(models.Model):
+    """A CSV file of people uploaded for import, held between its preview and its
+    confirmation (tenants.custody.csv_import). The file holds plaintext numbers, so only its
+    envelope ciphertext is stored (keys.envelope.seal, record `import:{id}`, field `csv`).
+    It expires an hour after the upload; a confirmation sets `imported_at` and empties the
+    ciphertext, so a second submit finds it consumed and imports nothing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # accounts.User lives in the public schema: its id, as the access log keeps it.
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    ciphertext = models.BinaryField()
+    byte_count = models.PositiveIntegerField(default=0)
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    imported_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"import upload {self.pk}"

@@ -29,7 +29,7 @@ def _record_ref(person: Person) -> str:
     return f"person:{person.pk}"
 
 
-def _require(allowed: bool, *, actor: Actor, action: str, person_id: int | None = None,
+def require_allowed(allowed: bool, *, actor: Actor, action: str, person_id: int | None = None,
              purpose: str = "") -> None:  # fmt: skip
     if not allowed:
         log_access_denied(actor=actor, action=action, person_id=person_id, purpose=purpose)
@@ -40,7 +40,7 @@ def _require(allowed: bool, *, actor: Actor, action: str, person_id: int | None 
 
 
 def person_create(*, actor: Actor, data: dict) -> Person:
-    _require(policy.can_write(actor.role), actor=actor, action="create")
+    require_allowed(policy.can_write(actor.role), actor=actor, action="create")
     person = Person(**{key: value for key, value in data.items() if key in PERSON_FIELDS})
     person.full_clean()
     with transaction.atomic():
@@ -50,7 +50,7 @@ def person_create(*, actor: Actor, data: dict) -> Person:
 
 
 def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
-    _require(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
+    require_allowed(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
     changed = sorted(key for key in changes if key in PERSON_FIELDS)
     for key in changed:
         setattr(person, key, changes[key])
@@ -65,7 +65,7 @@ def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
 
 
 def person_delete(*, actor: Actor, person: Person) -> None:
-    _require(policy.can_write(actor.role), actor=actor, action="delete", person_id=person.pk)
+    require_allowed(policy.can_write(actor.role), actor=actor, action="delete", person_id=person.pk)
     person_id = person.pk
     with transaction.atomic():
         MyNumberRecord.objects.filter(person=person).delete()
@@ -75,7 +75,7 @@ def person_delete(*, actor: Actor, person: Person) -> None:
 
 def people_listed(*, actor: Actor, people: Iterable[Person]) -> list[Person]:
     """People shown masked; the listing itself is an access and is logged once."""
-    _require(policy.can_read(actor.role), actor=actor, action="list")
+    require_allowed(policy.can_read(actor.role), actor=actor, action="list")
     people = list(people)
     with transaction.atomic():
         log_access(actor=actor, action="list", detail={"count": len(people)})
@@ -83,7 +83,7 @@ def people_listed(*, actor: Actor, people: Iterable[Person]) -> list[Person]:
 
 
 def person_for_viewing(*, actor: Actor, person: Person) -> Person:
-    _require(policy.can_read(actor.role), actor=actor, action="view", person_id=person.pk)
+    require_allowed(policy.can_read(actor.role), actor=actor, action="view", person_id=person.pk)
     with transaction.atomic():
         log_access(actor=actor, action="view", person_id=person.pk)
     return person
@@ -114,7 +114,7 @@ def number_set(
     *, actor: Actor, firm: Firm, person: Person, raw: str, purpose_codes: Iterable[str] | None
 ) -> MyNumberRecord:
     """Set or replace a person's number (validated, encrypted, blind-indexed)."""
-    _require(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
+    require_allowed(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
     number = mynumber.validate(raw)
     purposes = resolve_purposes(purpose_codes, person.kind)
     index = blind_index(firm, number)
@@ -166,7 +166,7 @@ def number_reveal(*, actor: Actor, firm: Firm, person: Person, purpose_code: str
     """The plaintext number, for a purpose the person was notified of. The log entry and the
     decryption commit together: if the entry cannot be written, nothing is returned."""
     record = getattr(person, "my_number", None)
-    _require(policy.can_reveal(actor.role), actor=actor, action="reveal", person_id=person.pk,
+    require_allowed(policy.can_reveal(actor.role), actor=actor, action="reveal", person_id=person.pk,
              purpose=purpose_code or "")  # fmt: skip
     if record is None:
         raise NoNumber
@@ -206,7 +206,7 @@ def numbers_export(
 ) -> Iterator[tuple]:
     """Rows (EXPORT_COLUMNS) for the chosen people who were notified of the purpose; one log
     entry per person, each committed before its row is produced."""
-    _require(policy.can_reveal(actor.role), actor=actor, action="export",
+    require_allowed(policy.can_reveal(actor.role), actor=actor, action="export",
              purpose=purpose_code or "")  # fmt: skip
     purpose = Purpose.objects.filter(code=purpose_code or "", active=True).first()
     if purpose is None:

@@ -5,6 +5,9 @@ from . import views
 urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/new/", views.person_new, name="person_new"),
+    path("people/import/", views.people_import, name="people_import"),
+    path("people/import/template.csv", views.people_import_template, name="people_import_template"),
+    path("people/import/<uuid:pk>/", views.people_import_preview, name="people_import_preview"),
     path("people/<int:pk>/", views.person, name="person"),
     path("people/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("people/<int:pk>/number/", views.person_number, name="person_number"),

@@ -12,21 +12,31 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
 from keys.errors import KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.models import AccessLogEntry
-from tenants.auditlog.services import Actor, actor_from_request, log_access
+from tenants.auditlog.services import Actor, actor_from_request, log_access, log_access_denied
 
-from . import policy, services
+from . import csv_import, policy, services
 from .csv_stream import csv_response, with_first
-from .errors import CustodyError
-from .forms import NumberForm, PersonForm, PurposeChoiceForm, PurposeForm
+from .errors import AlreadyImported, CsvRejected, CustodyError, NotAllowed, UploadExpired
+from .forms import (
+    BoundedMemoryUploadHandler,
+    ImportFileForm,
+    NumberForm,
+    PersonForm,
+    PurposeChoiceForm,
+    PurposeForm,
+)
+from .importing import ImportRejected
 from .log_filters import BadFilter, filter_entries
-from .models import Person, Purpose
+from .models import ImportUpload, Person, Purpose
 from .mynumber import MASK, InvalidMyNumber
 
 UNAVAILABLE = _(
@@ -59,6 +69,140 @@ def people(request: HttpRequest) -> HttpResponse:
             "page": page,
             "mask": MASK,
             "can_write": policy.can_write(_role(request)),
+        },
+    )
+
+
+# --- CSV import (tenants.custody.csv_import) -------------------------------------------------
+
+IMPORT_UNAVAILABLE = gettext_lazy(
+    "鍵管理サービスまたはアクセス記録が利用できないため、処理できませんでした。"
+    "何も登録していません。時間をおいて再度お試しください。"
+)
+PREVIEW_ERRORS = 500  # rows of the error table shown; the counts say how many in all
+
+
+def _import_refused(request: HttpRequest) -> HttpResponse:
+    messages.error(request, str(NotAllowed.message))
+    return redirect("people")
+
+
+@csrf_exempt
+def people_import(request: HttpRequest) -> HttpResponse:
+    """The upload form (GET) and the upload (POST). Our own upload handler must be in place
+    before anything reads the body, CSRF's check included, so that check runs just after
+    (csrf_protect below): the file stays in memory, never in a temporary file."""
+    handler = BoundedMemoryUploadHandler(request, limit=settings.IMPORT_MAX_BYTES)
+    request.upload_handlers = [handler]
+    return _people_import(request, handler)
+
+
+@csrf_protect
+def _people_import(request: HttpRequest, handler: BoundedMemoryUploadHandler) -> HttpResponse:
+    actor = _actor(request)
+    if not policy.can_write(actor.role):
+        log_access_denied(actor=actor, action="import")
+        return _import_refused(request)
+    form = ImportFileForm()
+    error: str | None = None
+    status = 200
+    if request.method == "POST":
+        status = 400
+        files = request.FILES  # reads the body, through the handler
+        if handler.too_large:
+            rejected = csv_import.too_large()
+            csv_import.log_rejected(
+                actor=actor,
+                rejected=rejected,
+                byte_count=int(request.META.get("CONTENT_LENGTH") or 0),
+            )
+            error = str(rejected.message)
+        else:
+            form = ImportFileForm(request.POST, files)
+            if form.is_valid():
+                try:
+                    preview = csv_import.upload_csv(
+                        actor=actor,
+                        firm=request.tenant,  # type: ignore[attr-defined]
+                        data=form.cleaned_data["file"].read(),
+                    )
+                except CustodyError as rejected:
+                    error = str(rejected.message)
+                except (KeyUnavailable, AuditLogUnavailable):
+                    error = str(IMPORT_UNAVAILABLE)
+                else:
+                    return redirect("people_import_preview", pk=preview.upload.pk)
+    return render(
+        request,
+        "custody/import_form.html",
+        {
+            "form": form,
+            "error": error,
+            "max_rows": settings.IMPORT_MAX_ROWS,
+            "max_mib": f"{settings.IMPORT_MAX_BYTES / 1024 / 1024:g}",
+            "purposes": Purpose.objects.filter(active=True),
+        },
+        status=status,
+    )
+
+
+def people_import_template(request: HttpRequest) -> HttpResponseBase:
+    """An empty CSV with the Japanese headings, UTF-8 with a BOM for Excel."""
+    headings = [heading for _name, heading, _required in csv_import.COLUMNS]
+    return csv_response("people-import-template.csv", headings, [], bom=True)
+
+
+@never_cache
+def people_import_preview(request: HttpRequest, pk) -> HttpResponse:
+    """The staged file's counts, errors and first rows (GET); confirm or cancel (POST)."""
+    upload = get_object_or_404(ImportUpload, pk=pk)
+    actor = _actor(request)
+    firm = request.tenant  # type: ignore[attr-defined]
+    try:
+        if request.method == "POST" and request.POST.get("action") == "cancel":
+            csv_import.cancel_upload(actor=actor, upload=upload)
+            messages.info(
+                request, _("アップロードしたファイルを取り消しました。何も登録していません。")
+            )
+            return redirect("people_import")
+        if request.method == "POST":
+            count = csv_import.confirm_upload(actor=actor, firm=firm, upload=upload)
+            messages.success(request, _("%(count)s人を登録しました。") % {"count": f"{count:,}"})
+            return redirect("people")
+        preview = csv_import.preview_upload(actor=actor, firm=firm, upload=upload)
+    except NotAllowed:
+        return _import_refused(request)
+    except AlreadyImported as error:
+        messages.info(request, str(error.message))
+        return redirect("people")
+    except ImportRejected:
+        messages.error(
+            request,
+            _(
+                "登録前の確認で誤りが見つかったため、何も登録していません。下の一覧を確認してください。"
+            ),
+        )
+        return redirect("people_import_preview", pk=upload.pk)
+    except (UploadExpired, CsvRejected) as error:
+        messages.error(request, str(error.message))
+        return redirect("people_import")
+    except (KeyUnavailable, AuditLogUnavailable):
+        messages.error(request, str(IMPORT_UNAVAILABLE))
+        return redirect("people_import")
+    labels = {**csv_import.LABELS, "": _("行全体")}
+    return render(
+        request,
+        "custody/import_preview.html",
+        {
+            "upload": upload,
+            "preview": preview,
+            "errors": [
+                {"row": e.row, "field": labels.get(e.field, e.field), "reason": e.reason}
+                for e in preview.errors[:PREVIEW_ERRORS]
+            ],
+            "errors_hidden": max(0, len(preview.errors) - PREVIEW_ERRORS),
+            "sample": csv_import.masked_sample(preview.parsed),
+            "mask": MASK,
         },
     )
 
