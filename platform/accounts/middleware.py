@@ -22,8 +22,9 @@ from .handoff import PARENT_SESSION_KEY, parent_session_alive
 from .models import ROLES_REQUIRING_MFA
 from .services import membership_for
 
-# The API authenticates each request with its own bearer token (tenants.api), not a session.
-FIRM_HOST_OPEN_PATHS = ("/static/", "/auth/handoff/", "/healthz", "/api/v1/")
+# The API authenticates each request with its own bearer token (tenants.api), not a session;
+# a collection link (/s/) is its own credential, for a person who has no account.
+FIRM_HOST_OPEN_PATHS = ("/static/", "/auth/handoff/", "/healthz", "/api/v1/", "/s/")
 # What an operator without MFA may still reach: enrolment itself, and the way out.
 OPERATOR_PRE_MFA_PATHS = (
     "/static/",

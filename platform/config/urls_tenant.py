@@ -23,4 +23,5 @@ urlpatterns = [
     path("api/v1/", include("tenants.api.urls")),
     path("api/", include("tenants.api.docs")),
     path("", include("tenants.custody.urls")),
+    path("", include("tenants.collection.urls")),
 ]

@@ -9,6 +9,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from keys.errors import KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
+from tenants.collection.errors import AlreadyRequested, WrongState
 from tenants.custody.errors import (
     CustodyError,
     DuplicateMyNumber,
@@ -22,6 +23,8 @@ from tenants.custody.mynumber import InvalidMyNumber
 
 STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (DuplicateMyNumber, status.HTTP_409_CONFLICT),
+    (AlreadyRequested, status.HTTP_409_CONFLICT),
+    (WrongState, status.HTTP_409_CONFLICT),
     (UnknownPurpose, status.HTTP_400_BAD_REQUEST),
     (PurposeNotNotified, status.HTTP_403_FORBIDDEN),
     (NotAllowed, status.HTTP_403_FORBIDDEN),

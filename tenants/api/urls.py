@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import collection, views
 
 urlpatterns = [
     path("people/", views.PeopleView.as_view(), name="api-people"),
@@ -10,4 +10,19 @@ urlpatterns = [
     path("purposes/", views.PurposesView.as_view(), name="api-purposes"),
     path("access-log/", views.AccessLogView.as_view(), name="api-access-log"),
     path("exports/", views.ExportView.as_view(), name="api-exports"),
+    path(
+        "collection-requests/",
+        collection.CollectionRequestsView.as_view(),
+        name="api-collection-requests",
+    ),
+    path(
+        "collection-requests/<int:pk>/",
+        collection.CollectionRequestView.as_view(),
+        name="api-collection-request",
+    ),
+    path(
+        "collection-requests/<int:pk>/revoke/",
+        collection.CollectionRequestRevokeView.as_view(),
+        name="api-collection-request-revoke",
+    ),
 ]

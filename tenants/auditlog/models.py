@@ -36,6 +36,8 @@ class ActorRole(models.TextChoices):
     OPERATOR = "operator", _("運用者")
     SYSTEM = "system", _("システム")
     API = "api", _("API")
+    # The person the number belongs to, answering a collection request through its link.
+    SUBJECT = "subject", _("本人")
 
 
 class Result(models.TextChoices):

@@ -1,0 +1,121 @@
+"""`/api/v1/collection-requests/`: ask people for their numbers from payroll software. The
+answer to a POST carries the link (`url`) once; lists never do."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from tenants.collection import services
+from tenants.collection.models import CollectionRequest, DocumentKind, RequestStatus
+from tenants.custody.models import Person
+
+from .base import FirmAPIView
+from .views import Pages
+
+
+class CollectionRequestSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="shown_status", read_only=True)
+    purposes = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = CollectionRequest
+        fields = [
+            "id",
+            "person",
+            "status",
+            "purposes",
+            "documents",
+            "include_dependents",
+            "email",
+            "expires_at",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+            "reminders_sent",
+        ]
+        read_only_fields = fields
+
+
+class CollectionRequestInSerializer(serializers.Serializer):
+    person = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all())
+    purposes = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        help_text="Purpose codes notified to the person; the firm's defaults when left out.",
+    )
+    documents = serializers.ListField(
+        child=serializers.ChoiceField(choices=DocumentKind.values),
+        required=False,
+        allow_empty=False,
+        help_text="Documents the person must attach; both when left out.",
+    )
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class IssuedRequestSerializer(CollectionRequestSerializer):
+    url = serializers.CharField(read_only=True, help_text="The person's link. Shown only here.")
+
+    class Meta(CollectionRequestSerializer.Meta):
+        fields = [*CollectionRequestSerializer.Meta.fields, "url"]
+        read_only_fields = fields
+
+
+class CollectionRequestsView(FirmAPIView):
+    serializer_class = CollectionRequestSerializer
+    pagination_class = Pages
+    required_scopes = {"GET": "read", "POST": "write"}
+
+    @extend_schema(
+        operation_id="collection_requests_list",
+        parameters=[OpenApiParameter("status", str, enum=RequestStatus.values)],
+    )
+    def get(self, request):
+        services.expire_overdue()
+        queryset = CollectionRequest.objects.prefetch_related("purposes").order_by("id")
+        wanted = request.query_params.get("status")
+        if wanted is not None:
+            if wanted not in RequestStatus.values:
+                raise serializers.ValidationError({"status": [f"one of {RequestStatus.values}"]})
+            queryset = queryset.filter(status=wanted)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=CollectionRequestInSerializer, responses={201: IssuedRequestSerializer})
+    def post(self, request):
+        given = CollectionRequestInSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        issued = services.request_create(
+            actor=self.actor,
+            firm=self.firm,
+            person=data["person"],
+            purpose_codes=data.get("purposes"),
+            documents=data.get("documents"),
+            email=data.get("email", ""),
+        )
+        body = IssuedRequestSerializer(issued.request).data
+        body["url"] = issued.url
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+class CollectionRequestView(FirmAPIView):
+    serializer_class = CollectionRequestSerializer
+    required_scopes = {"GET": "read"}
+
+    def get(self, request, pk: int):
+        item = get_object_or_404(CollectionRequest.objects.prefetch_related("purposes"), pk=pk)
+        return Response(self.get_serializer(item).data)
+
+
+class CollectionRequestRevokeView(FirmAPIView):
+    serializer_class = CollectionRequestSerializer
+    required_scopes = {"POST": "write"}
+
+    @extend_schema(request=None)
+    def post(self, request, pk: int):
+        item = get_object_or_404(CollectionRequest, pk=pk)
+        revoked = services.request_revoke(actor=self.actor, request=item)
+        return Response(self.get_serializer(revoked).data)

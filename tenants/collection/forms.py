@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tenants.custody.models import Person, PersonKind, Purpose
+
+from .models import DocumentKind, IdentityMethod
+
+
+def _purpose_choices() -> list[tuple[str, str]]:
+    return [(p.code, p.name) for p in Purpose.objects.filter(active=True)]
+
+
+class PeopleField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Person) -> str:
+        registered = _("（登録済み）") if obj.has_number else ""
+        return f"{obj.family_name} {obj.given_name}（{obj.get_kind_display()}）{registered}"
+
+
+class RequestForm(forms.Form):
+    """A request to one or more people; purposes left empty mean each person's defaults."""
+
+    people = PeopleField(
+        label=_("依頼する方"),
+        queryset=Person.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("依頼する方を1人以上選んでください。")},
+    )
+    email = forms.EmailField(
+        label=_("送付先メールアドレス"),
+        required=False,
+        help_text=_("1人に依頼するときだけ使います。空欄ならリンクとQRコードを手渡しします。"),
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("利用目的"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("選ばない場合は、区分ごとの既定の利用目的を通知します。"),
+    )
+    documents = forms.MultipleChoiceField(
+        label=_("必要書類"),
+        choices=DocumentKind.choices,
+        initial=[DocumentKind.NUMBER_CHECK, DocumentKind.IDENTITY_CHECK],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("必要書類を1つ以上選んでください。")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = self.fields["people"]
+        assert isinstance(people, forms.ModelMultipleChoiceField)
+        people.queryset = Person.objects.exclude(kind=PersonKind.DEPENDENT).select_related(
+            "my_number"
+        )
+        purposes = self.fields["purposes"]
+        assert isinstance(purposes, forms.MultipleChoiceField)
+        purposes.choices = _purpose_choices()
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        if cleaned.get("email") and len(cleaned.get("people") or []) > 1:
+            self.add_error(
+                "email",
+                _(
+                    "メールアドレスは1人に依頼するときだけ指定できます。複数の方にはCSVで指定してください。"
+                ),
+            )
+        return cleaned
+
+
+class RequestCsvForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSVファイル"),
+        help_text=_("列: person_id, email（UTF-8 または Shift_JIS）。1行に1人です。"),
+    )
+    documents = forms.MultipleChoiceField(
+        label=_("必要書類"),
+        choices=DocumentKind.choices,
+        initial=[DocumentKind.NUMBER_CHECK, DocumentKind.IDENTITY_CHECK],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("必要書類を1つ以上選んでください。")},
+    )
+
+
+class ApproveForm(forms.Form):
+    method = forms.ChoiceField(
+        label=_("本人確認の方法"),
+        choices=IdentityMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("本人確認の方法を選んでください。")},
+    )
+    note = forms.CharField(
+        label=_("備考"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("理由"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("理由を入力してください。")},
+    )

@@ -1,0 +1,151 @@
+"""Requests for numbers, what people submit in answer, and the documents they attach
+(firm schema). A submitted number stays here, sealed, until a handler verifies it; only then
+does it become the person's MyNumberRecord."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tenants.custody.models import Person, Purpose
+
+
+class DocumentKind(models.TextChoices):
+    # 番号確認: proves the number is right. 身元確認: proves the submitter is the person.
+    NUMBER_CHECK = "number_check", _("番号確認書類")
+    IDENTITY_CHECK = "identity_check", _("身元確認書類")
+
+
+class IdentityMethod(models.TextChoices):
+    """How the handler checked number and identity (番号法16条, 施行規則)."""
+
+    MY_NUMBER_CARD = "my_number_card", _("マイナンバーカード（番号確認・身元確認を1枚で）")
+    NOTIFICATION_CARD_AND_ID = (
+        "notification_card_and_id",
+        _("通知カード（記載事項に変更がないもの）＋運転免許証等"),
+    )
+    RESIDENT_RECORD_AND_ID = (
+        "resident_record_and_id",
+        _("個人番号付きの住民票の写し＋運転免許証等"),
+    )
+    OTHER = "other", _("その他（備考に記載）")
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("提出待ち")
+    SUBMITTED = "submitted", _("確認待ち")
+    VERIFIED = "verified", _("確認済み")
+    REJECTED = "rejected", _("差し戻し")
+    DECLINED = "declined", _("提供拒否")
+    REVOKED = "revoked", _("取り消し")
+    EXPIRED = "expired", _("期限切れ")
+
+
+OPEN_STATUSES = (RequestStatus.PENDING,)
+
+
+class CollectionRequest(models.Model):
+    """One single-use link asking one person (an employee, possibly with their dependents, or
+        a payee) for their number. The link's token is found by its hash; it is also kept sealed
+    with the firm's keys, so reminders can carry the link and a handler can show its QR code
+    again while the request is open."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="collection_requests")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_ciphertext = models.BinaryField()
+    status = models.CharField(
+        _("状態"), max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    purposes = models.ManyToManyField(Purpose, related_name="+", verbose_name=_("利用目的"))
+    documents = models.JSONField(_("必要書類"), default=list)
+    include_dependents = models.BooleanField(_("扶養親族の番号も依頼する"), default=False)
+    email = models.EmailField(_("送付先メールアドレス"), blank=True)
+    expires_at = models.DateTimeField(_("有効期限"))
+    created_by_email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_email = models.CharField(max_length=254, blank=True)
+    identity_method = models.CharField(
+        _("本人確認の方法"), max_length=40, choices=IdentityMethod.choices, blank=True
+    )
+    note = models.TextField(_("備考"), blank=True)
+    rejection_reason = models.TextField(_("差し戻しの理由"), blank=True)
+    decline_reason = models.TextField(_("提供拒否の理由"), blank=True)
+    # A rejected request is followed by a new one (a new link) for the same person.
+    follow_up = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="previous"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"request {self.pk} for person {self.person_id}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == RequestStatus.PENDING and self.expires_at <= timezone.now()
+
+    @property
+    def shown_status(self) -> str:
+        """The status as people should read it: a pending link past its date is expired even
+        before the sweep has marked it."""
+        return RequestStatus.EXPIRED.value if self.is_expired else self.status
+
+    def get_shown_status_display(self) -> str:
+        return str(RequestStatus(self.shown_status).label)
+
+
+class SubmittedNumber(models.Model):
+    """A number as the person submitted it, sealed, waiting for verification. Deleted once
+    the request is decided."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        CollectionRequest, on_delete=models.CASCADE, related_name="submitted_numbers"
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    ciphertext = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "person"], name="one_number_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"submitted number {self.pk}"
+
+
+class Document(models.Model):
+    """A photo or PDF the person uploaded, sealed with the firm's keys in object storage. The
+    row outlives the file: after deletion it records that the file existed and when it went."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        CollectionRequest, on_delete=models.CASCADE, related_name="uploaded_documents"
+    )
+    kind = models.CharField(_("種類"), max_length=20, choices=DocumentKind.choices)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    display_name = models.CharField(max_length=100)
+    storage_key = models.CharField(max_length=512, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"document {self.pk}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -1,0 +1,635 @@
+"""Collecting numbers: handlers request them, people answer through a single-use link, and
+handlers verify what was submitted before it becomes the person's number.
+
+Every step appends to the firm's access log in the same transaction as the change it records.
+Files go to object storage before the database transaction and are removed again if it fails,
+so a failed submission leaves neither rows nor files behind.
+
+All functions run in the firm's schema (the request's tenant, or tenant_context in tasks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from firms.models import Firm, firm_url
+from keys.envelope import seal, unseal
+from tenants.auditlog.privacy import looks_like_my_number
+from tenants.auditlog.services import Actor, log_access
+from tenants.custody import mynumber, policy
+from tenants.custody.errors import NotAllowed
+from tenants.custody.models import Person, PersonKind
+from tenants.custody.services import number_set, require_allowed, resolve_purposes
+from tenants.workspace.models import FirmSettings
+
+from . import documents as document_files
+from . import emails
+from .errors import (
+    AlreadyRequested,
+    DependentDirectly,
+    LinkExpired,
+    LinkInvalid,
+    LinkRevoked,
+    LinkUsed,
+    MissingMethod,
+    MissingReason,
+    NoDocumentsChosen,
+    ReasonHasNumber,
+    SubmissionInvalid,
+    WrongState,
+)
+from .models import (
+    CollectionRequest,
+    Document,
+    DocumentKind,
+    IdentityMethod,
+    RequestStatus,
+    SubmittedNumber,
+)
+
+logger = logging.getLogger(__name__)
+
+TOKEN_BYTES = 32
+SUBMIT_PATH = "/s/{token}/"
+ALL_DOCUMENTS = [DocumentKind.NUMBER_CHECK.value, DocumentKind.IDENTITY_CHECK.value]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def submit_url(firm: Firm, token: str) -> str:
+    return firm_url(firm.slug, SUBMIT_PATH.format(token=token))
+
+
+def request_token(firm: Firm, request: CollectionRequest) -> str:
+    """The link's token, unsealed: for reminders and for showing the link again."""
+    return unseal(
+        firm, bytes(request.token_ciphertext), record=_token_ref(request), field="token"
+    ).decode()
+
+
+def _token_ref(request: CollectionRequest) -> str:
+    return f"collection_request:{request.pk}"
+
+
+def _new_token(firm: Firm, request: CollectionRequest) -> str:
+    """Give a saved request a fresh token (sealed and hashed); the old link stops working."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    request.token_hash = token_hash(token)
+    request.token_ciphertext = seal(firm, token.encode(), record=_token_ref(request), field="token")
+    request.save(update_fields=["token_hash", "token_ciphertext"])
+    return token
+
+
+@dataclass(frozen=True)
+class IssuedRequest:
+    request: CollectionRequest
+    url: str
+
+
+# --- requesting -----------------------------------------------------------------------------
+
+
+def _documents(chosen: Iterable[str] | None) -> list[str]:
+    if chosen is None:
+        return list(ALL_DOCUMENTS)
+    kinds = [kind for kind in ALL_DOCUMENTS if kind in set(chosen)]
+    if not kinds or set(chosen) - set(ALL_DOCUMENTS):
+        raise NoDocumentsChosen
+    return kinds
+
+
+def _open_request_for(person: Person) -> CollectionRequest | None:
+    return (
+        CollectionRequest.objects.filter(
+            person=person, status=RequestStatus.PENDING, expires_at__gt=timezone.now()
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def request_create(
+    *,
+    actor: Actor,
+    firm: Firm,
+    person: Person,
+    purpose_codes: Iterable[str] | None = None,
+    documents: Iterable[str] | None = None,
+    email: str = "",
+    include_dependents: bool | None = None,
+) -> IssuedRequest:
+    """Ask one person (an employee or a payee) for their number. When `purpose_codes` is
+    None, the firm's default purposes for that kind of person apply."""
+    require_allowed(
+        policy.can_write(actor.role), actor=actor, action="request", person_id=person.pk
+    )
+    if person.kind == PersonKind.DEPENDENT:
+        raise DependentDirectly
+    kinds = _documents(documents)
+    purposes = resolve_purposes(purpose_codes, person.kind)
+    if include_dependents is None:
+        include_dependents = person.kind == PersonKind.EMPLOYEE and person.dependents.exists()
+    with transaction.atomic():
+        # Lock the person so two handlers requesting at once make one request, not two.
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        if _open_request_for(person) is not None:
+            raise AlreadyRequested(
+                _("%(name)s さんには回答待ちの依頼が既にあります。依頼の一覧から確認してください。")
+                % {"name": str(person)}
+            )
+        request = CollectionRequest.objects.create(
+            person=person,
+            token_hash=secrets.token_hex(32),  # replaced below, once the id is known
+            token_ciphertext=b"",
+            documents=kinds,
+            include_dependents=include_dependents and person.kind == PersonKind.EMPLOYEE,
+            email=email.strip(),
+            expires_at=timezone.now() + timedelta(days=settings.COLLECTION_LINK_DAYS),
+            created_by_email=actor.email,
+            last_sent_at=timezone.now() if email.strip() else None,
+        )
+        request.purposes.set(purposes)
+        token = _new_token(firm, request)
+        log_access(
+            actor=actor,
+            action="request",
+            person_id=person.pk,
+            detail={
+                "request": request.pk,
+                "documents": kinds,
+                "purposes": sorted(p.code for p in purposes),
+                "dependents": request.include_dependents,
+                "email": bool(request.email),
+            },
+        )
+        _send_after_commit(firm, request, token, emails.REQUEST)
+    return IssuedRequest(request=request, url=submit_url(firm, token))
+
+
+def requests_create_many(
+    *,
+    actor: Actor,
+    firm: Firm,
+    people: Sequence[Person],
+    purpose_codes: Iterable[str] | None = None,
+    documents: Iterable[str] | None = None,
+    emails_by_person: dict[int, str] | None = None,
+) -> list[IssuedRequest]:
+    """Requests for many people at once: all of them, or none if any one is refused."""
+    codes = None if purpose_codes is None else list(purpose_codes)
+    chosen = None if documents is None else list(documents)
+    emails_by_person = emails_by_person or {}
+    with transaction.atomic():
+        return [
+            request_create(
+                actor=actor,
+                firm=firm,
+                person=person,
+                purpose_codes=codes,
+                documents=chosen,
+                email=emails_by_person.get(person.pk, ""),
+            )
+            for person in people
+        ]
+
+
+def request_reissue(*, actor: Actor, firm: Firm, request: CollectionRequest) -> IssuedRequest:
+    """A new link (and a new expiry) for an open or expired request; the old link dies."""
+    require_allowed(policy.can_write(actor.role), actor=actor, action="reissue",
+             person_id=request.person_id)  # fmt: skip
+    with transaction.atomic():
+        request = CollectionRequest.objects.select_for_update().get(pk=request.pk)
+        if request.status not in (RequestStatus.PENDING, RequestStatus.EXPIRED):
+            raise WrongState
+        request.status = RequestStatus.PENDING
+        request.expires_at = timezone.now() + timedelta(days=settings.COLLECTION_LINK_DAYS)
+        request.last_sent_at = timezone.now() if request.email else None
+        request.save(update_fields=["status", "expires_at", "last_sent_at"])
+        token = _new_token(firm, request)
+        log_access(actor=actor, action="reissue", person_id=request.person_id,
+                   detail={"request": request.pk})  # fmt: skip
+        _send_after_commit(firm, request, token, emails.REQUEST)
+    return IssuedRequest(request=request, url=submit_url(firm, token))
+
+
+def request_revoke(*, actor: Actor, request: CollectionRequest) -> CollectionRequest:
+    require_allowed(policy.can_write(actor.role), actor=actor, action="revoke",
+             person_id=request.person_id)  # fmt: skip
+    with transaction.atomic():
+        request = CollectionRequest.objects.select_for_update().get(pk=request.pk)
+        if request.status not in (RequestStatus.PENDING, RequestStatus.EXPIRED):
+            raise WrongState
+        request.status = RequestStatus.REVOKED
+        request.decided_at = timezone.now()
+        request.decided_by_email = actor.email
+        request.save(update_fields=["status", "decided_at", "decided_by_email"])
+        log_access(actor=actor, action="revoke", person_id=request.person_id,
+                   detail={"request": request.pk})  # fmt: skip
+    return request
+
+
+def _send_after_commit(firm: Firm, request: CollectionRequest, token: str, kind: str) -> None:
+    if not request.email:
+        return
+    url = submit_url(firm, token)
+    transaction.on_commit(lambda: emails.send_link(firm, request, url, kind))
+
+
+# --- answering (the person, through the link) -----------------------------------------------
+
+
+def subject_actor(request: CollectionRequest, *, ip: str | None, user_agent: str,
+                  request_id: str) -> Actor:  # fmt: skip
+    """The person answering a link: no account, so the entry names the request instead."""
+    return Actor(
+        user_id=None,
+        email=f"subject:request:{request.pk}",
+        role="subject",
+        ip=ip,
+        user_agent=user_agent,
+        request_id=request_id,
+    )
+
+
+def request_by_token(token: str) -> CollectionRequest:
+    """The open request behind a link, or the reason it cannot be answered."""
+    if not token or len(token) > 100:
+        raise LinkInvalid
+    request = (
+        CollectionRequest.objects.select_related("person")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if request is None:
+        raise LinkInvalid
+    if request.status == RequestStatus.REVOKED:
+        raise LinkRevoked
+    if request.status != RequestStatus.PENDING:
+        raise LinkUsed if request.status != RequestStatus.EXPIRED else LinkExpired
+    if request.is_expired:
+        raise LinkExpired
+    return request
+
+
+def people_asked(request: CollectionRequest) -> list[Person]:
+    """Whose numbers this request asks for: the person, then their dependents if included."""
+    people = [request.person]
+    if request.include_dependents:
+        people += list(request.person.dependents.order_by("id"))
+    return people
+
+
+@dataclass(frozen=True)
+class Upload:
+    kind: str
+    document: document_files.CheckedDocument
+    name: str
+
+
+def submission_submit(
+    *,
+    actor: Actor,
+    firm: Firm,
+    request: CollectionRequest,
+    numbers: dict[int, str],
+    uploads: Sequence[Upload],
+    acknowledged: bool,
+) -> None:
+    """Record the person's answer: numbers sealed, files stored, status submitted. A second
+    submit of the same link (a double click) is refused with LinkUsed and stores nothing."""
+    asked = people_asked(request)
+    cleaned = _check_submission(request, asked, numbers, uploads, acknowledged)
+    stored: list[tuple[Document, str]] = []
+    try:
+        for upload in uploads:
+            document = Document(
+                request=request,
+                kind=upload.kind,
+                content_type=upload.document.content_type,
+                size=upload.document.size,
+                display_name=upload.name,
+            )
+            key = document_files.store_document(firm, document.id, upload.document)
+            document.storage_key = key
+            stored.append((document, key))
+        with transaction.atomic():
+            locked = CollectionRequest.objects.select_for_update().get(pk=request.pk)
+            if locked.status != RequestStatus.PENDING or locked.is_expired:
+                raise LinkUsed if locked.status != RequestStatus.PENDING else LinkExpired
+            for person in asked:
+                submitted = SubmittedNumber(request=locked, person=person)
+                submitted.ciphertext = seal(
+                    firm, cleaned[person.pk].encode(), record=f"submission:{submitted.id}",
+                    field="my_number",
+                )  # fmt: skip
+                submitted.save()
+            Document.objects.bulk_create(document for document, _key in stored)
+            locked.status = RequestStatus.SUBMITTED
+            locked.submitted_at = timezone.now()
+            locked.save(update_fields=["status", "submitted_at"])
+            for person in asked:
+                log_access(actor=actor, action="submit", person_id=person.pk,
+                           detail={"request": locked.pk, "documents": len(stored)})  # fmt: skip
+    except BaseException:
+        for _document, key in stored:
+            _delete_file_quietly(key)
+        raise
+
+
+def _check_submission(
+    request: CollectionRequest,
+    asked: list[Person],
+    numbers: dict[int, str],
+    uploads: Sequence[Upload],
+    acknowledged: bool,
+) -> dict[int, str]:
+    errors: dict[str, list[str]] = {}
+    if not acknowledged:
+        errors["acknowledge"] = [str(_("利用目的を確認し、チェックを入れてください。"))]
+    cleaned: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for person in asked:
+        field = f"number_{person.pk}"
+        try:
+            number = mynumber.validate(numbers.get(person.pk, ""))
+        except mynumber.InvalidMyNumber as error:
+            errors[field] = [str(message) for message in error.messages]
+            continue
+        if number in seen:
+            errors[field] = [
+                str(_("同じ番号が2回入力されています。それぞれの番号を入力してください。"))
+            ]
+            continue
+        seen[number] = person.pk
+        cleaned[person.pk] = number
+    given = {upload.kind for upload in uploads}
+    for kind in request.documents:
+        if kind not in given:
+            errors[f"document_{kind}"] = [str(_("この書類の画像またはPDFを添付してください。"))]
+    if errors:
+        raise SubmissionInvalid(errors)
+    return cleaned
+
+
+def submission_decline(*, actor: Actor, request: CollectionRequest, reason: str) -> None:
+    """The person declines to provide the number (提供拒否); the reason is recorded so the
+    firm can show it made the request (国税庁 FAQ: record the refusal and its circumstances)."""
+    reason = reason.strip()
+    if not reason:
+        raise MissingReason
+    if looks_like_my_number(reason):
+        raise ReasonHasNumber
+    with transaction.atomic():
+        locked = CollectionRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != RequestStatus.PENDING:
+            raise LinkUsed
+        locked.status = RequestStatus.DECLINED
+        locked.decline_reason = reason[:2000]
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decline_reason", "decided_at"])
+        log_access(actor=actor, action="decline", person_id=locked.person_id,
+                   detail={"request": locked.pk})  # fmt: skip
+
+
+# --- verification (handlers) ----------------------------------------------------------------
+
+
+def _require_verifier(actor: Actor, action: str, request: CollectionRequest) -> None:
+    # Verifying means looking at the documents and the number: the same people who may
+    # reveal numbers.
+    require_allowed(policy.can_reveal(actor.role), actor=actor, action=action,
+             person_id=request.person_id)  # fmt: skip
+
+
+def document_content(*, actor: Actor, firm: Firm, document: Document) -> bytes:
+    """A document's bytes for a verifier; the view is logged, and nothing is returned if the
+    entry cannot be written."""
+    _require_verifier(actor, "view_document", document.request)
+    if document.is_deleted:
+        raise WrongState
+    with transaction.atomic():
+        content = document_files.load_document(firm, document.id, document.storage_key)
+        log_access(actor=actor, action="view_document", person_id=document.request.person_id,
+                   detail={"request": document.request_id, "kind": document.kind})  # fmt: skip
+    return content
+
+
+def submitted_numbers(
+    *, actor: Actor, firm: Firm, request: CollectionRequest
+) -> list[tuple[Person, str]]:
+    """The submitted numbers in plaintext, for comparing with the documents; logged."""
+    _require_verifier(actor, "view_submission", request)
+    if request.status != RequestStatus.SUBMITTED:
+        raise WrongState
+    rows = list(request.submitted_numbers.select_related("person").order_by("person_id"))
+    with transaction.atomic():
+        shown = [(row.person, _unseal_submitted(firm, row)) for row in rows]
+        log_access(actor=actor, action="view_submission", person_id=request.person_id,
+                   detail={"request": request.pk, "numbers": len(shown)})  # fmt: skip
+    return shown
+
+
+def _unseal_submitted(firm: Firm, row: SubmittedNumber) -> str:
+    return unseal(
+        firm, bytes(row.ciphertext), record=f"submission:{row.id}", field="my_number"
+    ).decode()
+
+
+def request_approve(
+    *, actor: Actor, firm: Firm, request: CollectionRequest, method: str, note: str = ""
+) -> None:
+    """Verified: each submitted number becomes the person's number, for the request's
+    purposes. If a number is already held by someone else, nothing changes."""
+    _require_verifier(actor, "verify", request)
+    note = note.strip()
+    if method not in IdentityMethod.values or (method == IdentityMethod.OTHER and not note):
+        raise MissingMethod
+    if looks_like_my_number(note):
+        raise ReasonHasNumber
+    with transaction.atomic():
+        locked = CollectionRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != RequestStatus.SUBMITTED:
+            raise WrongState
+        codes = [p.code for p in locked.purposes.all()]
+        for row in locked.submitted_numbers.select_related("person").order_by("person_id"):
+            number_set(actor=actor, firm=firm, person=row.person,
+                       raw=_unseal_submitted(firm, row), purpose_codes=codes)  # fmt: skip
+        locked.submitted_numbers.all().delete()
+        locked.status = RequestStatus.VERIFIED
+        locked.identity_method = method
+        locked.note = note[:2000]
+        _decided(locked, actor)
+        locked.save()
+        log_access(actor=actor, action="verify", person_id=locked.person_id,
+                   detail={"request": locked.pk, "method": method})  # fmt: skip
+        if FirmSettings.current().delete_documents_after_approval:
+            _delete_documents(actor, locked, reason="approved")
+
+
+def request_reject(
+    *, actor: Actor, firm: Firm, request: CollectionRequest, reason: str
+) -> IssuedRequest:
+    """Send the answer back with a reason. The submission and its files are deleted, and the
+    person gets a new link."""
+    _require_verifier(actor, "reject", request)
+    reason = reason.strip()
+    if not reason:
+        raise MissingReason
+    if looks_like_my_number(reason):
+        raise ReasonHasNumber
+    with transaction.atomic():
+        locked = CollectionRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != RequestStatus.SUBMITTED:
+            raise WrongState
+        locked.submitted_numbers.all().delete()
+        locked.status = RequestStatus.REJECTED
+        locked.rejection_reason = reason[:2000]
+        _decided(locked, actor)
+        log_access(actor=actor, action="reject", person_id=locked.person_id,
+                   detail={"request": locked.pk})  # fmt: skip
+        _delete_documents(actor, locked, reason="rejected")
+        follow_up = CollectionRequest.objects.create(
+            person=locked.person,
+            token_hash=secrets.token_hex(32),
+            token_ciphertext=b"",
+            documents=locked.documents,
+            include_dependents=locked.include_dependents,
+            email=locked.email,
+            expires_at=timezone.now() + timedelta(days=settings.COLLECTION_LINK_DAYS),
+            created_by_email=actor.email,
+            last_sent_at=timezone.now() if locked.email else None,
+        )
+        follow_up.purposes.set(locked.purposes.all())
+        token = _new_token(firm, follow_up)
+        locked.follow_up = follow_up
+        locked.save()
+        log_access(actor=actor, action="request", person_id=locked.person_id,
+                   detail={"request": follow_up.pk, "follows": locked.pk})  # fmt: skip
+        _send_after_commit(firm, follow_up, token, emails.RESUBMIT)
+    return IssuedRequest(request=follow_up, url=submit_url(firm, token))
+
+
+def _decided(request: CollectionRequest, actor: Actor) -> None:
+    request.decided_at = timezone.now()
+    request.decided_by_email = actor.email
+
+
+def _delete_documents(actor: Actor, request: CollectionRequest, *, reason: str) -> None:
+    """Mark the request's files deleted and log it, in the caller's transaction; the files
+    themselves go once that commits (a file whose removal fails keeps its storage_key, and
+    `purge_deleted_documents` retries it)."""
+    documents = list(request.uploaded_documents.filter(deleted_at__isnull=True))
+    if not documents:
+        return
+    now = timezone.now()
+    for document in documents:
+        document.deleted_at = now
+        document.save(update_fields=["deleted_at"])
+    log_access(actor=actor, action="delete_document", person_id=request.person_id,
+               detail={"request": request.pk, "documents": len(documents), "reason": reason})  # fmt: skip
+    ids = [document.pk for document in documents]
+    transaction.on_commit(lambda: purge_deleted_documents(ids))
+
+
+def purge_deleted_documents(ids: Iterable[object] | None = None) -> int:
+    """Remove the files of documents marked deleted; safe to run again."""
+    pending = Document.objects.filter(deleted_at__isnull=False).exclude(storage_key="")
+    if ids is not None:
+        pending = pending.filter(pk__in=list(ids))
+    removed = 0
+    for document in pending:
+        try:
+            document_files.delete_document(document.storage_key)
+        except Exception:  # the next sweep tries again; the row says the file is deleted
+            logger.exception("could not remove the file of document %s", document.pk)
+            continue
+        Document.objects.filter(pk=document.pk).update(storage_key="")
+        removed += 1
+    return removed
+
+
+def _delete_file_quietly(key: str) -> None:
+    try:
+        document_files.delete_document(key)
+    except Exception:
+        logger.exception("could not remove a stored file after a failed submission")
+
+
+# --- schedule -------------------------------------------------------------------------------
+
+
+def expire_overdue() -> int:
+    """Mark open requests past their date as expired (the links already refuse them)."""
+    return CollectionRequest.objects.filter(
+        status=RequestStatus.PENDING, expires_at__lte=timezone.now()
+    ).update(status=RequestStatus.EXPIRED)
+
+
+def send_due_reminders(firm: Firm) -> int:
+    """Remind people who have not answered, every COLLECTION_REMINDER_DAYS, until the link
+    is answered or expires. Each reminder is logged as the schedule's action."""
+    expire_overdue()
+    now = timezone.now()
+    due = CollectionRequest.objects.filter(
+        status=RequestStatus.PENDING,
+        expires_at__gt=now,
+        last_sent_at__lte=now - timedelta(days=settings.COLLECTION_REMINDER_DAYS),
+    ).exclude(email="")
+    actor = Actor.system("collection-reminder")
+    sent = 0
+    for request in due:
+        with transaction.atomic():
+            locked = CollectionRequest.objects.select_for_update(skip_locked=True).filter(
+                pk=request.pk, status=RequestStatus.PENDING
+            )
+            request = locked.first()  # type: ignore[assignment]
+            if request is None:
+                continue
+            request.reminders_sent += 1
+            request.last_sent_at = now
+            request.save(update_fields=["reminders_sent", "last_sent_at"])
+            log_access(actor=actor, action="remind", person_id=request.person_id,
+                       detail={"request": request.pk, "count": request.reminders_sent})  # fmt: skip
+            _send_after_commit(firm, request, request_token(firm, request), emails.REMINDER)
+        sent += 1
+    return sent
+
+
+def counts_by_status() -> dict[str, int]:
+    expire_overdue()
+    counts = {status: 0 for status in RequestStatus.values}
+    for row in CollectionRequest.objects.values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+__all__ = [
+    "IssuedRequest",
+    "NotAllowed",
+    "Upload",
+    "document_content",
+    "request_approve",
+    "request_by_token",
+    "request_create",
+    "request_reissue",
+    "request_reject",
+    "request_revoke",
+    "requests_create_many",
+    "send_due_reminders",
+    "submission_decline",
+    "submission_submit",
+    "submitted_numbers",
+]

@@ -1,0 +1,180 @@
+"""The person's own pages: open the link, acknowledge the purposes, give the number(s) and the
+documents, or decline. No account: the link's token is the credential, and it works once."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from keys.errors import KeyUnavailable
+from objectstore import ObjectStoreUnavailable
+from tenants.auditlog.errors import AuditLogUnavailable
+from tenants.auditlog.services import client_ip
+
+from . import documents as document_files
+from . import services
+from .errors import CollectionError, LinkUsed, MissingReason, ReasonHasNumber, SubmissionInvalid
+from .models import CollectionRequest, DocumentKind
+
+MAX_FILES_PER_KIND = 4
+UNAVAILABLE = _(
+    "ただいま提出を受け付けられません。入力した内容は保存されていません。"
+    "時間をおいて、同じリンクからもう一度お試しください。"
+)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The URL holds the link's token: keep it out of other sites' referrers, caches and
+    # search engines. Not "no-referrer": Chromium then sends `Origin: null` with the form's
+    # POST, which Django's CSRF check rightly refuses.
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _actor(request: HttpRequest, item: CollectionRequest):
+    return services.subject_actor(
+        item,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        request_id=getattr(request, "request_id", ""),
+    )
+
+
+def _link_problem(request: HttpRequest, error: CollectionError) -> HttpResponse:
+    status = 200 if isinstance(error, LinkUsed) else 410
+    response = render(
+        request, "collection/submit_problem.html", {"message": error.message}, status=status
+    )
+    return _private(response)
+
+
+@never_cache
+def submit(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        item = services.request_by_token(token)
+    except CollectionError as error:
+        return _link_problem(request, error)
+    if request.method != "POST":
+        return _page(request, item)
+    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+        return _page(request, item, errors={"page": [_too_large()]}, status=413)
+    errors: dict[str, list[str]] = {}
+    uploads = _uploads(request, item, errors)
+    numbers = {
+        person.pk: request.POST.get(f"number_{person.pk}", "")
+        for person in services.people_asked(item)
+    }
+    try:
+        if errors:
+            raise SubmissionInvalid(errors)
+        services.submission_submit(
+            actor=_actor(request, item),
+            firm=request.tenant,  # type: ignore[attr-defined]
+            request=item,
+            numbers=numbers,
+            uploads=uploads,
+            acknowledged=request.POST.get("acknowledge") == "on",
+        )
+    except SubmissionInvalid as invalid:
+        return _page(request, item, errors={**invalid.errors, **errors}, status=400)
+    except CollectionError as error:
+        return _link_problem(request, error)
+    except (KeyUnavailable, AuditLogUnavailable, ObjectStoreUnavailable):
+        return _page(request, item, errors={"page": [str(UNAVAILABLE)]}, status=503)
+    return _private(redirect("collection_submit_done"))
+
+
+def _too_large() -> str:
+    megabytes = settings.FILE_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return _(
+        "送信するファイルの合計が大きすぎます（上限 %(mb)d MB）。"
+        "写真を小さくするか、枚数を減らしてください。"
+    ) % {"mb": megabytes}
+
+
+def _uploads(request: HttpRequest, item: CollectionRequest, errors: dict) -> list:
+    uploads = []
+    for kind in item.documents:
+        files = request.FILES.getlist(f"document_{kind}") + request.FILES.getlist(f"camera_{kind}")
+        if len(files) > MAX_FILES_PER_KIND:
+            errors[f"document_{kind}"] = [
+                _("1種類につき%(max)d枚までです。") % {"max": MAX_FILES_PER_KIND}
+            ]
+            continue
+        for uploaded in files:
+            try:
+                checked = document_files.check_upload(
+                    document_files.read_upload(uploaded, settings.DOCUMENT_MAX_BYTES)
+                )
+            except document_files.DocumentRejected as rejected:
+                errors.setdefault(f"document_{kind}", []).append(str(rejected.message))
+                continue
+            name = document_files.display_name(uploaded.name or "")
+            uploads.append(services.Upload(kind=kind, document=checked, name=name))
+    return uploads
+
+
+def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=200):
+    asked = services.people_asked(item)
+    errors = errors or {}
+    response = render(
+        request,
+        "collection/submit.html",
+        {
+            "item": item,
+            "firm": request.tenant,  # type: ignore[attr-defined]
+            "purposes": list(item.purposes.all()),
+            "people": [
+                {
+                    "person": person,
+                    "field": f"number_{person.pk}",
+                    "errors": errors.get(f"number_{person.pk}", []),
+                }
+                for person in asked
+            ],  # fmt: skip
+            "documents": [
+                {
+                    "kind": kind,
+                    "label": DocumentKind(kind).label,
+                    "errors": errors.get(f"document_{kind}", []),
+                }
+                for kind in item.documents
+            ],  # fmt: skip
+            "errors": errors,
+            "page_errors": errors.get("page", []),
+            "has_errors": bool(errors),
+            "max_mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024),
+        },
+        status=status,
+    )
+    return _private(response)
+
+
+@require_POST
+@never_cache
+def decline(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        item = services.request_by_token(token)
+    except CollectionError as error:
+        return _link_problem(request, error)
+    try:
+        services.submission_decline(
+            actor=_actor(request, item), request=item, reason=request.POST.get("reason", "")
+        )
+    except (MissingReason, ReasonHasNumber) as error:
+        return _page(request, item, errors={"reason": [str(error.message)]}, status=400)
+    except CollectionError as error:
+        return _link_problem(request, error)
+    except AuditLogUnavailable:
+        return _page(request, item, errors={"page": [str(UNAVAILABLE)]}, status=503)
+    return _private(redirect("collection_submit_done"))
+
+
+@never_cache
+def done(request: HttpRequest) -> HttpResponse:
+    return _private(render(request, "collection/submit_done.html"))

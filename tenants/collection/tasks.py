@@ -1,0 +1,31 @@
+"""Beat fans out one reminder task per firm; tenant-schemas-celery switches the worker to the
+firm's schema from the `_schema_name` header (as audit.tasks does), and the task checks it."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import connection
+
+from audit.checkpoints import firms_with_logs
+from firms.models import Firm
+
+from .services import purge_deleted_documents, send_due_reminders
+
+
+@shared_task(name="collection.remind_all")
+def remind_all() -> int:
+    schemas = [firm.schema_name for firm in firms_with_logs()]
+    for schema in schemas:
+        remind_firm.apply_async(args=[schema], headers={"_schema_name": schema})
+    return len(schemas)
+
+
+@shared_task(name="collection.remind_firm")
+def remind_firm(schema_name: str) -> int:
+    current = getattr(connection, "schema_name", None)
+    if current != schema_name:
+        raise RuntimeError(f"reminder task for {schema_name!r} ran in schema {current!r}")
+    sent = send_due_reminders(Firm.objects.get(schema_name=schema_name))
+    # Files whose removal failed after an approval are retried here too.
+    purge_deleted_documents()
+    return sent
