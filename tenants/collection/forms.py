@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tenants.custody.forms import NeverEchoedInput
 from tenants.custody.models import Person, PersonKind, Purpose
 
 from .models import DocumentKind, IdentityMethod
@@ -102,3 +103,36 @@ class ReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("理由を入力してください。")},
     )
+
+
+class PaperEntryForm(forms.Form):
+    """A number handed over on paper, entered with the identity check already done."""
+
+    my_number = forms.CharField(
+        label=_("マイナンバー（12桁）"),
+        max_length=64,
+        strip=False,
+        # A refused number is never sent back in the page.
+        widget=NeverEchoedInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "data-mynumber": "",
+            }
+        ),
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("通知した利用目的"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("選ばない場合は、区分ごとの既定の利用目的を通知したものとします。"),
+    )
+    method = ApproveForm.base_fields["method"]
+    note = ApproveForm.base_fields["note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        purposes = self.fields["purposes"]
+        assert isinstance(purposes, forms.MultipleChoiceField)
+        purposes.choices = _purpose_choices()

@@ -44,7 +44,10 @@ class RequestStatus(models.TextChoices):
     EXPIRED = "expired", _("期限切れ")
 
 
-OPEN_STATUSES = (RequestStatus.PENDING,)
+class Channel(models.TextChoices):
+    LINK = "link", _("提出リンク")
+    # Handed over on paper or in person and entered by a handler, documents scanned.
+    PAPER = "paper", _("書面・対面")
 
 
 class CollectionRequest(models.Model):
@@ -62,6 +65,9 @@ class CollectionRequest(models.Model):
     purposes = models.ManyToManyField(Purpose, related_name="+", verbose_name=_("利用目的"))
     documents = models.JSONField(_("必要書類"), default=list)
     include_dependents = models.BooleanField(_("扶養親族の番号も依頼する"), default=False)
+    channel = models.CharField(
+        _("受付方法"), max_length=10, choices=Channel.choices, default=Channel.LINK
+    )
     email = models.EmailField(_("送付先メールアドレス"), blank=True)
     expires_at = models.DateTimeField(_("有効期限"))
     created_by_email = models.CharField(max_length=254, blank=True)

@@ -50,6 +50,7 @@ from .errors import (
     WrongState,
 )
 from .models import (
+    Channel,
     CollectionRequest,
     Document,
     DocumentKind,
@@ -312,19 +313,8 @@ def submission_submit(
     submit of the same link (a double click) is refused with LinkUsed and stores nothing."""
     asked = people_asked(request)
     cleaned = _check_submission(request, asked, numbers, uploads, acknowledged)
-    stored: list[tuple[Document, str]] = []
+    stored = _store_uploads(firm, uploads)
     try:
-        for upload in uploads:
-            document = Document(
-                request=request,
-                kind=upload.kind,
-                content_type=upload.document.content_type,
-                size=upload.document.size,
-                display_name=upload.name,
-            )
-            key = document_files.store_document(firm, document.id, upload.document)
-            document.storage_key = key
-            stored.append((document, key))
         with transaction.atomic():
             locked = CollectionRequest.objects.select_for_update().get(pk=request.pk)
             if locked.status != RequestStatus.PENDING or locked.is_expired:
@@ -336,7 +326,9 @@ def submission_submit(
                     field="my_number",
                 )  # fmt: skip
                 submitted.save()
-            Document.objects.bulk_create(document for document, _key in stored)
+            for document in stored:
+                document.request = locked
+            Document.objects.bulk_create(stored)
             locked.status = RequestStatus.SUBMITTED
             locked.submitted_at = timezone.now()
             locked.save(update_fields=["status", "submitted_at"])
@@ -344,8 +336,8 @@ def submission_submit(
                 log_access(actor=actor, action="submit", person_id=person.pk,
                            detail={"request": locked.pk, "documents": len(stored)})  # fmt: skip
     except BaseException:
-        for _document, key in stored:
-            _delete_file_quietly(key)
+        for document in stored:
+            _delete_file_quietly(document.storage_key)
         raise
 
 
@@ -568,6 +560,90 @@ def _delete_file_quietly(key: str) -> None:
         logger.exception("could not remove a stored file after a failed submission")
 
 
+# --- paper (handed over in person) ----------------------------------------------------------
+
+
+def paper_entry(
+    *,
+    actor: Actor,
+    firm: Firm,
+    person: Person,
+    raw: str,
+    purpose_codes: Iterable[str] | None,
+    method: str,
+    note: str = "",
+    uploads: Sequence[Upload] = (),
+) -> CollectionRequest:
+    """A number handed over on paper or in person: the handler enters it with the scanned
+    documents and the identity check done, all at once. Recorded as a verified request of
+    the paper channel, so the firm's records show how every number arrived."""
+    require_allowed(policy.can_reveal(actor.role), actor=actor, action="verify",
+                    person_id=person.pk)  # fmt: skip
+    number = mynumber.validate(raw)
+    note = note.strip()
+    if method not in IdentityMethod.values or (method == IdentityMethod.OTHER and not note):
+        raise MissingMethod
+    if looks_like_my_number(note):
+        raise ReasonHasNumber
+    purposes = resolve_purposes(purpose_codes, person.kind)
+    stored = _store_uploads(firm, uploads)
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            request = CollectionRequest.objects.create(
+                person=person,
+                token_hash=secrets.token_hex(32),  # no link: nobody holds a token for it
+                token_ciphertext=b"",
+                channel=Channel.PAPER,
+                documents=sorted({upload.kind for upload in uploads}),
+                expires_at=now,
+                created_by_email=actor.email,
+                submitted_at=now,
+                status=RequestStatus.VERIFIED,
+                identity_method=method,
+                note=note[:2000],
+            )
+            request.purposes.set(purposes)
+            for document in stored:
+                document.request = request
+            Document.objects.bulk_create(stored)
+            number_set(actor=actor, firm=firm, person=person, raw=number,
+                       purpose_codes=[p.code for p in purposes])  # fmt: skip
+            _decided(request, actor)
+            request.save(update_fields=["decided_at", "decided_by_email"])
+            log_access(actor=actor, action="verify", person_id=person.pk,
+                       detail={"request": request.pk, "method": method, "channel": "paper",
+                               "documents": len(stored)})  # fmt: skip
+            if FirmSettings.current().delete_documents_after_approval:
+                _delete_documents(actor, request, reason="approved")
+    except BaseException:
+        for document in stored:
+            _delete_file_quietly(document.storage_key)
+        raise
+    return request
+
+
+def _store_uploads(firm: Firm, uploads: Sequence[Upload]) -> list[Document]:
+    """Seal and store each file; the rows are saved by the caller's transaction. If one
+    file fails, the ones already stored are removed."""
+    stored: list[Document] = []
+    try:
+        for upload in uploads:
+            document = Document(
+                kind=upload.kind,
+                content_type=upload.document.content_type,
+                size=upload.document.size,
+                display_name=upload.name,
+            )
+            document.storage_key = document_files.store_document(firm, document.id, upload.document)
+            stored.append(document)
+    except BaseException:
+        for document in stored:
+            _delete_file_quietly(document.storage_key)
+        raise
+    return stored
+
+
 # --- schedule -------------------------------------------------------------------------------
 
 
@@ -621,6 +697,7 @@ __all__ = [
     "NotAllowed",
     "Upload",
     "document_content",
+    "paper_entry",
     "request_approve",
     "request_by_token",
     "request_create",

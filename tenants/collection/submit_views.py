@@ -15,12 +15,11 @@ from objectstore import ObjectStoreUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import client_ip
 
-from . import documents as document_files
 from . import services
 from .errors import CollectionError, LinkUsed, MissingReason, ReasonHasNumber, SubmissionInvalid
 from .models import CollectionRequest, DocumentKind
+from .uploads import read_uploads
 
-MAX_FILES_PER_KIND = 4
 UNAVAILABLE = _(
     "ただいま提出を受け付けられません。入力した内容は保存されていません。"
     "時間をおいて、同じリンクからもう一度お試しください。"
@@ -64,7 +63,7 @@ def submit(request: HttpRequest, token: str) -> HttpResponse:
     if int(request.META.get("CONTENT_LENGTH") or 0) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
         return _page(request, item, errors={"page": [_too_large()]}, status=413)
     errors: dict[str, list[str]] = {}
-    uploads = _uploads(request, item, errors)
+    uploads = read_uploads(request, item.documents, errors)
     numbers = {
         person.pk: request.POST.get(f"number_{person.pk}", "")
         for person in services.people_asked(item)
@@ -95,28 +94,6 @@ def _too_large() -> str:
         "送信するファイルの合計が大きすぎます（上限 %(mb)d MB）。"
         "写真を小さくするか、枚数を減らしてください。"
     ) % {"mb": megabytes}
-
-
-def _uploads(request: HttpRequest, item: CollectionRequest, errors: dict) -> list:
-    uploads = []
-    for kind in item.documents:
-        files = request.FILES.getlist(f"document_{kind}") + request.FILES.getlist(f"camera_{kind}")
-        if len(files) > MAX_FILES_PER_KIND:
-            errors[f"document_{kind}"] = [
-                _("1種類につき%(max)d枚までです。") % {"max": MAX_FILES_PER_KIND}
-            ]
-            continue
-        for uploaded in files:
-            try:
-                checked = document_files.check_upload(
-                    document_files.read_upload(uploaded, settings.DOCUMENT_MAX_BYTES)
-                )
-            except document_files.DocumentRejected as rejected:
-                errors.setdefault(f"document_{kind}", []).append(str(rejected.message))
-                continue
-            name = document_files.display_name(uploaded.name or "")
-            uploads.append(services.Upload(kind=kind, document=checked, name=name))
-    return uploads
 
 
 def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=200):

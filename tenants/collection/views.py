@@ -23,12 +23,13 @@ from tenants.auditlog.services import Actor, actor_from_request
 from tenants.custody import policy
 from tenants.custody.errors import CustodyError
 from tenants.custody.models import Person, PersonKind
-from tenants.custody.mynumber import MASK
+from tenants.custody.mynumber import MASK, InvalidMyNumber
 
 from . import services
-from .forms import ApproveForm, ReasonForm, RequestCsvForm, RequestForm
-from .models import CollectionRequest, Document, RequestStatus
+from .forms import ApproveForm, PaperEntryForm, ReasonForm, RequestCsvForm, RequestForm
+from .models import CollectionRequest, Document, DocumentKind, RequestStatus
 from .qr import qr_svg
+from .uploads import read_uploads
 
 ISSUED_SESSION_KEY = "collection_issued"
 UNAVAILABLE = _(
@@ -355,3 +356,46 @@ def document_view(request: HttpRequest, pk: str) -> HttpResponse:
     # Even a crafted PDF runs no script in our origin.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
     return response
+
+
+@never_cache
+def paper_entry(request: HttpRequest, person_pk: int) -> HttpResponse:
+    """A number handed over on paper: entered by a handler, with the scanned documents."""
+    person = get_object_or_404(Person, pk=person_pk)
+    form = PaperEntryForm(request.POST or None)
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        uploads = read_uploads(request, DocumentKind.values, errors)
+        if form.is_valid() and not errors:
+            try:
+                services.paper_entry(
+                    actor=_actor(request),
+                    firm=_firm(request),
+                    person=person,
+                    raw=form.cleaned_data["my_number"],
+                    purpose_codes=form.cleaned_data["purposes"] or None,
+                    method=form.cleaned_data["method"],
+                    note=form.cleaned_data["note"],
+                    uploads=uploads,
+                )
+            except InvalidMyNumber as invalid:
+                form.add_error("my_number", invalid.messages)
+            except CustodyError as error:
+                form.add_error(None, str(error.message))
+            except (KeyUnavailable, AuditLogUnavailable, ObjectStoreUnavailable):
+                form.add_error(None, UNAVAILABLE)
+            else:
+                messages.success(request, _("書類を確認し、マイナンバーを登録しました。"))
+                return redirect("person", pk=person.pk)
+        status = 400
+    documents = [
+        {"kind": kind, "label": label, "errors": errors.get(f"document_{kind}", [])}
+        for kind, label in DocumentKind.choices
+    ]
+    return render(
+        request,
+        "collection/paper.html",
+        {"form": form, "person": person, "documents": documents},
+        status=status,
+    )
