@@ -26,6 +26,7 @@ DEMO_PEOPLE = [
     ("鈴木", "一郎", "スズキ", "イチロウ", "employee"),
     ("高橋", "美咲", "タカハシ", "ミサキ", "payee"),
 ]
+DEMO_NEW_HIRES = [("伊藤", "さくら", "イトウ", "サクラ"), ("渡辺", "健", "ワタナベ", "ケン")]
 DEMO_NUMBER_BASE = 31_415_926_535
 DEMO_USERS = [
     ("owner@demo.test", False, [("demo", Role.OWNER)]),
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             firms = {slug: self._firm(slug, name) for slug, name in DEMO_FIRMS}
             rows = [self._user(email, op, roles, firms) for email, op, roles in DEMO_USERS]
         self._people(firms["demo"])
+        self._collection(firms["demo"])
         self.stdout.write("")
         self.stdout.write(f"  Public site: {public_url('/')}")
         for slug, _name in DEMO_FIRMS:
@@ -76,6 +78,53 @@ class Command(BaseCommand):
                                       family_name_kana=kana_f, given_name_kana=kana_g,
                                       my_number=body + str(check_digit(body))))  # fmt: skip
             people_import(actor=Actor.system("seed-demo"), firm=firm, rows=rows)
+
+    def _collection(self, firm: Firm) -> None:
+        """Two new hires: one link waiting for an answer, one answer waiting for verification
+        (with sample document images), so the collection pages show both states."""
+        import io
+
+        from django_tenants.utils import tenant_context
+        from PIL import Image, ImageDraw
+
+        from tenants.auditlog.services import Actor
+        from tenants.collection import documents, services
+        from tenants.collection.models import CollectionRequest
+        from tenants.custody.models import Person
+        from tenants.custody.mynumber import check_digit
+
+        def sample_image(label: str) -> documents.CheckedDocument:
+            image = Image.new("RGB", (640, 400), (236, 240, 245))
+            ImageDraw.Draw(image).text((40, 180), f"SAMPLE {label}", fill=(40, 40, 40))
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG")
+            return documents.check_upload(buffer.getvalue())
+
+        with tenant_context(firm):
+            if CollectionRequest.objects.exists():
+                return
+            actor = Actor.system("seed-demo")
+            waiting, answered = (
+                Person.objects.create(kind="employee", family_name=family, given_name=given,
+                                      family_name_kana=kana_f, given_name_kana=kana_g)
+                for family, given, kana_f, kana_g in DEMO_NEW_HIRES
+            )  # fmt: skip
+            services.request_create(actor=actor, firm=firm, person=waiting)
+            issued = services.request_create(actor=actor, firm=firm, person=answered)
+            body = f"{DEMO_NUMBER_BASE + 99 * 7919:011d}"
+            services.submission_submit(
+                actor=services.subject_actor(
+                    issued.request, ip=None, user_agent="", request_id=""
+                ),  # fmt: skip
+                firm=firm,
+                request=issued.request,
+                numbers={answered.pk: body + str(check_digit(body))},
+                uploads=[
+                    services.Upload(kind=kind, document=sample_image(kind), name=f"{kind}.jpg")
+                    for kind in issued.request.documents
+                ],
+                acknowledged=True,
+            )
 
     def _firm(self, slug: str, name: str) -> Firm:
         firm = Firm.objects.filter(slug=slug).first()
