@@ -117,7 +117,7 @@ def entry_hash(prev_hash: str, canonical: str) -> str:
 
 # Every field but the detail, rendered by PostgreSQL exactly as `canonical_entry` renders it
 # (concat() writes NULL as the empty string), ending with the separator before the detail.
-_SQL_FIELDS: dict[str, str] = {
+SQL_FIELDS: dict[str, str] = {
     "seq": "seq",
     "at": """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
     "actor_user_id": "actor_user_id",
@@ -132,10 +132,10 @@ _SQL_FIELDS: dict[str, str] = {
     "user_agent": "user_agent",
     "request_id": "request_id",
 }
-assert tuple(_SQL_FIELDS) == CANONICAL_FIELDS[:-1]
+assert tuple(SQL_FIELDS) == CANONICAL_FIELDS[:-1]
 
 SQL_CANONICAL_PREFIX = (
     f"concat('{CANONICAL_TAG}', "
-    + ", ".join(f"chr(31), {expression}" for expression in _SQL_FIELDS.values())
+    + ", ".join(f"chr(31), {expression}" for expression in SQL_FIELDS.values())
     + ", chr(31))"
 )

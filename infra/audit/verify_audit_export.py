@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Verify a consolidated audit export offline. Needs only Python 3.11 and `cryptography`.
+
+    python verify_audit_export.py EXPORT_FILE [--public-key BASE64]
+
+Exit status 0 when the file is intact: the manifest's Ed25519 signature is good (against the
+key given, or else the key the manifest names; compare its fingerprint with the one the
+platform publishes), the file's SHA-256 matches the manifest, and within each firm every
+entry's hash recomputes from its fields and links to the one before, from the proof's first
+`prev_hash` to its last hash, through the checkpoint when it falls in the range. Otherwise
+exit status 1 and the first problem found.
+
+The format (docs/audit-export.md): JSON Lines or CSV, entries, then one proof per firm, then
+a last line holding the signed manifest. This file is also the implementation behind
+`./manage.py verify_audit_export`, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import hashlib
+import io
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+FORMAT = "mynumber-custody-audit-export/v1"
+GENESIS_HASH = hashlib.sha256(b"mynumber-custody:genesis").hexdigest()
+CANONICAL_TAG = "access-log/v1"
+SEPARATOR = "\x1f"
+FIELDS = (
+    "seq", "at", "actor_user_id", "actor_email", "actor_role", "api_token_id", "person_id",
+    "action", "purpose", "result", "ip", "user_agent", "request_id", "detail",
+)  # fmt: skip
+CSV_COLUMNS = ("record_type", "firm", *FIELDS, "prev_hash", "hash")
+MANIFEST_MARKER = b'{"type":"manifest"'
+
+
+class ExportInvalid(Exception):
+    pass
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    """The access log's chain hash of one entry, from its exported fields."""
+    values = []
+    for name in FIELDS:
+        value = entry[name]
+        if name == "detail":
+            values.append(value if isinstance(value, str) else canonical_json(value))
+        else:
+            values.append("" if value is None else str(value))
+    canonical = CANONICAL_TAG + "".join(SEPARATOR + value for value in values)
+    return hashlib.sha256((entry["prev_hash"] + canonical).encode("utf-8")).hexdigest()
+
+
+def manifest_signed_bytes(manifest: dict[str, Any]) -> bytes:
+    unsigned = {key: value for key, value in manifest.items() if key != "signature"}
+    return canonical_json(unsigned).encode("utf-8")
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()[:32]
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    firms: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+
+
+def _split(data: bytes) -> tuple[bytes, dict[str, Any]]:
+    """(body, manifest): the manifest is the last line; the body is every byte before it."""
+    stripped = data.rstrip(b"\n")
+    cut = stripped.rfind(b"\n") + 1
+    body, last = data[:cut], stripped[cut:]
+    if last.startswith(b"manifest,"):  # CSV: the manifest's JSON is in the detail column
+        row = next(csv.reader(io.StringIO(last.decode("utf-8"))))
+        last = row[CSV_COLUMNS.index("detail")].encode("utf-8")
+    if not last.startswith(MANIFEST_MARKER):
+        raise ExportInvalid("the last line is not a manifest: the file is cut off or altered")
+    try:
+        return body, json.loads(last)
+    except ValueError as error:
+        raise ExportInvalid("the manifest is not valid JSON") from error
+
+
+def _records(body: bytes, fmt: str) -> list[dict[str, Any]]:
+    text = body.decode("utf-8")
+    if fmt == "jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+        raise ExportInvalid("the CSV header is not the documented one")
+    records = []
+    for row in reader:
+        kind = row["record_type"]
+        if kind == "entry":
+            entry: dict[str, Any] = {"type": "entry", "firm": row["firm"]}
+            for name in (*FIELDS, "prev_hash", "hash"):
+                entry[name] = row[name]
+            records.append(entry)
+        else:
+            records.append(json.loads(row["detail"]))
+    return records
+
+
+def verify(data: bytes, *, public_key_b64: str | None = None) -> Report:
+    body, manifest = _split(data)
+    if manifest.get("format") != FORMAT:
+        raise ExportInvalid(f"unknown format {manifest.get('format')!r}")
+    key_bytes = base64.b64decode(public_key_b64 or manifest.get("public_key", ""))
+    try:
+        Ed25519PublicKey.from_public_bytes(key_bytes).verify(
+            base64.b64decode(manifest.get("signature", "")), manifest_signed_bytes(manifest)
+        )
+    except (InvalidSignature, ValueError) as error:
+        raise ExportInvalid("the manifest's signature does not verify") from error
+    if hashlib.sha256(body).hexdigest() != manifest.get("sha256"):
+        raise ExportInvalid("the file's SHA-256 does not match the manifest: it was altered")
+    records = _records(body, manifest.get("file_format", "jsonl"))
+    report = Report(fingerprint=key_fingerprint(key_bytes))
+    by_firm: dict[str, list[dict[str, Any]]] = {}
+    proofs: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record.get("type") == "entry":
+            by_firm.setdefault(record["firm"], []).append(record)
+        elif record.get("type") == "proof":
+            proofs[record["firm"]] = record
+    if sorted(proofs) != sorted(manifest.get("firms", [])):
+        raise ExportInvalid("the proofs do not match the firms the manifest names")
+    for firm, proof in sorted(proofs.items()):
+        _verify_firm(firm, by_firm.get(firm, []), proof)
+        report.entries += proof["entries"]
+        report.firms.append(firm)
+    if report.entries != manifest.get("entries"):
+        raise ExportInvalid("the number of entries does not match the manifest")
+    return report
+
+
+def _verify_firm(firm: str, entries: list[dict[str, Any]], proof: dict[str, Any]) -> None:
+    if len(entries) != proof["entries"]:
+        raise ExportInvalid(f"{firm}: {len(entries)} entries, the proof says {proof['entries']}")
+    if not entries:
+        return
+    previous = proof["first_prev_hash"]
+    expected_seq = int(proof["first_seq"])
+    hashes: dict[int, str] = {}
+    for entry in entries:
+        seq = int(entry["seq"])
+        if seq != expected_seq:
+            raise ExportInvalid(f"{firm}: entry #{expected_seq} is missing (found #{seq})")
+        if entry["prev_hash"] != previous:
+            raise ExportInvalid(f"{firm}: entry #{seq} does not link to the one before it")
+        if entry_hash(entry) != entry["hash"]:
+            raise ExportInvalid(f"{firm}: entry #{seq} was altered (its hash does not match)")
+        previous = entry["hash"]
+        hashes[seq] = previous
+        expected_seq += 1
+    if expected_seq - 1 != int(proof["last_seq"]) or previous != proof["last_hash"]:
+        raise ExportInvalid(f"{firm}: the last entry does not match the proof")
+    checkpoint = proof.get("checkpoint_seq")
+    if checkpoint is None:
+        return
+    if int(checkpoint) in hashes and hashes[int(checkpoint)] != proof["checkpoint_hash"]:
+        raise ExportInvalid(f"{firm}: entry #{checkpoint} disagrees with the checkpoint")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file")
+    parser.add_argument("--public-key", help="the platform's export public key (base64)")
+    args = parser.parse_args(argv)
+    with open(args.file, "rb") as handle:
+        data = handle.read()
+    try:
+        report = verify(data, public_key_b64=args.public_key)
+    except ExportInvalid as problem:
+        print(f"INVALID: {problem}", file=sys.stderr)
+        return 1
+    print(
+        f"OK: {report.entries} entries from {len(report.firms)} firm(s) "
+        f"({', '.join(report.firms)}), signed by key {report.fingerprint}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
