@@ -28,7 +28,12 @@ CSRF_COOKIE_SECURE = True
 PUBLIC_PORT = env_str("PUBLIC_PORT", "")
 _port = f":{PUBLIC_PORT}" if PUBLIC_PORT else ""
 CSRF_TRUSTED_ORIGINS = [f"https://{BASE_DOMAIN}{_port}", f"https://*.{BASE_DOMAIN}{_port}"]  # noqa: F405
-CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = ["'self'", *CSRF_TRUSTED_ORIGINS]  # noqa: F405
+# Checkout and the customer portal are reached through a form post redirected to Stripe.
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [  # noqa: F405
+    "'self'",
+    *CSRF_TRUSTED_ORIGINS,
+    *STRIPE_FORM_ACTION,  # noqa: F405
+]
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 
 REDIS_URL = env_str("REDIS_URL")
