@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiScope, Role
 
-from .models import FirmSettings
+from .models import DeletionMode, FirmSettings
 
 
 class InvitationForm(forms.Form):
@@ -27,7 +27,28 @@ class ApiTokenForm(forms.Form):
         self.fields["user"].choices = [(m.user_id, m.user.email) for m in members]  # type: ignore[attr-defined]
 
 
+class KeptWhenMissing(forms.ChoiceField):
+    """A choice a POST may leave out (a form rendered before the field existed, a script):
+    the setting then keeps its value and is not reported as changed."""
+
+    def has_changed(self, initial, data) -> bool:
+        return data not in (None, "") and super().has_changed(initial, data)
+
+
 class FirmSettingsForm(forms.ModelForm):
+    deletion_mode = KeptWhenMissing(
+        label=FirmSettings._meta.get_field("deletion_mode").verbose_name,
+        choices=DeletionMode.choices,
+        required=False,
+    )
+
+    def clean_deletion_mode(self) -> str:
+        return self.cleaned_data.get("deletion_mode") or self.instance.deletion_mode
+
     class Meta:
         model = FirmSettings
-        fields = ["accountants_may_reveal", "delete_documents_after_approval"]
+        fields = [
+            "accountants_may_reveal",
+            "delete_documents_after_approval",
+            "deletion_mode",
+        ]

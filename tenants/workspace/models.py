@@ -5,6 +5,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class DeletionMode(models.TextChoices):
+    AUTOMATIC = "automatic", _("保存期間が過ぎたら自動で削除する")
+    APPROVAL = "approval", _("削除を提案し、オーナーの承認を待つ")
+
+
 class FirmSettings(models.Model):
     """One row per firm schema (the template carries it, so every clone has it)."""
 
@@ -14,6 +19,13 @@ class FirmSettings(models.Model):
     )
     delete_documents_after_approval = models.BooleanField(
         _("承認後に本人確認書類の画像を削除する"), default=True
+    )
+    # Retention (tenants/retention): delete on the due date, or propose and wait for an owner.
+    deletion_mode = models.CharField(
+        _("保存期間が過ぎたマイナンバーの削除"),
+        max_length=20,
+        choices=DeletionMode.choices,
+        default=DeletionMode.AUTOMATIC,
     )
     updated_at = models.DateTimeField(auto_now=True)
 
