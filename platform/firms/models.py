@@ -54,6 +54,13 @@ class FirmKey(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
+    # Bring your own key: key_id is a key in the firm's own AWS account (keys.byok); the
+    # platform never creates, rotates the material of, or deletes it.
+    byok = models.BooleanField(default=False)
+    # The last KMS health check (keys.health): a round trip under the firm's KEK.
+    last_health_check_at = models.DateTimeField(null=True, blank=True)
+    last_health_ok = models.BooleanField(null=True, blank=True)
+    last_health_error = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"key of firm {self.firm_id} ({self.provider or 'unset'}, {self.state})"

@@ -30,6 +30,18 @@ _clients_lock = threading.Lock()
 
 # KMS error codes that mean "this ciphertext does not open here", not "KMS is unavailable".
 _INVALID_CIPHERTEXT_CODES = {"InvalidCiphertextException", "IncorrectKeyException"}
+# Stable reason codes for alerts (KMS_HEALTH_FAILED ... reason=<code>) and log entries.
+_CODES = {
+    "DisabledException": "key_disabled",
+    "KMSInvalidStateException": "key_invalid_state",
+    "AccessDeniedException": "access_denied",
+    "NotFoundException": "key_not_found",
+    "KeyUnavailableException": "key_unavailable",
+    "DependencyTimeoutException": "kms_timeout",
+    "KMSInternalException": "kms_internal",
+    "ThrottlingException": "throttled",
+    "UnrecognizedClientException": "bad_credentials",
+}
 _REASONS = {
     "DisabledException": "the key is disabled",
     "KMSInvalidStateException": "the key is not usable in its state (pending deletion?)",
@@ -117,6 +129,20 @@ class AwsKmsProvider:
         )
         return bytes(response["Plaintext"]), bytes(response["CiphertextBlob"])
 
+    def wrap_data_key(self, key_id: str, plaintext: bytes, context: dict[str, str]) -> bytes:
+        """Wrap an existing data key under this KEK (re-wrapping after a KEK change)."""
+        response = self._call(
+            "encrypt", key_id, KeyId=key_id, Plaintext=plaintext, EncryptionContext=context
+        )
+        return bytes(response["CiphertextBlob"])
+
+    def describe_key(self, key_id: str) -> dict[str, Any]:
+        return dict(self._call("describe_key", key_id, KeyId=key_id)["KeyMetadata"])
+
+    def point_alias(self, firm: Firm, key_id: str) -> None:
+        """Point the firm's alias at key_id (a rotation that rolled back puts it back)."""
+        self._point_alias(alias_for(firm), key_id)
+
     def decrypt_data_key(self, key_id: str, wrapped: bytes, context: dict[str, str]) -> bytes:
         # KeyId pins the key: KMS refuses a blob wrapped under any other key.
         response = self._call(
@@ -144,7 +170,8 @@ class AwsKmsProvider:
     def health_check(self, key_id: str) -> None:
         state = self._state(key_id)
         if state != "Enabled":
-            raise KeyUnavailable(f"KMS key {key_id} is {state}")
+            code = "key_disabled" if state == "Disabled" else "key_invalid_state"
+            raise KeyUnavailable(f"KMS key {key_id} is {state}", code=code)
 
     def _state(self, key_id: str) -> str:
         return str(self._call("describe_key", key_id, KeyId=key_id)["KeyMetadata"]["KeyState"])
@@ -174,7 +201,8 @@ class AwsKmsProvider:
         except BotoCoreError as exc:
             # EndpointConnectionError, timeouts, missing credentials: KMS is out of reach.
             raise KeyUnavailable(
-                f"KMS unreachable during {operation} for {subject} ({type(exc).__name__})"
+                f"KMS unreachable during {operation} for {subject} ({type(exc).__name__})",
+                code="unreachable",
             ) from exc
 
     @staticmethod
@@ -186,4 +214,7 @@ class AwsKmsProvider:
                 f"context, wrong key or tampered ({code})"
             )
         reason = _REASONS.get(code, "KMS refused the request")
-        return KeyUnavailable(f"KMS {operation} for {subject} failed: {reason} ({code})")
+        return KeyUnavailable(
+            f"KMS {operation} for {subject} failed: {reason} ({code})",
+            code=_CODES.get(code, "kms_error"),
+        )

@@ -40,7 +40,7 @@ from firms.models import Firm, FirmKey
 
 from .cache import TTLCache
 from .canonical import canonical_json
-from .errors import CiphertextInvalid, KeyUnavailable
+from .errors import CiphertextInvalid, FirmKeyRefused, KeyUnavailable
 from .models import DataKey
 from .providers import KeyProvider, get_provider
 
@@ -152,12 +152,44 @@ def _rotate_in_transaction(firm: Firm) -> tuple[int, bytes]:
     firm_key = FirmKey.objects.select_for_update().get(firm=firm)  # one rotation at a time
     if firm_key.state != FirmKey.State.ACTIVE:
         raise KeyUnavailable(f"the key of firm {firm.schema_name} is {firm_key.state}")
-    latest = DataKey.objects.filter(firm=firm, purpose=DATA).aggregate(v=Max("version"))["v"]
-    version = (latest or 0) + 1
-    plaintext = _new_version(firm, firm_key, get_provider(firm_key.provider), DATA, version)
+    version, plaintext = add_data_key_version(firm, firm_key, get_provider(firm_key.provider))
     firm_key.rotated_at = timezone.now()
     firm_key.save(update_fields=["rotated_at"])
     return version, plaintext
+
+
+def add_data_key_version(firm: Firm, firm_key: FirmKey, provider: KeyProvider) -> tuple[int, bytes]:
+    """The next data-key version under firm_key's KEK, in the caller's transaction, which
+    must hold the FirmKey row's lock. The caller makes it current (use_data_key_version)
+    once that transaction has committed."""
+    latest = DataKey.objects.filter(firm=firm, purpose=DATA).aggregate(v=Max("version"))["v"]
+    version = (latest or 0) + 1
+    return version, _new_version(firm, firm_key, provider, DATA, version)
+
+
+def use_data_key_version(firm: Firm, version: int, plaintext: bytes) -> None:
+    """Seal with this committed data-key version from now on, in this process."""
+    _keys.put((firm.pk, firm.schema_name, DATA, version), plaintext, _ttl())
+    _current_versions.put((firm.pk, DATA), version, _ttl())
+
+
+def rewrap_data_keys(firm: Firm, provider: KeyProvider, key_id: str) -> int:
+    """Re-wrap every data and index key of the firm under the KEK key_id of provider, in the
+    caller's transaction (which should hold the FirmKey row's lock). Each key is unwrapped by
+    the KEK that wrapped it and wrapped again under the same encryption context; the key
+    itself does not change, so every blob still opens. Returns how many were re-wrapped."""
+    rows = DataKey.objects.select_for_update().filter(firm=firm).order_by("purpose", "version")
+    count = 0
+    for row in rows:
+        context = key_context(firm, row.purpose, row.version)
+        plaintext = get_provider(row.provider).decrypt_data_key(
+            row.key_id, bytes(row.wrapped), context
+        )
+        row.wrapped = provider.wrap_data_key(key_id, plaintext, context)
+        row.provider, row.key_id = provider.name, key_id
+        row.save(update_fields=["wrapped", "provider", "key_id"])
+        count += 1
+    return count
 
 
 def rotate_data_key(firm: Firm) -> int:
@@ -167,8 +199,7 @@ def rotate_data_key(firm: Firm) -> int:
     when their cached current version expires (KEY_CACHE_SECONDS); until then they keep
     sealing with the previous version, which stays valid."""
     version, plaintext = _rotate_in_transaction(firm)
-    _keys.put((firm.pk, firm.schema_name, DATA, version), plaintext, _ttl())
-    _current_versions.put((firm.pk, DATA), version, _ttl())
+    use_data_key_version(firm, version, plaintext)
     logger.info("rotated data key of firm %s to version %s", firm.slug, version)
     return version
 
@@ -182,7 +213,11 @@ def destroy_firm_key(firm: Firm) -> None:
     with transaction.atomic():
         firm_key = FirmKey.objects.select_for_update().get(firm=firm)
         if firm_key.state != FirmKey.State.DESTROYED:
-            if firm_key.key_id:
+            if firm_key.byok:
+                # The firm's own key is not ours to delete (nor may we: the grant does not
+                # allow it). Erase the wraps instead; the firm deletes its key (docs/keys.md).
+                DataKey.objects.filter(firm=firm).update(wrapped=b"")
+            elif firm_key.key_id:
                 get_provider(firm_key.provider or None).schedule_key_deletion(firm_key.key_id)
             firm_key.state = FirmKey.State.DESTROYED
             firm_key.save(update_fields=["state"])
@@ -226,18 +261,48 @@ def _key(firm: Firm, purpose: str, version: int) -> bytes:
 
 def _unwrap(firm: Firm, purpose: str, version: int) -> bytes:
     """Cache miss: one provider call to unwrap the stored data key."""
-    state = FirmKey.objects.filter(firm=firm).values_list("state", flat=True).first()
-    if state != FirmKey.State.ACTIVE:
-        raise KeyUnavailable(f"the key of firm {firm.schema_name} is {state or 'missing'}")
-    row = DataKey.objects.filter(firm=firm, purpose=purpose, version=version).first()
-    if row is None:
-        raise CiphertextInvalid(f"firm {firm.schema_name} has no {purpose} key version {version}")
-    key = get_provider(row.provider).decrypt_data_key(
-        row.key_id, bytes(row.wrapped), key_context(firm, purpose, version)
+    state, byok = FirmKey.objects.filter(firm=firm).values_list("state", "byok").first() or (
+        None,
+        False,
     )
+    if state != FirmKey.State.ACTIVE:
+        raise KeyUnavailable(
+            f"the key of firm {firm.schema_name} is {state or 'missing'}",
+            code=f"key_{state or 'missing'}",
+        )
+    try:
+        key = _unwrap_row(firm, purpose, version)
+    except KeyUnavailable as error:
+        if byok:
+            # The firm's own key: say so, so the firm (and support) know who can fix it.
+            raise FirmKeyRefused(firm.slug, error) from error
+        raise
     if len(key) != KEY_BYTES:
         raise CiphertextInvalid(f"{purpose} key version {version} is not a 256-bit key")
     return key
+
+
+def _unwrap_row(firm: Firm, purpose: str, version: int) -> bytes:
+    row = _data_key_row(firm, purpose, version)
+    context = key_context(firm, purpose, version)
+    try:
+        return get_provider(row.provider).decrypt_data_key(row.key_id, bytes(row.wrapped), context)
+    except KeyUnavailable:
+        # A key rotation may have re-wrapped the row and retired its old KEK between our read
+        # and the provider call: read it again once, and retry only if it moved.
+        again = _data_key_row(firm, purpose, version)
+        if (again.provider, again.key_id) == (row.provider, row.key_id):
+            raise
+        return get_provider(again.provider).decrypt_data_key(
+            again.key_id, bytes(again.wrapped), context
+        )
+
+
+def _data_key_row(firm: Firm, purpose: str, version: int) -> DataKey:
+    row = DataKey.objects.filter(firm=firm, purpose=purpose, version=version).first()
+    if row is None:
+        raise CiphertextInvalid(f"firm {firm.schema_name} has no {purpose} key version {version}")
+    return row
 
 
 def _new_version(

@@ -42,10 +42,14 @@ def load_master_key(path: Path) -> bytes:
         _create_master_key(path)
     info = path.stat()
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyUnavailable(f"master key file {path} is accessible to others; chmod 600 it")
+        raise KeyUnavailable(
+            f"master key file {path} is accessible to others; chmod 600 it", code="master_key"
+        )
     material = path.read_bytes()
     if len(material) != KEY_BYTES:
-        raise KeyUnavailable(f"master key file {path} is not a {KEY_BYTES}-byte key")
+        raise KeyUnavailable(
+            f"master key file {path} is not a {KEY_BYTES}-byte key", code="master_key"
+        )
     return material
 
 
@@ -99,6 +103,11 @@ class LocalKeyProvider:
         data_key = secrets.token_bytes(KEY_BYTES)
         return data_key, _seal(self._kek(key_id), data_key, canonical_json(context))
 
+    def wrap_data_key(self, key_id: str, plaintext: bytes, context: dict[str, str]) -> bytes:
+        """Wrap an existing data key under this KEK (re-wrapping after a KEK change)."""
+        metrics.record_provider_call()
+        return _seal(self._kek(key_id), plaintext, canonical_json(context))
+
     def decrypt_data_key(self, key_id: str, wrapped: bytes, context: dict[str, str]) -> bytes:
         metrics.record_provider_call()
         kek = self._kek(key_id)
@@ -124,7 +133,7 @@ class LocalKeyProvider:
             return load_master_key(self._path)
         except OSError as exc:
             raise KeyUnavailable(
-                f"master key file {self._path} unreadable: {exc.strerror}"
+                f"master key file {self._path} unreadable: {exc.strerror}", code="master_key"
             ) from exc
 
     def _kek(self, key_id: str) -> bytes:
@@ -133,10 +142,11 @@ class LocalKeyProvider:
             # .first() gives None both for "no such row" and for an erased KEK.
             destroyed = LocalKek.objects.filter(key_id=key_id).exists()
             state = "destroyed" if destroyed else "unknown"
-            raise KeyUnavailable(f"local KEK {key_id} is {state}")
+            raise KeyUnavailable(f"local KEK {key_id} is {state}", code=f"key_{state}")
         try:
             return _open(self._master_key(), bytes(row), _KEK_AAD_PREFIX + key_id.encode())
         except InvalidTag:
             raise KeyUnavailable(
-                f"local KEK {key_id} does not open under the master key in {self._path}"
+                f"local KEK {key_id} does not open under the master key in {self._path}",
+                code="master_key",
             ) from None

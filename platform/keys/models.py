@@ -55,3 +55,24 @@ class LocalKek(models.Model):
     def __str__(self) -> str:
         state = "destroyed" if self.destroyed_at else "active"
         return f"local KEK {self.key_id} ({state})"
+
+
+class RetiredKek(models.Model):
+    """A KEK a rotation (or a switch to the firm's own key) replaced. It is destroyed at the
+    provider (local: wrapped bytes erased; aws: deletion scheduled) as soon as no DataKey
+    refers to it (keys.rotation.retire_unused_keks); until then it stays usable."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="retired_keks")
+    provider = models.CharField(max_length=20)
+    key_id = models.CharField(max_length=255)
+    replaced_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "key_id"], name="keys_retiredkek_once")
+        ]
+
+    def __str__(self) -> str:
+        state = "destroyed" if self.destroyed_at else "waiting"
+        return f"retired {self.provider} KEK {self.key_id} of firm {self.firm_id} ({state})"

@@ -33,6 +33,10 @@ class KeyProvider(Protocol):
         """A fresh 32-byte data key under the KEK: (plaintext, wrapped)."""
         ...
 
+    def wrap_data_key(self, key_id: str, plaintext: bytes, context: dict[str, str]) -> bytes:
+        """Wrap an existing data key under the KEK (re-wrapping after a KEK change)."""
+        ...
+
     def decrypt_data_key(self, key_id: str, wrapped: bytes, context: dict[str, str]) -> bytes:
         """Unwrap a data key; the context must be the one it was generated with."""
         ...
