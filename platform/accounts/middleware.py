@@ -19,8 +19,9 @@ from django_tenants.utils import get_public_schema_name
 from firms.models import public_url
 
 from .handoff import PARENT_SESSION_KEY, parent_session_alive
-from .models import ROLES_REQUIRING_MFA
+from .models import ROLES_REQUIRING_MFA, Membership
 from .services import membership_for
+from .support import SupportMembership, active_grant
 
 # The API authenticates each request with its own bearer token (tenants.api), not a session;
 # a collection link (/s/) is its own credential, for a person who has no account.
@@ -77,9 +78,14 @@ class AccessPolicyMiddleware:
         if not request.user.is_authenticated:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(public_url(f"/go/{firm.slug}/?{query}"))
-        membership = membership_for(request.user, firm)
+        membership: Membership | SupportMembership | None = membership_for(request.user, firm)
         if membership is None:
-            raise Http404
+            # An operator gets in only under an active, owner-approved support grant, and
+            # then only read-only (role "support"): accounts.support.
+            grant = active_grant(request.user, firm)
+            if grant is None:
+                raise Http404
+            membership = SupportMembership(request.user, firm, grant)
         request.membership = membership  # type: ignore[attr-defined]
         if membership.role in ROLES_REQUIRING_MFA and not is_mfa_enabled(request.user):
             return HttpResponseRedirect(public_url("/mfa/required/"))

@@ -72,6 +72,15 @@ class Membership(models.Model):
     )
     firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("役割"), max_length=20, choices=Role.choices)
+    # Set when the membership comes from an accountant practice's link to the firm: it lives
+    # and ends with that link (practices.services).
+    practice = models.ForeignKey(
+        "practices.Practice",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="client_memberships",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -170,3 +179,42 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SupportGrant(models.Model):
+    """Break-glass support access: an operator asks for time-limited, read-only access to one
+    firm, with a reason; the firm's owner approves or denies it; it ends by itself. While it
+    lasts the operator acts in the firm with the role "support": masked data and the log,
+    never a plaintext number."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("承認待ち")
+        APPROVED = "approved", _("承認済み")
+        DENIED = "denied", _("拒否")
+        REVOKED = "revoked", _("取り消し")
+
+    firm = models.ForeignKey("firms.Firm", on_delete=models.CASCADE, related_name="support_grants")
+    operator = models.ForeignKey(User, on_delete=models.CASCADE, related_name="support_grants")
+    reason = models.TextField(_("理由"))
+    minutes = models.PositiveSmallIntegerField(_("時間（分）"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_email = models.CharField(max_length=254, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"support grant {self.pk} for firm {self.firm_id}"
+
+    @property
+    def is_active(self) -> bool:
+        from django.utils import timezone
+
+        return (
+            self.status == self.Status.APPROVED
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +15,13 @@ from firms.models import Firm, public_url
 
 from .models import Invitation, Membership, Role, User
 from .tokens import new_token, token_hash
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The account behind a request that login_required (or the operator check) already let
+    through."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def membership_for(user: User, firm: Firm) -> Membership | None:
@@ -68,27 +76,33 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
 
 def invitation_create(*, actor: Membership, email: str, role: str) -> Invitation:
     _require_owner(actor)
+    return invitation_issue(firm=actor.firm, email=email, role=role, invited_by=actor.user)
+
+
+def invitation_issue(*, firm: Firm, email: str, role: str, invited_by: User) -> Invitation:
+    """Invite someone to a firm and email them the link. The caller has checked who may
+    (an owner, or the practice that created the firm for its client)."""
     email = email.strip().lower()
     if role not in Role.values:
         raise ValidationError(_("役割が正しくありません。"))
-    if Membership.objects.filter(firm=actor.firm, user__email__iexact=email).exists():
+    if Membership.objects.filter(firm=firm, user__email__iexact=email).exists():
         raise ValidationError(_("このメールアドレスの方は既にメンバーです。"))
     if User.objects.filter(email__iexact=email, is_operator=True).exists():
         raise ValidationError(_("運用者アカウントは事業者に招待できません。"))
     raw, hashed = new_token()
     invitation = Invitation.objects.create(
-        firm=actor.firm,
+        firm=firm,
         email=email,
         role=role,
         token_hash=hashed,
-        invited_by=actor.user,
+        invited_by=invited_by,
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
     link = public_url(f"/invitations/{raw}/")
-    context = {"firm": actor.firm, "role": invitation.get_role_display(), "link": link}
+    context = {"firm": firm, "role": invitation.get_role_display(), "link": link}
     transaction.on_commit(
         lambda: send_mail(
-            subject=_("[マイナンバー保管] %(firm)s への招待") % {"firm": actor.firm.name},
+            subject=_("[マイナンバー保管] %(firm)s への招待") % {"firm": firm.name},
             message=render_to_string("accounts/email/invitation.txt", context),
             from_email=None,
             recipient_list=[email],

@@ -28,3 +28,17 @@ def checkpoint_firm(schema_name: str) -> int | None:
         raise RuntimeError(f"checkpoint task for {schema_name!r} ran in schema {current!r}")
     checkpoint = record_checkpoint(Firm.objects.get(schema_name=schema_name))
     return None if checkpoint is None else checkpoint.seq
+
+
+@shared_task(name="audit.run_export_job", autoretry_for=(ConnectionError,), max_retries=3)
+def run_export_job(job_id: str) -> int:
+    from .export_jobs import job_run
+
+    return job_run(job_id).entries
+
+
+@shared_task(name="audit.purge_expired_exports")
+def purge_expired_exports() -> int:
+    from .export_jobs import purge_expired_exports as purge
+
+    return purge()

@@ -14,15 +14,12 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.handoff import handoff_start
-from accounts.models import Invitation, Membership, User
+from accounts.models import Invitation, Membership
+from accounts.services import signed_in_user
+from accounts.support import active_grant
 from firms.forms import INVITATION_SESSION_KEY
 from firms.models import Firm
-
-
-def signed_in_user(request: HttpRequest) -> User:
-    """The account behind a request that login_required has already let through."""
-    assert isinstance(request.user, User)
-    return request.user
+from practices.models import PracticeMember
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -30,7 +27,9 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 def pricing(request: HttpRequest) -> HttpResponse:
-    return render(request, "public_site/pricing.html")
+    from billing.plans import PLANS
+
+    return render(request, "public_site/pricing.html", {"plans": list(PLANS.values())})
 
 
 def terms(request: HttpRequest) -> HttpResponse:
@@ -53,7 +52,8 @@ def home(request: HttpRequest) -> HttpResponse:
         for invitation in Invitation.objects.filter(email__iexact=user.email).select_related("firm")
         if invitation.is_open
     ]
-    if len(memberships) == 1 and not invitations:
+    serves_clients = PracticeMember.objects.filter(user=request.user.pk).exists()
+    if len(memberships) == 1 and not invitations and not serves_clients:
         return redirect("go_to_firm", slug=memberships[0].firm.slug)
     return render(
         request,
@@ -67,7 +67,9 @@ def go_to_firm(request: HttpRequest, slug: str) -> HttpResponse:
     """Open a firm: 404 unless the user belongs to it, else a one-time hand-off to its host."""
     user = signed_in_user(request)
     firm = Firm.objects.filter(slug=slug).first()
-    if firm is None or services.membership_for(user, firm) is None:
+    if firm is None or (
+        services.membership_for(user, firm) is None and active_grant(user, firm) is None
+    ):
         raise Http404
     return redirect(handoff_start(request, user, firm, request.GET.get("next")))
 

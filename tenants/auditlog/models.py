@@ -38,6 +38,8 @@ class ActorRole(models.TextChoices):
     API = "api", _("API")
     # The person the number belongs to, answering a collection request through its link.
     SUBJECT = "subject", _("本人")
+    # A platform operator inside a firm under an owner-approved, time-limited support grant.
+    SUPPORT = "support", _("サポート（運用者）")
 
 
 class Result(models.TextChoices):

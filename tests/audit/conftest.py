@@ -13,6 +13,7 @@ from firms.models import Firm
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, log_access
 from tests.helpers import make_firm
+from tests.s3_server import s3_server, s3_store  # noqa: F401 (fixtures for this package)
 
 HANDLER = Actor(
     user_id=41,

@@ -41,6 +41,8 @@ def test_cloned_firm_carries_the_triggers_in_its_own_schema(acme):
         """,
         [acme.schema_name],
     )
+    # The access log's own triggers (the retention app adds its deletion records' as well).
+    rows = [row for row in rows if row[0].startswith("auditlog_")]
     assert rows == [
         ("auditlog_accesslogentry", "auditlog_entry_append_only", "firm_acme"),
         ("auditlog_accesslogentry", "auditlog_entry_no_truncate", "firm_acme"),

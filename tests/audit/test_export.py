@@ -39,7 +39,7 @@ def window():
 
 @pytest.mark.parametrize("file_format", ["jsonl", "csv"])
 def test_an_export_across_firms_verifies_offline(acme, globex, tmp_path, file_format):
-    append(acme, 5, detail={"fields": ["family_name"], "note": "カンマ, と \"引用符\""})
+    append(acme, 5, detail={"fields": ["family_name"], "note": 'カンマ, と "引用符"'})
     record_checkpoint(acme)
     append(acme, 2)
     append(globex, 3, purpose="withholding_slip")

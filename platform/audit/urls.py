@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("audit-exports/", views.exports, name="audit_exports"),
+    path("audit-exports/<uuid:pk>/status/", views.export_status, name="audit_export_status"),
+    path("audit-exports/<uuid:pk>/download/", views.export_download, name="audit_export_download"),
+]

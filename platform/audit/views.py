@@ -1,0 +1,89 @@
+"""Consolidated exports on the bare domain: choose firms and a period, watch the progress,
+download the signed file while its window is open."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from accounts.services import signed_in_user
+
+from .export_jobs import auditable_firms, export_file, job_request
+from .models import AuditExportJob
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise ValidationError(_("日付を YYYY-MM-DD で入力してください。")) from error
+
+
+@login_required
+def exports(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    if request.method == "POST":
+        try:
+            job_request(
+                user=user,
+                firm_ids=[int(pk) for pk in request.POST.getlist("firms") if pk.isdigit()],
+                since=_date(request.POST.get("since", "")),
+                until=_date(request.POST.get("until", "")),
+                file_format=request.POST.get("format", "jsonl"),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("出力を開始しました。進み具合はこの画面に表示されます。"))
+        return redirect("audit_exports")
+    return render(
+        request,
+        "audit/exports.html",
+        {
+            "firms": auditable_firms(user),
+            "jobs": AuditExportJob.objects.filter(requested_by=user).prefetch_related("firms")[:20],
+        },
+    )
+
+
+def _job(request: HttpRequest, pk) -> AuditExportJob:
+    return get_object_or_404(AuditExportJob, pk=pk, requested_by=signed_in_user(request))
+
+
+@login_required
+@never_cache
+def export_status(request: HttpRequest, pk) -> JsonResponse:
+    job = _job(request, pk)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "percent": job.percent,
+            "firms_done": job.firms_done,
+            "firms_total": job.firms_total,
+            "entries": job.entries,
+        }
+    )
+
+
+@login_required
+@never_cache
+def export_download(request: HttpRequest, pk) -> HttpResponse:
+    job = _job(request, pk)
+    try:
+        data = export_file(user=signed_in_user(request), job=job)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("audit_exports")
+    content_type = "text/csv" if job.file_format == "csv" else "application/x-ndjson"
+    response = HttpResponse(data, content_type=f"{content_type}; charset=utf-8")
+    name = f"audit-export-{job.since:%Y%m%d}-{job.until:%Y%m%d}.{job.file_format}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store, private"
+    return response

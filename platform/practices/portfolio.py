@@ -1,0 +1,172 @@
+"""The accountant's portfolio: one row per client firm, its figures read across the firms'
+schemas in one UNION ALL query (not one query per firm per figure), then sorted and filtered
+in Python (a practice serves tens or hundreds of firms, not millions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+from psycopg import sql
+
+from audit.models import AuditCheckpoint
+from billing.services import billing_state
+from tenants.auditlog.models import AccessLogEntry
+from tenants.collection.models import CollectionRequest, RequestStatus
+from tenants.custody.models import MyNumberRecord, Person
+from tenants.retention.models import PersonRetention
+
+from .models import PracticeClient
+
+
+@dataclass
+class PortfolioRow:
+    link: PracticeClient
+    people: int = 0
+    pending_requests: int = 0
+    awaiting_verification: int = 0
+    last_access: datetime | None = None
+    deletions_overdue: int = 0
+    deletions_due_this_month: int = 0
+    checkpoint_seq: int | None = None
+    checkpoint_at: datetime | None = None
+    billing: str = ""
+
+    @property
+    def firm(self):
+        return self.link.firm
+
+
+SORTS = {
+    "name": lambda row: row.firm.name,
+    "people": lambda row: -row.people,
+    "pending": lambda row: -row.pending_requests,
+    "verify": lambda row: -row.awaiting_verification,
+    "last_access": lambda row: -(row.last_access.timestamp() if row.last_access else 0),
+    "deletions": lambda row: (-row.deletions_overdue, -row.deletions_due_this_month),
+}
+FILTERS = {
+    "": lambda row: True,
+    "pending": lambda row: row.pending_requests > 0,
+    "verify": lambda row: row.awaiting_verification > 0,
+    "deletions": lambda row: row.deletions_overdue + row.deletions_due_this_month > 0,
+}
+
+
+def _figures_query(schemas: list[str]) -> sql.Composed:
+    today = timezone.localdate()
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    due = sql.Identifier(PersonRetention._meta.db_table)
+    record = sql.Identifier(MyNumberRecord._meta.db_table)
+    person = sql.Identifier(Person._meta.db_table)
+    request = sql.Identifier(CollectionRequest._meta.db_table)
+    log = sql.Identifier(AccessLogEntry._meta.db_table)
+    parts = [
+        sql.SQL(
+            "SELECT {name}, (SELECT count(*) FROM {s}.{person}), "
+            "(SELECT count(*) FROM {s}.{request} WHERE status = {pending} AND expires_at > now()), "
+            "(SELECT count(*) FROM {s}.{request} WHERE status = {submitted}), "
+            "(SELECT max(at) FROM {s}.{log}), "
+            # Numbers still held past their deletion date, and those due by the month's end.
+            "(SELECT count(*) FROM {s}.{due} d JOIN {s}.{record} r ON r.person_id = d.person_id "
+            "WHERE d.due_on <= {today}), "
+            "(SELECT count(*) FROM {s}.{due} d JOIN {s}.{record} r ON r.person_id = d.person_id "
+            "WHERE d.due_on > {today} AND d.due_on <= {month_end})"
+        ).format(
+            name=sql.Literal(schema),
+            s=sql.Identifier(schema),
+            person=person,
+            request=request,
+            log=log,
+            due=due,
+            record=record,
+            today=sql.Literal(today),
+            month_end=sql.Literal(month_end),
+            pending=sql.Literal(RequestStatus.PENDING.value),
+            submitted=sql.Literal(RequestStatus.SUBMITTED.value),
+        )
+        for schema in schemas
+    ]
+    return sql.SQL(" UNION ALL ").join(parts)
+
+
+def portfolio(
+    links: list[PracticeClient], *, sort: str = "name", only: str = ""
+) -> list[PortfolioRow]:
+    rows = {link.firm.schema_name: PortfolioRow(link=link) for link in links}
+    if rows:
+        with connection.cursor() as cursor:
+            query = _figures_query(list(rows))
+            cursor.execute(query.as_string(cursor.cursor.connection))
+            for schema, people, pending, submitted, last, overdue, due in cursor.fetchall():
+                row = rows[schema]
+                row.people, row.pending_requests = people, pending
+                row.awaiting_verification, row.last_access = submitted, last
+                row.deletions_overdue, row.deletions_due_this_month = overdue, due
+        checkpoints = (
+            AuditCheckpoint.objects.filter(firm__in=[link.firm for link in links])
+            .values("firm__schema_name")
+            .annotate(seq=Max("seq"), at=Max("created_at"))
+        )
+        for checkpoint in checkpoints:
+            row = rows[checkpoint["firm__schema_name"]]
+            row.checkpoint_seq, row.checkpoint_at = checkpoint["seq"], checkpoint["at"]
+        for row in rows.values():
+            row.billing = str(billing_state(row.firm).status_label)
+    result = [row for row in rows.values() if FILTERS.get(only, FILTERS[""])(row)]
+    return sorted(result, key=SORTS.get(sort, SORTS["name"]))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A person of a client firm with no number and no open request: who to ask next."""
+
+    link: PracticeClient
+    person_id: int
+    name: str
+    kind: str
+    since: object
+
+    @property
+    def key(self) -> str:
+        return f"{self.link.firm.slug}:{self.person_id}"
+
+
+def people_without_numbers(links: list[PracticeClient]) -> list[Waiting]:
+    """Employees and payees, across the client firms, who have neither a number nor an open
+    request (one UNION ALL query)."""
+    if not links:
+        return []
+    by_schema = {link.firm.schema_name: link for link in links}
+    person = sql.Identifier(Person._meta.db_table)
+    record = sql.Identifier(MyNumberRecord._meta.db_table)
+    request = sql.Identifier(CollectionRequest._meta.db_table)
+    parts = [
+        sql.SQL(
+            "SELECT {name}, p.id, p.family_name || ' ' || p.given_name, p.kind, "
+            "p.relationship_start FROM {s}.{person} p "
+            "WHERE p.kind <> 'dependent' AND p.status = 'active' "
+            "AND NOT EXISTS (SELECT 1 FROM {s}.{record} r WHERE r.person_id = p.id) "
+            "AND NOT EXISTS (SELECT 1 FROM {s}.{request} q WHERE q.person_id = p.id "
+            "AND q.status IN ('pending', 'submitted') AND (q.status = 'submitted' "
+            "OR q.expires_at > now()))"
+        ).format(
+            name=sql.Literal(schema),
+            s=sql.Identifier(schema),
+            person=person,
+            record=record,
+            request=request,
+        )  # fmt: skip
+        for schema in by_schema
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL(" UNION ALL ").join(parts).as_string(cursor.cursor.connection))
+        rows = cursor.fetchall()
+    waiting = [
+        Waiting(by_schema[schema], person_id, name, kind, since)
+        for schema, person_id, name, kind, since in rows
+    ]
+    return sorted(waiting, key=lambda w: (w.link.firm.name, w.name))

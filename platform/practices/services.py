@@ -1,0 +1,268 @@
+"""Practices and their client firms. Every change to who may enter a firm is written to that
+firm's access log, in the same transaction.
+
+Access follows the link: while a practice's link to a firm is active, each of its members
+holds a membership with the accountant role in that firm (marked with the practice); when
+the link ends, or a member leaves the practice, those memberships go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
+
+from accounts.models import Membership, Role, User
+from accounts.services import invitation_issue
+from firms.models import Firm
+from firms.provisioning import provision_firm
+from tenants.auditlog.services import Actor, log_access
+
+from .models import Practice, PracticeClient, PracticeMember
+
+
+def _firm_log(firm: Firm, user: User, role: str, action: str, detail: dict[str, Any]) -> None:
+    with tenant_context(firm), transaction.atomic():
+        log_access(actor=Actor(user_id=user.pk, email=user.email, role=role), action=action,
+                   detail=detail)  # fmt: skip
+
+
+def practices_of(user: User) -> list[PracticeMember]:
+    return list(
+        PracticeMember.objects.filter(user=user)
+        .select_related("practice")
+        .order_by("practice__name")
+    )
+
+
+def seat(user: User, practice: Practice) -> PracticeMember | None:
+    return PracticeMember.objects.filter(user=user, practice=practice).first()
+
+
+def _require_admin(member: PracticeMember) -> None:
+    if member.role != PracticeMember.Role.ADMIN:
+        raise ValidationError(_("この操作は事務所の管理者だけが行えます。"))
+
+
+# --- the practice and its people -----------------------------------------------------------
+
+
+def practice_create(*, user: User, name: str) -> Practice:
+    if user.is_operator:
+        raise ValidationError(_("運用者アカウントは事務所を作成できません。"))
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("事務所名を入力してください。"))
+    with transaction.atomic():
+        practice = Practice.objects.create(name=name[:200])
+        PracticeMember.objects.create(practice=practice, user=user, role=PracticeMember.Role.ADMIN)
+    return practice
+
+
+def member_add(*, admin: PracticeMember, email: str) -> PracticeMember:
+    """Add someone who already has an account; they get into every active client at once."""
+    _require_admin(admin)
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        raise ValidationError(
+            _(
+                "このメールアドレスのアカウントがありません。先にアカウントを作成してもらってください。"
+            )
+        )
+    if user.is_operator:
+        raise ValidationError(_("運用者アカウントは事務所に所属できません。"))
+    with transaction.atomic():
+        member, created = PracticeMember.objects.get_or_create(
+            practice=admin.practice, user=user, defaults={"role": PracticeMember.Role.STAFF}
+        )
+        if not created:
+            raise ValidationError(_("この方は既に事務所のメンバーです。"))
+        for link in PracticeClient.objects.filter(
+            practice=admin.practice, status=PracticeClient.Status.ACTIVE
+        ).select_related("firm"):
+            _grant(link, [member])
+    return member
+
+
+def member_remove(*, admin: PracticeMember, member: PracticeMember) -> None:
+    _require_admin(admin)
+    if member.practice_id != admin.practice_id:
+        raise ValidationError(_("この事務所のメンバーではありません。"))
+    if member.role == PracticeMember.Role.ADMIN and (
+        PracticeMember.objects.filter(practice=admin.practice, role=PracticeMember.Role.ADMIN)
+        .exclude(pk=member.pk)
+        .count()
+        == 0
+    ):
+        raise ValidationError(_("最後の管理者は削除できません。"))
+    with transaction.atomic():
+        for membership in Membership.objects.filter(
+            practice=member.practice, user=member.user
+        ).select_related("firm"):
+            _firm_log(membership.firm, admin.user, Role.ACCOUNTANT, "member_remove",
+                      {"member": member.user.email, "practice": member.practice.name})  # fmt: skip
+            membership.delete()
+        member.delete()
+
+
+# --- links to client firms ----------------------------------------------------------------
+
+
+def _grant(link: PracticeClient, members: list[PracticeMember]) -> None:
+    for member in members:
+        _membership, created = Membership.objects.get_or_create(
+            user=member.user,
+            firm=link.firm,
+            defaults={"role": Role.ACCOUNTANT, "practice": link.practice},
+        )
+        if created:
+            _firm_log(link.firm, member.user, Role.ACCOUNTANT, "member_add",
+                      {"member": member.user.email, "practice": link.practice.name})  # fmt: skip
+
+
+def _activate(link: PracticeClient) -> None:
+    link.status = PracticeClient.Status.ACTIVE
+    link.activated_at = timezone.now()
+    link.save(update_fields=["status", "activated_at"])
+    _grant(link, list(link.practice.members.select_related("user")))
+
+
+def client_create(*, member: PracticeMember, name: str, slug: str, owner_email: str) -> Firm:
+    """A practice opens a firm for its client: the practice serves it from the start, and
+    the client's owner is invited (they own the firm once they accept)."""
+    if not owner_email.strip():
+        raise ValidationError(_("オーナーになる方のメールアドレスを入力してください。"))
+    with transaction.atomic():
+        firm = provision_firm(name=name, slug=slug, owner=None)
+        link = PracticeClient.objects.create(
+            practice=member.practice,
+            firm=firm,
+            status=PracticeClient.Status.AWAITING_PRACTICE,
+            created_for_email=owner_email.strip().lower(),
+        )
+        _firm_log(firm, member.user, Role.ACCOUNTANT, "practice_link",
+                  {"practice": member.practice.name, "created_for_client": True})  # fmt: skip
+        _activate(link)
+        invitation_issue(firm=firm, email=owner_email, role=Role.OWNER, invited_by=member.user)
+    return firm
+
+
+def practice_invite(*, owner: Membership, code: str) -> PracticeClient:
+    """A firm's owner asks a practice (by its code) to serve the firm."""
+    if owner.role != Role.OWNER:
+        raise ValidationError(_("事務所を招待できるのはオーナーだけです。"))
+    practice = Practice.objects.filter(code=code.strip().upper()).first()
+    if practice is None:
+        raise ValidationError(
+            _("この事務所コードの事務所は見つかりません。コードを確認してください。")
+        )
+    with transaction.atomic():
+        if (
+            PracticeClient.objects.filter(practice=practice, firm=owner.firm)
+            .exclude(status=PracticeClient.Status.ENDED)
+            .exists()
+        ):
+            raise ValidationError(_("この事務所は既に招待済みです。"))
+        link = PracticeClient.objects.create(
+            practice=practice, firm=owner.firm, status=PracticeClient.Status.AWAITING_PRACTICE
+        )
+        _firm_log(owner.firm, owner.user, Role.OWNER, "practice_invite",
+                  {"practice": practice.name})  # fmt: skip
+    return link
+
+
+def practice_accept(*, admin: PracticeMember, link: PracticeClient) -> PracticeClient:
+    _require_admin(admin)
+    with transaction.atomic():
+        link = (
+            PracticeClient.objects.select_for_update()
+            .select_related("firm", "practice")
+            .get(pk=link.pk)
+        )
+        if link.practice_id != admin.practice_id:
+            raise ValidationError(_("この事務所宛ての招待ではありません。"))
+        if link.status != PracticeClient.Status.AWAITING_PRACTICE:
+            raise ValidationError(_("この招待は既に処理されています。"))
+        _firm_log(link.firm, admin.user, Role.ACCOUNTANT, "practice_link",
+                  {"practice": link.practice.name})  # fmt: skip
+        _activate(link)
+    return link
+
+
+def link_end(*, user: User, link: PracticeClient, as_owner: bool) -> PracticeClient:
+    """End a link: the firm's owner may always; so may the practice's admin. The practice's
+    memberships in the firm go at once (their next click is refused)."""
+    if as_owner:
+        owner = Membership.objects.filter(user=user, firm=link.firm, role=Role.OWNER).first()
+        if owner is None:
+            raise ValidationError(_("事務所のアクセスを取り消せるのはオーナーだけです。"))
+        role = Role.OWNER
+    else:
+        admin = seat(user, link.practice)
+        if admin is None:
+            raise ValidationError(_("この事務所のメンバーではありません。"))
+        _require_admin(admin)
+        role = Role.ACCOUNTANT
+    with transaction.atomic():
+        link = (
+            PracticeClient.objects.select_for_update()
+            .select_related("firm", "practice")
+            .get(pk=link.pk)
+        )
+        if link.status == PracticeClient.Status.ENDED:
+            raise ValidationError(_("このアクセスは既に終了しています。"))
+        removed = Membership.objects.filter(practice=link.practice, firm=link.firm)
+        count = removed.count()
+        removed.delete()
+        link.status = PracticeClient.Status.ENDED
+        link.ended_at = timezone.now()
+        link.ended_by_email = user.email
+        link.save(update_fields=["status", "ended_at", "ended_by_email"])
+        _firm_log(link.firm, user, role, "practice_unlink",
+                  {"practice": link.practice.name, "memberships_removed": count})  # fmt: skip
+    return link
+
+
+def client_firms(user: User) -> list[PracticeClient]:
+    """The active links of every practice the user belongs to (the portfolio)."""
+    return list(
+        PracticeClient.objects.filter(
+            practice__members__user=user, status=PracticeClient.Status.ACTIVE
+        )
+        .select_related("firm", "practice")
+        .distinct()
+    )
+
+
+def request_numbers_across_firms(
+    *, user: User, keys: list[str], links: list[PracticeClient]
+) -> dict[str, int]:
+    """Ask for the numbers of the chosen people ("slug:person_id") in each client firm, as
+    the user's accountant membership there; each firm's requests all or none. Returns how
+    many requests each firm got."""
+    from tenants.collection.services import requests_create_many
+    from tenants.custody.models import Person
+
+    firms = {link.firm.slug: link.firm for link in links}
+    wanted: dict[str, list[int]] = {}
+    for key in keys:
+        slug, _sep, raw_id = key.partition(":")
+        if slug not in firms or not raw_id.isdigit():
+            raise ValidationError(_("選択内容が正しくありません。画面を再読み込みしてください。"))
+        wanted.setdefault(slug, []).append(int(raw_id))
+    made: dict[str, int] = {}
+    for slug, ids in wanted.items():
+        firm = firms[slug]
+        membership = Membership.objects.filter(user=user, firm=firm).first()
+        if membership is None:
+            raise ValidationError(_("この事業者に入る権限がありません。"))
+        actor = Actor(user_id=user.pk, email=user.email, role=membership.role)
+        with tenant_context(firm):
+            people = list(Person.objects.filter(pk__in=ids))
+            issued = requests_create_many(actor=actor, firm=firm, people=people)
+        made[firm.name] = len(issued)
+    return made

@@ -1,0 +1,21 @@
+"""Bare-domain URLs of practices and the portfolio."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("practices/", views.practice_list, name="practice_list"),
+    path("practices/<int:practice_id>/", views.practice_detail, name="practice_detail"),
+    path("practices/<int:practice_id>/members/", views.member_add, name="practice_member_add"),
+    path(
+        "practices/<int:practice_id>/members/<int:member_id>/remove/",
+        views.member_remove,
+        name="practice_member_remove",
+    ),
+    path("practices/<int:practice_id>/clients/", views.client_new, name="practice_client_new"),
+    path("practices/links/<int:link_id>/accept/", views.link_accept, name="practice_link_accept"),
+    path("practices/links/<int:link_id>/end/", views.link_end, name="practice_link_end"),
+    path("portfolio/", views.portfolio_view, name="portfolio"),
+    path("portfolio/new-hires/", views.new_hires, name="portfolio_new_hires"),
+]

@@ -1,0 +1,219 @@
+"""Practice pages on the bare domain (for the practice's members) and on a firm's host (for
+the firm's owner). Thin: practices.services checks who may and writes the firms' logs."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.services import signed_in_user
+from firms.models import public_url
+from tenants.custody.errors import CustodyError
+
+from . import services
+from .models import Practice, PracticeClient, PracticeMember
+from .portfolio import FILTERS, SORTS, people_without_numbers, portfolio
+
+
+def _seat(request: HttpRequest, practice_id: int) -> PracticeMember:
+    member = (
+        PracticeMember.objects.filter(user=signed_in_user(request), practice_id=practice_id)
+        .select_related("practice", "user")
+        .first()
+    )
+    if member is None:
+        raise Http404
+    return member
+
+
+def _report(request: HttpRequest, call, success: str) -> bool:
+    try:
+        call()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    messages.success(request, success)
+    return True
+
+
+@login_required
+def practice_list(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    if request.method == "POST":
+        created: list[Practice] = []
+        ok = _report(
+            request,
+            lambda: created.append(
+                services.practice_create(user=user, name=request.POST.get("name", ""))
+            ),
+            _("事務所を作成しました。"),
+        )
+        if ok:
+            return redirect("practice_detail", practice_id=created[0].pk)
+    return render(request, "practices/list.html", {"seats": services.practices_of(user)})
+
+
+@login_required
+def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
+    member = _seat(request, practice_id)
+    practice = member.practice
+    return render(
+        request,
+        "practices/detail.html",
+        {
+            "member": member,
+            "practice": practice,
+            "members": practice.members.select_related("user").order_by("user__email"),
+            "waiting": practice.clients.filter(
+                status=PracticeClient.Status.AWAITING_PRACTICE
+            ).select_related("firm"),
+            "clients": practice.clients.filter(status=PracticeClient.Status.ACTIVE).select_related(
+                "firm"
+            ),
+            "is_admin": member.role == PracticeMember.Role.ADMIN,
+        },
+    )
+
+
+@login_required
+@require_POST
+def member_add(request: HttpRequest, practice_id: int) -> HttpResponse:
+    admin = _seat(request, practice_id)
+    _report(request, lambda: services.member_add(admin=admin, email=request.POST.get("email", "")),
+            _("メンバーを追加しました。担当中のすべての事業者に入れるようになりました。"))  # fmt: skip
+    return redirect("practice_detail", practice_id=practice_id)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, practice_id: int, member_id: int) -> HttpResponse:
+    admin = _seat(request, practice_id)
+    member = get_object_or_404(PracticeMember, pk=member_id, practice_id=practice_id)
+    _report(request, lambda: services.member_remove(admin=admin, member=member),
+            _("メンバーを外しました。担当事業者へのアクセスも終了しました。"))  # fmt: skip
+    return redirect("practice_detail", practice_id=practice_id)
+
+
+@login_required
+@require_POST
+def client_new(request: HttpRequest, practice_id: int) -> HttpResponse:
+    member = _seat(request, practice_id)
+    _report(
+        request,
+        lambda: services.client_create(
+            member=member,
+            name=request.POST.get("name", ""),
+            slug=request.POST.get("slug", "").strip().lower(),
+            owner_email=request.POST.get("owner_email", ""),
+        ),
+        _("事業者を作成し、オーナーになる方に招待を送りました。"),
+    )
+    return redirect("practice_detail", practice_id=practice_id)
+
+
+@login_required
+@require_POST
+def link_accept(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = get_object_or_404(PracticeClient, pk=link_id)
+    admin = _seat(request, link.practice_id)
+    _report(request, lambda: services.practice_accept(admin=admin, link=link),
+            _("担当を開始しました。"))  # fmt: skip
+    return redirect("practice_detail", practice_id=link.practice_id)
+
+
+@login_required
+@require_POST
+def link_end(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = get_object_or_404(PracticeClient, pk=link_id)
+    _seat(request, link.practice_id)
+    _report(
+        request,
+        lambda: services.link_end(user=signed_in_user(request), link=link, as_owner=False),
+        _("担当を終了しました。"),
+    )
+    return redirect("practice_detail", practice_id=link.practice_id)
+
+
+@login_required
+def portfolio_view(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    sort = request.GET.get("sort", "name")
+    only = request.GET.get("only", "")
+    rows = portfolio(services.client_firms(user), sort=sort, only=only)
+    return render(
+        request,
+        "practices/portfolio.html",
+        {
+            "rows": rows,
+            "sort": sort if sort in SORTS else "name",
+            "only": only if only in FILTERS else "",
+            "go": lambda slug: public_url(f"/go/{slug}/"),
+        },
+    )
+
+
+@login_required
+def new_hires(request: HttpRequest) -> HttpResponse:
+    """Everyone without a number across the client firms, to ask them all at once."""
+    user = signed_in_user(request)
+    links = services.client_firms(user)
+    if request.method == "POST":
+        made: dict[str, int] = {}
+
+        def create() -> None:
+            made.update(services.request_numbers_across_firms(
+                user=user, keys=request.POST.getlist("people"), links=links
+            ))  # fmt: skip
+
+        try:
+            create()
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except CustodyError as error:
+            messages.error(request, str(error.message))
+        else:
+            summary = "、".join(f"{name} {count}件" for name, count in made.items())
+            messages.success(
+                request, _("提出の依頼を作成しました: %(summary)s") % {"summary": summary}
+            )
+        return redirect("portfolio_new_hires")
+    return render(request, "practices/new_hires.html", {"waiting": people_without_numbers(links)})
+
+
+# --- on a firm's host: the owner's view of practices ----------------------------------------
+
+
+def firm_practices(request: HttpRequest) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    if membership.role != Role.OWNER:
+        raise Http404
+    if request.method == "POST":
+        ok = _report(
+            request,
+            lambda: services.practice_invite(owner=membership, code=request.POST.get("code", "")),
+            _("事務所を招待しました。事務所が承諾すると担当が始まります。"),
+        )
+        if ok:
+            return redirect("firm_practices")
+    links = PracticeClient.objects.filter(firm=membership.firm).select_related("practice")
+    return render(request, "practices/firm.html", {"links": links})
+
+
+@require_POST
+def firm_practice_end(request: HttpRequest, link_id: int) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    if membership.role != Role.OWNER:
+        raise Http404
+    link = get_object_or_404(PracticeClient, pk=link_id, firm=membership.firm)
+    _report(
+        request,
+        lambda: services.link_end(user=membership.user, link=link, as_owner=True),
+        _("事務所のアクセスを取り消しました。"),
+    )
+    return redirect("firm_practices")
