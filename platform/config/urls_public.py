@@ -15,7 +15,27 @@ urlpatterns = [
     path("mfa/required/", views.mfa_required, name="mfa_required"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("operator/", operator_views.console, name="operator_console"),
+    path("operator/firms/<slug:slug>/", operator_views.firm_detail, name="operator_firm"),
+    path("operator/firms/<slug:slug>/status/", operator_views.firm_status, name="operator_status"),
+    path(
+        "operator/firms/<slug:slug>/support/",
+        operator_views.firm_support,
+        name="operator_support",
+    ),
+    path(
+        "operator/firms/<slug:slug>/rotate-key/",
+        operator_views.firm_rotate_key,
+        name="operator_rotate_key",
+    ),
+    path(
+        "operator/firms/<slug:slug>/verify/",
+        operator_views.firm_verify_chain,
+        name="operator_verify",
+    ),
+    path("", include("practices.urls")),
+    path("", include("audit.urls")),
     path("api/", include("tenants.api.docs")),
+    path("billing/", include("billing.urls_public")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -2,7 +2,8 @@
 
 from django.urls import include, path
 
-from tenants.workspace import views
+from practices import views as practice_views
+from tenants.workspace import support_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -15,7 +16,20 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("settings/", views.firm_settings, name="firm_settings"),
+    path("support-access/", support_views.support_access, name="support_access"),
+    path("practices/", practice_views.firm_practices, name="firm_practices"),
+    path(
+        "practices/<int:link_id>/end/",
+        practice_views.firm_practice_end,
+        name="firm_practice_end",
+    ),
+    path(
+        "support-access/<int:grant_id>/",
+        support_views.support_access_decide,
+        name="support_access_decide",
+    ),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("billing/", include("billing.urls")),
     path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("auth/handoff/", views.handoff, name="handoff"),
     path("logout/", views.sign_out, name="firm_logout"),
@@ -24,4 +38,5 @@ urlpatterns = [
     path("api/", include("tenants.api.docs")),
     path("", include("tenants.custody.urls")),
     path("", include("tenants.collection.urls")),
+    path("", include("tenants.retention.urls")),
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from rest_framework import serializers
 
 from tenants.custody.models import Person, PersonKind, Purpose
@@ -19,6 +21,9 @@ class PersonSerializer(serializers.ModelSerializer):
     )
     has_number = serializers.SerializerMethodField()
     my_number = serializers.SerializerMethodField(help_text="Always masked.")
+    deletion_due_on = serializers.SerializerMethodField(
+        help_text="First day (JST) the number must be deleted; null while the relationship lasts."
+    )
 
     class Meta:
         model = Person
@@ -28,6 +33,7 @@ class PersonSerializer(serializers.ModelSerializer):
             "status",
             "has_number",
             "my_number",
+            "deletion_due_on",
             "created_at",
             "updated_at",
         ]
@@ -38,6 +44,11 @@ class PersonSerializer(serializers.ModelSerializer):
 
     def get_my_number(self, person: Person) -> str | None:
         return MASK if person.has_number else None
+
+    def get_deletion_due_on(self, person: Person) -> date | None:
+        # Stored by tenants.retention.schedule (recomputed on every change of the end date).
+        retention = getattr(person, "retention", None)
+        return retention.due_on if retention is not None else None
 
     def validate(self, attrs):
         kind = attrs.get("kind", getattr(self.instance, "kind", None))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import collection, views
+from . import collection, retention, views
 
 urlpatterns = [
     path("people/", views.PeopleView.as_view(), name="api-people"),
@@ -25,4 +25,5 @@ urlpatterns = [
         collection.CollectionRequestRevokeView.as_view(),
         name="api-collection-request-revoke",
     ),
+    path("deletions/", retention.DeletionsView.as_view(), name="api-deletions"),
 ]

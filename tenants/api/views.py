@@ -42,7 +42,7 @@ class PeopleView(FirmAPIView):
     required_scopes = {"GET": "read", "POST": "write"}
 
     def get_queryset(self):
-        return Person.objects.select_related("my_number").order_by("id")
+        return Person.objects.select_related("my_number", "retention").order_by("id")
 
     @extend_schema(operation_id="people_list")
     def get(self, request):
@@ -62,7 +62,9 @@ class PersonView(FirmAPIView):
     required_scopes = {"GET": "read", "PATCH": "write", "DELETE": "write"}
 
     def get_object(self) -> Person:
-        return get_object_or_404(Person.objects.select_related("my_number"), pk=self.kwargs["pk"])
+        return get_object_or_404(
+            Person.objects.select_related("my_number", "retention"), pk=self.kwargs["pk"]
+        )
 
     def get(self, request, pk: int):
         person = services.person_for_viewing(actor=self.actor, person=self.get_object())
@@ -72,10 +74,9 @@ class PersonView(FirmAPIView):
         person = self.get_object()
         serializer = self.get_serializer(person, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        person = services.person_update(
-            actor=self.actor, person=person, changes=serializer.validated_data
-        )
-        return Response(self.get_serializer(person).data)
+        services.person_update(actor=self.actor, person=person, changes=serializer.validated_data)
+        # Read again: the update recomputed the deletion due date (tenants.retention).
+        return Response(self.get_serializer(self.get_object()).data)
 
     def delete(self, request, pk: int):
         services.person_delete(actor=self.actor, person=self.get_object())

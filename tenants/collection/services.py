@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.services import require_can_add_data
 from firms.models import Firm, firm_url
 from keys.envelope import seal, unseal
 from tenants.auditlog.privacy import looks_like_my_number
@@ -139,6 +140,7 @@ def request_create(
     )
     if person.kind == PersonKind.DEPENDENT:
         raise DependentDirectly
+    require_can_add_data(firm)  # a suspended or unpaid firm takes no new data
     kinds = _documents(documents)
     purposes = resolve_purposes(purpose_codes, person.kind)
     if include_dependents is None:
@@ -313,6 +315,7 @@ def submission_submit(
     submit of the same link (a double click) is refused with LinkUsed and stores nothing."""
     asked = people_asked(request)
     cleaned = _check_submission(request, asked, numbers, uploads, acknowledged)
+    require_can_add_data(firm)
     stored = _store_uploads(firm, uploads)
     try:
         with transaction.atomic():

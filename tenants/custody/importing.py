@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal
 from tenants.auditlog.privacy import looks_like_my_number
@@ -76,6 +77,7 @@ def people_import(
     """Create every row's person (and number, if given). Returns how many were created."""
     if not policy.can_write(actor.role):
         raise NotAllowed
+    require_can_add_data(firm, adding_people=len(rows))
     purposes = {p.code: p for p in Purpose.objects.filter(active=True)}
     numbers, indexes, errors = _check_all(firm, rows, purposes, row_numbers)
     if errors:
@@ -107,6 +109,7 @@ def people_import(
         _copy(MyNumberRecord, RECORD_COLUMNS, records)
         _copy(MyNumberRecord.purposes.through, ("mynumberrecord_id", "purpose_id"), links)
         log_access_many(actor=actor, action="create", people=entries)
+    headcount_changed(firm)
     return len(ids)
 
 

@@ -12,8 +12,10 @@ SYSTEM = "system"
 # Owners and designated handlers run the number work; accountants do the filings for the
 # firm, so they may record people and numbers too.
 WRITE_ROLES = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, SYSTEM})
-# Everyone in the firm may see people masked, and the log.
-READ_ROLES = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, Role.VIEWER})
+# Everyone in the firm may see people masked, and the log; so may an operator under an
+# owner-approved support grant ("support"), who can never write or reveal.
+SUPPORT = "support"
+READ_ROLES = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, Role.VIEWER, SUPPORT})
 
 
 def can_read(role: str) -> bool:

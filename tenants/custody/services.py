@@ -12,10 +12,12 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
+from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal, unseal
 from keys.errors import KeyUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_denied
+from tenants.retention import schedule as retention_schedule
 
 from . import mynumber, policy
 from .errors import DuplicateMyNumber, NoNumber, NotAllowed, PurposeNotNotified, UnknownPurpose
@@ -41,6 +43,7 @@ def require_allowed(allowed: bool, *, actor: Actor, action: str, person_id: int 
 
 def person_create(*, actor: Actor, data: dict) -> Person:
     require_allowed(policy.can_write(actor.role), actor=actor, action="create")
+    require_can_add_data(adding_people=1)
     person = Person(**{key: value for key, value in data.items() if key in PERSON_FIELDS})
     person.full_clean()
     with transaction.atomic():
@@ -61,6 +64,9 @@ def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
     with transaction.atomic():
         person.save()
         log_access(actor=actor, action="update", person_id=person.pk, detail={"fields": changed})
+        if {"relationship_end", "employee", "kind"} & set(changed):
+            # The deletion due date follows the end of the relationship (docs/retention.md).
+            retention_schedule.recompute_people([person.pk])
     return person
 
 
@@ -71,6 +77,7 @@ def person_delete(*, actor: Actor, person: Person) -> None:
         MyNumberRecord.objects.filter(person=person).delete()
         person.delete()
         log_access(actor=actor, action="delete", person_id=person_id)
+    headcount_changed()
 
 
 def people_listed(*, actor: Actor, people: Iterable[Person]) -> list[Person]:
@@ -115,6 +122,7 @@ def number_set(
 ) -> MyNumberRecord:
     """Set or replace a person's number (validated, encrypted, blind-indexed)."""
     require_allowed(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
+    require_can_add_data(firm)
     number = mynumber.validate(raw)
     purposes = resolve_purposes(purpose_codes, person.kind)
     index = blind_index(firm, number)
@@ -142,6 +150,7 @@ def number_set(
             )
     except IntegrityError as error:  # another person got the same number meanwhile
         raise DuplicateMyNumber from error
+    headcount_changed(firm)
     return record
 
 

@@ -18,10 +18,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
-from keys.errors import KeyUnavailable
+from billing.errors import BillingBlocked
+from keys.errors import FirmKeyRefused, KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, actor_from_request, log_access, log_access_denied
+from tenants.retention.services import person_status
 
 from . import csv_import, policy, services
 from .csv_stream import csv_response, with_first
@@ -43,6 +45,19 @@ UNAVAILABLE = _(
     "鍵管理サービスまたはアクセス記録が利用できないため、表示できませんでした。"
     "番号は表示されていません。時間をおいて再度お試しください。"
 )
+
+
+FIRM_KEY_REFUSED = _(
+    "この事業者が自社で管理する鍵（BYOK）へのアクセスが拒否されたため、表示できませんでした。"
+    "番号は表示されていません。鍵の管理者に、鍵が有効で当サービスへの許可（グラント）があるか"
+    "確認を依頼してください。"
+)
+
+
+def unavailable_message(error: Exception) -> str:
+    """What to tell the user when the key service or the log refused: the firm's own key
+    (BYOK) is named, because only the firm can fix it."""
+    return str(FIRM_KEY_REFUSED if isinstance(error, FirmKeyRefused) else UNAVAILABLE)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -183,7 +198,7 @@ def people_import_preview(request: HttpRequest, pk) -> HttpResponse:
             ),
         )
         return redirect("people_import_preview", pk=upload.pk)
-    except (UploadExpired, CsvRejected) as error:
+    except (UploadExpired, CsvRejected, BillingBlocked) as error:
         messages.error(request, str(error.message))
         return redirect("people_import")
     except (KeyUnavailable, AuditLogUnavailable):
@@ -263,6 +278,7 @@ def _person_page(request, found: Person, *, number_form=None, reveal_form=None, 
             "number_form": number_form
             or NumberForm(initial={"purposes": [p.code for p in notified]}),
             "reveal_form": reveal_form or PurposeChoiceForm(),
+            "retention": person_status(found),
         },
         status=status,
     )
@@ -315,8 +331,8 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     except CustodyError as error:
         messages.error(request, str(error.message))
         return _person_page(request, found, reveal_form=form, status=403)
-    except (KeyUnavailable, AuditLogUnavailable):
-        messages.error(request, UNAVAILABLE)
+    except (KeyUnavailable, AuditLogUnavailable) as error:
+        messages.error(request, unavailable_message(error))
         return _person_page(request, found, reveal_form=form, status=503)
     return render(
         request,

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.handoff import end_parent_session, handoff_redeem
-from accounts.models import ApiToken, Invitation, Membership, Role
+from accounts.models import ApiToken, Invitation, Membership, Role, SupportGrant
 from firms.models import public_url
 from tenants.auditlog.services import actor_from_request, log_access
 
@@ -27,11 +27,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from tenants.custody.models import MyNumberRecord, Person
 
     firm = request.tenant  # type: ignore[attr-defined]
+    pending_support = SupportGrant.objects.filter(
+        firm=firm, status=SupportGrant.Status.PENDING
+    ).count()
     return render(
         request,
         "workspace/dashboard.html",
         {
             "firm": firm,
+            "pending_support": pending_support,
             "member_count": Membership.objects.filter(firm=firm).count(),
             "people_count": Person.objects.count(),
             "number_count": MyNumberRecord.objects.count(),

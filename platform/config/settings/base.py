@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dj_database_url
+from celery.schedules import crontab
 
 from config.env import env_bool, env_int, env_str
 from config.paths import LOCAL_DIR, REPO_ROOT
@@ -26,6 +27,7 @@ SHARED_APPS = [
     "accounts",
     "public_site",
     "operators",
+    "practices",
     "keys",
     "audit",
     "billing",
@@ -49,6 +51,7 @@ TENANT_APPS = [
     "tenants.auditlog",
     "tenants.custody",
     "tenants.collection",
+    "tenants.retention",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -130,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.navigation",
+                "billing.context_processors.billing",
             ],
         },
     },
@@ -352,6 +356,17 @@ AWS_KMS_READ_TIMEOUT = env_int("AWS_KMS_READ_TIMEOUT", 5)
 AWS_KMS_MAX_ATTEMPTS = env_int("AWS_KMS_MAX_ATTEMPTS", 2)
 AWS_KMS_ALIAS_PREFIX = env_str("AWS_KMS_ALIAS_PREFIX", "alias/mynumber-custody/")
 AWS_KMS_ENABLE_KEY_ROTATION = env_bool("AWS_KMS_ENABLE_KEY_ROTATION", True)
+# Automatic rotation (keys.rotation): a firm's KEK and data key are rotated once they are this
+# many days old; beat looks daily.
+KEY_ROTATION_DAYS = env_int("KEY_ROTATION_DAYS", 365)
+CELERY_BEAT_SCHEDULE["key-rotation"] = {"task": "keys.rotate_due", "schedule": 3600.0 * 24}
+# KMS health checks (keys.health): a round trip under every firm's KEK this often; a failure
+# logs "KMS_HEALTH_FAILED firm=<slug> reason=<code>" at ERROR, for alarms.
+KEY_HEALTH_CHECK_SECONDS = env_int("KEY_HEALTH_CHECK_SECONDS", 900)
+CELERY_BEAT_SCHEDULE["kms-health"] = {
+    "task": "keys.health_check_all",
+    "schedule": float(KEY_HEALTH_CHECK_SECONDS),
+}
 
 # --- Object storage (platform/objectstore) ---
 # See docs/documents.md. Large encrypted blobs (ID document images and PDFs) live here, not in
@@ -378,6 +393,16 @@ DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 DOCUMENT_MAX_PIXELS = env_int("DOCUMENT_MAX_PIXELS", 40_000_000)
 
 # --- Audit (platform/audit, tenants/auditlog) ---
+# The Ed25519 key that signs consolidated audit exports (docs/audit-export.md): a file
+# outside the database, created with owner-only permissions on first use.
+AUDIT_EXPORT_SIGNING_KEY_PATH = env_str("AUDIT_EXPORT_SIGNING_KEY_PATH") or str(
+    LOCAL_DIR / "keys" / "audit-export-ed25519.pem"
+)
+# An export made in the UI can be downloaded this long, then its file is removed.
+AUDIT_EXPORT_DOWNLOAD_HOURS = env_int("AUDIT_EXPORT_DOWNLOAD_HOURS", 24)
+# When set, every finished export is also copied to this bucket (Object Lock in production).
+AUDIT_EXPORT_S3_BUCKET = env_str("AUDIT_EXPORT_S3_BUCKET")
+AUDIT_EXPORT_S3_ENDPOINT_URL = env_str("AUDIT_EXPORT_S3_ENDPOINT_URL") or None
 # A request id first, so every response (redirects and refusals too) carries it and every
 # access log entry of one request shares it.
 MIDDLEWARE.insert(0, "audit.middleware.RequestIdMiddleware")
@@ -385,3 +410,42 @@ MIDDLEWARE.insert(0, "audit.middleware.RequestIdMiddleware")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 # Each firm's chain head is copied to the public schema hourly (audit.tasks).
 CELERY_BEAT_SCHEDULE["audit-checkpoints"] = {"task": "audit.checkpoint_all", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["audit-export-purge"] = {
+    "task": "audit.purge_expired_exports",
+    "schedule": 3600.0,
+}
+
+# --- Retention (tenants/retention) ---
+# Daily: delete (or propose) every number past its due date, one task per firm. The time is
+# UTC: 15:30 UTC is 00:30 in Japan, just after due dates (JST calendar days) turn over.
+CELERY_BEAT_SCHEDULE["retention-sweep"] = {
+    "task": "retention.sweep_all",
+    "schedule": crontab(hour=15, minute=30),
+}
+
+# --- Billing (billing/, docs/billing.md) ---
+# Without STRIPE_SECRET_KEY billing is off: no Stripe call is made and every firm is on
+# BILLING_DEFAULT_PLAN ("standard": no people limit, so the embedded default is unlimited).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+# Enough on its own for /billing/webhook/ to verify and record events.
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Unset means Stripe itself; a URL points the SDK at stripe-mock or the tests' stub.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+# Seconds a webhook signature stays valid (Stripe's default): older ones are replays.
+STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
+# Printed on every invoice (適格請求書発行事業者登録番号), e.g. T1234567890123.
+STRIPE_INVOICE_REGISTRATION_NUMBER = env_str("STRIPE_INVOICE_REGISTRATION_NUMBER")
+# Product ids and price lookup keys start with this, so two deployments can share an account.
+STRIPE_CATALOG_PREFIX = env_str("STRIPE_CATALOG_PREFIX", "mnc_")
+BILLING_DEFAULT_PLAN = env_str("BILLING_DEFAULT_PLAN", "standard")
+BILLING_TRIAL_DAYS = env_int("BILLING_TRIAL_DAYS", 30)
+# Past due: new data is still accepted this many days, then the firm is read-only.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 14)
+# Checkout and the customer portal are reached by a form post that redirects to Stripe.
+STRIPE_FORM_ACTION = ["https://checkout.stripe.com", "https://billing.stripe.com"]
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += STRIPE_FORM_ACTION
+# The quantity billed follows headcount on every change, and daily to catch the rest.
+CELERY_BEAT_SCHEDULE["billing-quantity-sync"] = {
+    "task": "billing.sync_all_quantities",
+    "schedule": crontab(hour=17, minute=0),
+}

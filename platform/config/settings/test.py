@@ -1,5 +1,7 @@
 """The test profile: the local default with faster hashing and in-memory side channels."""
 
+from config.env import env_str
+
 from .local import *  # noqa: F403
 
 PROFILE = "test"
@@ -16,3 +18,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The retention sweep's clock, moved forward by tests that run a real worker process
+# (tests/retention/test_worker.py); read only here, never in other profiles.
+RETENTION_NOW = env_str("RETENTION_NOW") or None

@@ -8,6 +8,7 @@ this command puts them back after emptying the rest.
 
 from __future__ import annotations
 
+from django.core.management.color import no_style
 from django.core.management.commands import flush
 from django.db import connections, transaction
 from django_tenants.utils import get_public_schema_name
@@ -23,7 +24,14 @@ class Command(flush.Command):
         dumps = list(TemplateDump.objects.using(database).all())
         super().handle(**options)
         connections[database].set_schema_to_public()  # type: ignore[attr-defined]
+        connection = connections[database]
         with transaction.atomic(using=database):
             Firm.objects.using(database).bulk_create(public)
             Domain.objects.using(database).bulk_create(domains)
             TemplateDump.objects.using(database).bulk_create(dumps)
+            # The rows keep their ids; a flush that restarted the sequences (its default)
+            # would otherwise hand the next firm an id already taken.
+            statements = connection.ops.sequence_reset_sql(no_style(), [Firm, Domain, TemplateDump])
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
