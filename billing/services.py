@@ -167,10 +167,18 @@ SUSPENDED_MESSAGE = gettext_lazy(
 )
 
 
+OFFBOARDING_MESSAGE = gettext_lazy(
+    "この事業者は解約手続中のため、新しい登録や変更はできません。"
+    "暗号鍵を破棄するまでは、番号の表示・出力と最終エクスポートのダウンロードは引き続き行えます。"
+)
+
+
 def can_add_data(firm: Firm | None = None, *, adding_people: int = 0) -> BillingBlocked | None:
     """None if the firm may add this much new data, else the refusal to raise or show.
     Reveal, export, deletion and offboarding never call this: they must always work."""
     firm = _current_firm(firm)
+    if firm.status == Firm.Status.OFFBOARDING:  # the owner asked to leave (firms.offboarding)
+        return BillingBlocked("offboarding", OFFBOARDING_MESSAGE)
     if firm.status == Firm.Status.SUSPENDED:  # by an operator (firms.lifecycle)
         return BillingBlocked("suspended", SUSPENDED_MESSAGE)
     if not billing_enabled() and get_plan(settings.BILLING_DEFAULT_PLAN).max_people is None:
@@ -194,6 +202,31 @@ def require_can_add_data(firm: Firm | None = None, *, adding_people: int = 0) ->
     refusal = can_add_data(firm, adding_people=adding_people)
     if refusal is not None:
         raise refusal
+
+
+def billing_stop(firm: Firm) -> str:
+    """Offboarding: cancel the firm's Stripe subscription now, so nothing more is billed.
+    Returns what happened: "billing_off", "no_subscription", "already_canceled" or
+    "canceled". Safe to repeat; a Stripe failure raises StripeUnavailable (retry later)."""
+    if not billing_enabled():
+        return "billing_off"
+    with transaction.atomic():
+        record = FirmBilling.objects.select_for_update().filter(firm_id=firm.pk).first()
+        if record is None or not record.stripe_subscription_id:
+            return "no_subscription"
+        if record.status == Status.CANCELED:
+            return "already_canceled"
+        try:
+            sub = client().v1.subscriptions.retrieve(record.stripe_subscription_id)
+            if sub.status not in ("canceled", "incomplete_expired"):
+                client().v1.subscriptions.cancel(record.stripe_subscription_id)
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        record.status = Status.CANCELED
+        record.grace_until = None
+        record.state_as_of = timezone.now()
+        record.save(update_fields=["status", "grace_until", "state_as_of", "updated_at"])
+    return "canceled"
 
 
 # --- quantity --------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -110,3 +112,66 @@ def firm_url(slug: str, path: str = "/") -> str:
 
 def public_url(path: str = "/") -> str:
     return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{_port_suffix()}{path}"
+
+
+class OffboardingRecord(models.Model):
+    """A firm's offboarding, from the owner's request to the schema drop (firms.offboarding).
+
+    Public schema, and no foreign key that could keep or take it with the firm: `firm` is set
+    null when the firm's rows go, and the fields below copy everything the offboarding
+    certificate needs, so the certificate survives the drop of the firm's schema."""
+
+    class Stage(models.TextChoices):
+        REQUESTED = "requested", _("最終エクスポートの作成中")
+        EXPORTED = "exported", _("最終エクスポートのダウンロード待ち")
+        SHREDDED = "shredded", _("暗号鍵を破棄済み（スキーマ削除待ち）")
+        DROPPED = "dropped", _("完了（データベースから削除済み）")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    firm = models.OneToOneField(
+        Firm, null=True, blank=True, on_delete=models.SET_NULL, related_name="offboarding"
+    )
+    firm_pk = models.BigIntegerField()
+    firm_name = models.CharField(max_length=200)
+    firm_slug = models.SlugField(max_length=40)
+    schema_name = models.CharField(max_length=63)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    requested_by_email = models.CharField(max_length=254)
+    # The firm's owners when it was requested: they may download the certificate later.
+    owner_user_ids = models.JSONField(default=list)
+    include_numbers = models.BooleanField(default=False)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.REQUESTED)
+    requested_at = models.DateTimeField()
+    # The final export (a zip sealed under a platform key, in object storage).
+    export_started_at = models.DateTimeField(null=True, blank=True)
+    export_ready_at = models.DateTimeField(null=True, blank=True)
+    export_error = models.CharField(max_length=100, blank=True, default="")
+    archive_key = models.CharField(max_length=200, blank=True, default="")
+    archive_sha256 = models.CharField(max_length=64, blank=True, default="")
+    archive_size = models.PositiveBigIntegerField(default=0)
+    archive_downloaded_at = models.DateTimeField(null=True, blank=True)
+    download_confirmed_at = models.DateTimeField(null=True, blank=True)
+    people_count = models.PositiveIntegerField(default=0)
+    numbers_exported = models.PositiveIntegerField(default=0)
+    deletion_records_count = models.PositiveIntegerField(default=0)
+    log_entries = models.PositiveBigIntegerField(default=0)
+    # Crypto-shredding.
+    key_provider = models.CharField(max_length=20, blank=True, default="")
+    key_id = models.CharField(max_length=255, blank=True, default="")
+    key_byok = models.BooleanField(default=False)
+    key_destroyed_at = models.DateTimeField(null=True, blank=True)
+    # AWS: when KMS deletes the key for good (ScheduleKeyDeletion's window). Local: null
+    # (erased at once). BYOK: null (the firm's own key; its wrapped data keys were erased).
+    key_deletion_date = models.DateTimeField(null=True, blank=True)
+    schema_dropped_at = models.DateTimeField(null=True, blank=True)
+    billing_stopped_at = models.DateTimeField(null=True, blank=True)
+    billing_result = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"offboarding of {self.firm_slug} ({self.stage})"

@@ -1,0 +1,799 @@
+"""Firm offboarding (issue 5): the owner asks to leave, confirmed with a fresh TOTP code; then
+
+1. the final export: one zip the owner downloads (people, masked unless the owner chose to
+   include numbers, each number's export logged per person; the deletion records; the full
+   access log as a signed audit export), sealed under a platform key in object storage;
+2. billing stops (the Stripe subscription is canceled; billing off: nothing);
+3. crypto-shredding, once the owner confirms the download or OFFBOARDING_EXPORT_DAYS after
+   the export was ready: keys.envelope.destroy_firm_key (aws: ScheduleKeyDeletion with the
+   shortest window, 7 days; local: the KEK erased; BYOK: the wrapped data keys erased), and
+   the archive is removed with it;
+4. OFFBOARDING_DROP_DAYS after the shredding (default 7, the KMS pending window) the schema
+   is dropped and the firm's public rows go; the OffboardingRecord (public schema) stays and
+   is the offboarding certificate's source.
+
+Steps 2-4 are driven by `offboarding_sweep` (beat `firms.offboarding_sweep`, hourly, and
+`./manage.py offboard_sweep`). Each step decides from stored state under a row lock, so the
+sweep is safe to rerun and to run twice at once. Every step is written to the firm's own
+access log (action "offboarding", detail.event) while the schema exists, and to the
+operator log. docs/retention.md, "Offboarding".
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.utils import (
+    get_public_schema_name,
+    schema_context,
+    schema_exists,
+    tenant_context,
+)
+from psycopg import sql
+
+from accounts.models import Membership, Role, User
+from operators.log import log_operator_action
+from tenants.auditlog.services import Actor, log_access, log_access_denied
+
+from .models import Firm, FirmKey, OffboardingRecord
+
+logger = logging.getLogger(__name__)
+
+ACTION = "offboarding"  # the firm log's action; detail.event says which step
+SYSTEM = "offboarding"  # Actor.system reason, and "system:offboarding" in the operator log
+ARCHIVE_PREFIX = "platform/offboarding"
+# An export that started this long ago without finishing is taken over by the sweep.
+EXPORT_LEASE = timedelta(hours=1)
+# "All time" for the access log part of the archive.
+LOG_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+MASKED = "************"
+
+PEOPLE_COLUMNS = (
+    "person_id", "kind", "employee_id", "relationship", "family_name", "given_name",
+    "family_name_kana", "given_name_kana", "birth_date", "relationship_start",
+    "relationship_end", "status", "my_number", "purposes",
+)  # fmt: skip
+
+
+class OffboardingError(ValidationError):
+    """A refusal to show the owner (wrong code, wrong stage)."""
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def export_days() -> int:
+    return int(settings.OFFBOARDING_EXPORT_DAYS)
+
+
+def drop_days() -> int:
+    return int(settings.OFFBOARDING_DROP_DAYS)
+
+
+def _owner_actor(user: User, actor: Actor | None) -> Actor:
+    if actor is not None:
+        return actor
+    return Actor(user_id=user.pk, email=user.email, role=Role.OWNER)
+
+
+def totp_matches(user: User, code: str) -> bool:
+    """A current TOTP code of one of the user's TOTP authenticators, checked by allauth (which
+    also refuses a code already used in its window)."""
+    code = "".join((code or "").split())
+    if not code.isdigit():
+        return False
+    for authenticator in Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP):
+        if TOTP(authenticator).validate_code(code):
+            return True
+    return False
+
+
+def has_totp(user: User) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def _require_owner(membership: Membership, *, actor: Actor, event: str) -> None:
+    if membership.role != Role.OWNER:
+        with tenant_context(membership.firm):
+            log_access_denied(actor=actor, action=ACTION, detail={"event": event})
+        raise PermissionDenied(_("解約の手続きはオーナーだけが行えます。"))
+
+
+def _require_totp(membership: Membership, code: str, *, actor: Actor, event: str) -> None:
+    if not totp_matches(membership.user, code):
+        with tenant_context(membership.firm):
+            log_access_denied(actor=actor, action=ACTION, detail={"event": event, "reason": "mfa"})
+        raise OffboardingError(
+            _(
+                "確認コードが正しくありません。認証アプリに表示されている最新の6桁を入力してください。"
+            )
+        )
+
+
+def _firm_log(firm: Firm, actor: Actor, event: str, **detail: Any) -> None:
+    """One entry in the firm's log, in the caller's transaction (if the schema still exists)."""
+    with tenant_context(firm), transaction.atomic():
+        log_access(actor=actor, action=ACTION, detail={"event": event, **detail})
+
+
+def _operator_log(firm: Firm | None, actor_email: str, action: str, *,
+                  user_id: int | None = None, **detail: Any) -> None:  # fmt: skip
+    with schema_context(get_public_schema_name()):
+        log_operator_action(actor_email=actor_email, actor_user_id=user_id, action=action,
+                            firm=firm, detail=detail)  # fmt: skip
+
+
+def record_for(firm: Firm) -> OffboardingRecord | None:
+    return OffboardingRecord.objects.filter(firm=firm).first()
+
+
+# --- 1. the request ------------------------------------------------------------------------
+
+
+def offboarding_request(
+    owner_membership: Membership,
+    *,
+    include_numbers: bool,
+    totp_code: str,
+    actor: Actor | None = None,
+) -> OffboardingRecord:
+    """The owner asks to leave, confirmed with a current TOTP code. The firm becomes
+    OFFBOARDING (new data refused), both logs record it and the choice about numbers, and
+    after the commit the background task makes the export and stops billing."""
+    user = owner_membership.user
+    firm = owner_membership.firm
+    actor = _owner_actor(user, actor)
+    _require_owner(owner_membership, actor=actor, event="request")
+    _require_totp(owner_membership, totp_code, actor=actor, event="request")
+    now = timezone.now()
+    with transaction.atomic():
+        firm = Firm.objects.select_for_update().get(pk=firm.pk)
+        if firm.status == Firm.Status.OFFBOARDING or record_for(firm) is not None:
+            raise OffboardingError(_("この事業者は既に解約手続中です。"))
+        firm.status = Firm.Status.OFFBOARDING
+        firm.save(update_fields=["status"])
+        owners = list(
+            Membership.objects.filter(firm=firm, role=Role.OWNER).values_list("user_id", flat=True)
+        )
+        record = OffboardingRecord.objects.create(
+            firm=firm, firm_pk=firm.pk, firm_name=firm.name, firm_slug=firm.slug,
+            schema_name=firm.schema_name, requested_by=user, requested_by_email=user.email,
+            owner_user_ids=sorted(owners), include_numbers=bool(include_numbers),
+            requested_at=now,
+        )  # fmt: skip
+        detail = {"record": str(record.pk), "include_numbers": bool(include_numbers)}
+        _operator_log(firm, user.email, "offboarding_request", user_id=user.pk, **detail)
+        _firm_log(firm, actor, "request", **detail)
+        record_id = str(record.pk)
+        transaction.on_commit(lambda: _enqueue_start(record_id))
+    return record
+
+
+def _enqueue_start(record_id: str) -> None:
+    from .tasks import offboarding_start
+
+    offboarding_start.delay(record_id)
+
+
+def offboarding_start(record_id: str) -> OffboardingRecord:
+    """The background task's body: stop billing, then make the export."""
+    record = OffboardingRecord.objects.get(pk=record_id)
+    try:
+        offboarding_stop_billing(record)
+    except Exception:
+        # Billing is retried by the sweep; it never holds up the firm's export.
+        logger.exception("OFFBOARDING_BILLING_FAILED firm=%s", record.firm_slug)
+    return offboarding_export(record)
+
+
+# --- 2. the final export -------------------------------------------------------------------
+
+
+def _archive_key_material() -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None,
+        info=b"mynumber-custody:offboarding-archive",
+    ).derive(settings.SECRET_KEY.encode())  # fmt: skip
+
+
+def _aad(record: OffboardingRecord) -> bytes:
+    return f"offboarding-archive:{record.pk}".encode()
+
+
+def _seal_archive(record: OffboardingRecord, data: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(_archive_key_material()).encrypt(nonce, data, _aad(record))
+
+
+def _unseal_archive(record: OffboardingRecord, blob: bytes) -> bytes:
+    return AESGCM(_archive_key_material()).decrypt(blob[:12], blob[12:], _aad(record))
+
+
+def _claim_export(record: OffboardingRecord, now: datetime) -> bool:
+    """Only one export at a time; one whose worker died is taken over after EXPORT_LEASE."""
+    return bool(
+        OffboardingRecord.objects.filter(pk=record.pk, stage=OffboardingRecord.Stage.REQUESTED)
+        .filter(Q(export_started_at__isnull=True) | Q(export_started_at__lt=now - EXPORT_LEASE))
+        .update(export_started_at=now)
+    )
+
+
+def offboarding_export(
+    record: OffboardingRecord, *, now: datetime | None = None
+) -> OffboardingRecord:
+    """Make the archive, seal it and store it; the record becomes EXPORTED. Does nothing if
+    another run holds the export or it is done."""
+    now = now or timezone.now()
+    if record.firm is None or not _claim_export(record, now):
+        record.refresh_from_db()
+        return record
+    firm = record.firm
+    try:
+        data, counts = _build_archive(record, firm)
+        key = f"{ARCHIVE_PREFIX}/{record.pk}.zip"
+        from objectstore import object_store
+
+        object_store().put(key, _seal_archive(record, data))
+    except Exception as error:
+        OffboardingRecord.objects.filter(pk=record.pk).update(
+            export_started_at=None, export_error=type(error).__name__[:100]
+        )
+        logger.exception("OFFBOARDING_EXPORT_FAILED firm=%s", record.firm_slug)
+        raise
+    with transaction.atomic():
+        record = OffboardingRecord.objects.select_for_update().get(pk=record.pk)
+        record.archive_key = key
+        record.archive_sha256 = hashlib.sha256(data).hexdigest()
+        record.archive_size = len(data)
+        record.people_count = counts["people"]
+        record.numbers_exported = counts["numbers"]
+        record.deletion_records_count = counts["deletion_records"]
+        record.log_entries = counts["log_entries"]
+        record.export_ready_at = timezone.now()
+        record.export_error = ""
+        record.stage = OffboardingRecord.Stage.EXPORTED
+        record.save()
+        _operator_log(firm, f"system:{SYSTEM}", "offboarding_export", **counts,
+                      include_numbers=record.include_numbers, sha256=record.archive_sha256)  # fmt: skip
+    return record
+
+
+def _export_actor(record: OffboardingRecord) -> Actor:
+    """The export is made for the owner who asked: their name goes on each number's entry."""
+    return Actor(user_id=record.requested_by_id, email=record.requested_by_email,
+                 role=Role.OWNER)  # fmt: skip
+
+
+def _build_archive(record: OffboardingRecord, firm: Firm) -> tuple[bytes, dict[str, int]]:
+    actor = _export_actor(record)
+    with tempfile.TemporaryDirectory() as folder, tenant_context(firm):
+        people_csv, people, numbers = _people_csv(record, firm, actor)
+        deletions_csv, deletion_count = _deletions_csv()
+        with transaction.atomic():
+            log_access(actor=actor, action=ACTION,
+                       detail={"event": "export", "include_numbers": record.include_numbers,
+                               "people": people, "numbers": numbers})  # fmt: skip
+        # Last, so the log in the archive holds the export's own entries.
+        from audit.export import export_audit
+
+        out = Path(folder) / "access_log.jsonl"
+        result = export_audit(firms=[firm], since=LOG_SINCE,
+                              until=timezone.now() + timedelta(seconds=1), out=out)  # fmt: skip
+        members = {
+            "people.csv": people_csv,
+            "deletion_records.csv": deletions_csv,
+            "access_log.jsonl": out.read_bytes(),
+        }
+        counts = {"people": people, "numbers": numbers, "deletion_records": deletion_count,
+                  "log_entries": result.entries}  # fmt: skip
+        manifest = {
+            "firm": firm.slug,
+            "firm_name": firm.name,
+            "record": str(record.pk),
+            "created_at": timezone.now().isoformat(),
+            "include_numbers": record.include_numbers,
+            "counts": counts,
+            "access_log_key_fingerprint": result.fingerprint,
+            "files": {name: hashlib.sha256(body).hexdigest() for name, body in members.items()},
+        }
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("README.txt", _readme(record).encode("utf-8"))
+            for name, body in members.items():
+                archive.writestr(name, body)
+            archive.writestr(
+                "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+            )
+    return buffer.getvalue(), counts
+
+
+def _readme(record: OffboardingRecord) -> str:
+    numbers = (
+        "people.csv の my_number 列に個人番号が含まれています（オーナーが選択）。厳重に管理してください。"
+        if record.include_numbers
+        else "個人番号は含まれていません（my_number 列はマスク表示）。"
+    )
+    return (
+        f"{record.firm_name} 最終エクスポート\n\n"
+        "people.csv            登録者の一覧（UTF-8, BOM付き）。" + numbers + "\n"
+        "deletion_records.csv  削除記録（個人番号は含みません）。\n"
+        "access_log.jsonl      全期間のアクセス記録。署名付きで、verify_audit_export.py で検証できます。\n"
+        "manifest.json         各ファイルの SHA-256 と件数。\n"
+    )
+
+
+def _people_csv(record: OffboardingRecord, firm: Firm, actor: Actor) -> tuple[bytes, int, int]:
+    from tenants.custody.models import Person
+
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(PEOPLE_COLUMNS)
+    people = numbers = 0
+    rows = Person.objects.select_related("my_number").order_by("pk")
+    for person in rows.iterator(chunk_size=500):
+        number, purposes = "", ""
+        record_row = getattr(person, "my_number", None)
+        if record_row is not None:
+            purposes = " ".join(sorted(record_row.purposes.values_list("code", flat=True)))
+            if record.include_numbers:
+                number = _export_number(firm, person, record_row, actor)
+                numbers += 1
+            else:
+                number = MASKED
+        writer.writerow((
+            person.pk, person.kind, person.employee_id or "", person.relationship,
+            person.family_name, person.given_name, person.family_name_kana,
+            person.given_name_kana, person.birth_date or "", person.relationship_start or "",
+            person.relationship_end or "", person.status, number, purposes,
+        ))  # fmt: skip
+        people += 1
+    return buffer.getvalue().encode("utf-8"), people, numbers
+
+
+def _export_number(firm: Firm, person: Any, record_row: Any, actor: Actor) -> str:
+    """As tenants.custody.services.numbers_export: the person's entry commits with the
+    decryption, before the number goes anywhere."""
+    from keys.envelope import unseal
+    from tenants.custody.services import NUMBER_FIELD
+
+    with transaction.atomic():
+        log_access(actor=actor, action="export", person_id=person.pk,
+                   detail={"offboarding": True})  # fmt: skip
+        plaintext = unseal(firm, bytes(record_row.ciphertext), record=f"person:{person.pk}",
+                           field=NUMBER_FIELD)  # fmt: skip
+    return plaintext.decode()
+
+
+def _deletions_csv() -> tuple[bytes, int]:
+    from tenants.retention.certificate import CSV_COLUMNS, csv_rows
+    from tenants.retention.models import DeletionRecord
+
+    records = list(DeletionRecord.objects.order_by("deleted_at", "pk"))
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in csv_rows(records):
+        writer.writerow(row)
+    return buffer.getvalue().encode("utf-8"), len(records)
+
+
+def offboarding_archive(owner_membership: Membership, *, actor: Actor | None = None) -> bytes:
+    """The archive's bytes, for the firm's owners, until the key is destroyed."""
+    actor = _owner_actor(owner_membership.user, actor)
+    _require_owner(owner_membership, actor=actor, event="archive_download")
+    record = record_for(owner_membership.firm)
+    if record is None or record.stage != OffboardingRecord.Stage.EXPORTED or not record.archive_key:
+        raise OffboardingError(_("ダウンロードできる最終エクスポートはありません。"))
+    from objectstore import object_store
+
+    data = _unseal_archive(record, object_store().get(record.archive_key))
+    with transaction.atomic():
+        OffboardingRecord.objects.filter(pk=record.pk, archive_downloaded_at__isnull=True).update(
+            archive_downloaded_at=timezone.now()
+        )
+        _firm_log(owner_membership.firm, actor, "archive_download", sha256=record.archive_sha256)
+    return data
+
+
+def offboarding_confirm_downloaded(
+    owner_membership: Membership, *, totp_code: str, actor: Actor | None = None
+) -> OffboardingRecord:
+    """The owner confirms (with a fresh TOTP code) that the archive is safely downloaded: the
+    key is destroyed now instead of at the end of the download window."""
+    actor = _owner_actor(owner_membership.user, actor)
+    _require_owner(owner_membership, actor=actor, event="confirm_download")
+    record = record_for(owner_membership.firm)
+    if record is None or record.stage != OffboardingRecord.Stage.EXPORTED:
+        raise OffboardingError(_("確認できる最終エクスポートはありません。"))
+    if record.archive_downloaded_at is None:
+        raise OffboardingError(_("先に最終エクスポートをダウンロードしてください。"))
+    _require_totp(owner_membership, totp_code, actor=actor, event="confirm_download")
+    with transaction.atomic():
+        OffboardingRecord.objects.filter(pk=record.pk).update(download_confirmed_at=timezone.now())
+        _firm_log(owner_membership.firm, actor, "confirm_download")
+    record.refresh_from_db()
+    return offboarding_shred(record)
+
+
+# --- billing -------------------------------------------------------------------------------
+
+
+def offboarding_stop_billing(record: OffboardingRecord) -> str:
+    from billing.services import billing_stop
+
+    if record.billing_stopped_at is not None or record.firm is None:
+        return record.billing_result
+    result = billing_stop(record.firm)
+    with transaction.atomic():
+        updated = OffboardingRecord.objects.filter(
+            pk=record.pk, billing_stopped_at__isnull=True
+        ).update(billing_stopped_at=timezone.now(), billing_result=result)
+        if updated:
+            _operator_log(record.firm, f"system:{SYSTEM}", "offboarding_billing_stop",
+                          result=result)  # fmt: skip
+    record.refresh_from_db()
+    return result
+
+
+# --- 3. crypto-shredding -------------------------------------------------------------------
+
+
+def shred_due(record: OffboardingRecord, now: datetime) -> bool:
+    if record.stage != OffboardingRecord.Stage.EXPORTED:
+        return False
+    if record.download_confirmed_at is not None:
+        return True
+    ready = record.export_ready_at
+    return ready is not None and ready + timedelta(days=export_days()) <= now
+
+
+def offboarding_shred(
+    record: OffboardingRecord, *, now: datetime | None = None
+) -> OffboardingRecord:
+    """Destroy the firm's key (keys.envelope.destroy_firm_key) and the archive with it. Both
+    logs record the key id and provider. A provider refusal rolls everything back; the next
+    sweep tries again (ScheduleKeyDeletion repeated is a no-op)."""
+    from keys.aws import DELETION_WINDOW_DAYS
+    from keys.envelope import destroy_firm_key
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        record = OffboardingRecord.objects.select_for_update().get(pk=record.pk)
+        firm = record.firm
+        if record.stage != OffboardingRecord.Stage.EXPORTED or firm is None:
+            return record
+        firm_key = FirmKey.objects.get(firm=firm)
+        record.key_provider, record.key_id, record.key_byok = (
+            firm_key.provider,
+            firm_key.key_id,
+            firm_key.byok,
+        )
+        if firm_key.provider == "aws" and not firm_key.byok:
+            record.key_deletion_date = now + timedelta(days=DELETION_WINDOW_DAYS)
+        detail: dict[str, Any] = {"key_provider": firm_key.provider, "key_id": _key_label(firm_key),
+                  "byok": firm_key.byok}  # fmt: skip
+        # The firm's entry first: its log is not encrypted with the key, and the entry is the
+        # last one the firm's chain will get that names the key.
+        _firm_log(firm, Actor.system(SYSTEM), "key_destroy", **detail)
+        destroy_firm_key(firm)
+        archive_key = record.archive_key
+        record.archive_key = ""
+        record.key_destroyed_at = now
+        record.stage = OffboardingRecord.Stage.SHREDDED
+        record.save()
+        _operator_log(firm, f"system:{SYSTEM}", "offboarding_key_destroy", **detail)
+        if archive_key:
+            transaction.on_commit(lambda: _delete_objects([archive_key]))
+    return record
+
+
+def _key_label(firm_key: FirmKey) -> str:
+    return key_label(firm_key.key_id, byok=firm_key.byok)
+
+
+def key_label(key_id: str, *, byok: bool) -> str:
+    """The key id for the logs and the certificate. A BYOK ARN carries the firm's AWS account
+    id (12 digits, shaped like a My Number, masked by the logs): keep only the key part."""
+    if byok and "/" in key_id:
+        return "key/" + key_id.rsplit("/", 1)[-1]
+    return key_id
+
+
+def _delete_objects(keys: list[str]) -> None:
+    from objectstore import object_store
+
+    store = object_store()
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:
+            logger.exception("OFFBOARDING_OBJECT_DELETE_FAILED key=%s", key)
+
+
+# --- 4. the schema drop --------------------------------------------------------------------
+
+
+def drop_due(record: OffboardingRecord, now: datetime) -> bool:
+    destroyed = record.key_destroyed_at
+    return (
+        record.stage == OffboardingRecord.Stage.SHREDDED
+        and destroyed is not None
+        and destroyed + timedelta(days=drop_days()) <= now
+    )
+
+
+def offboarding_drop(
+    record: OffboardingRecord, *, now: datetime | None = None
+) -> OffboardingRecord:
+    """Drop the firm's schema and its public rows (domain, memberships, key metadata, billing,
+    checkpoints), in one transaction. The record keeps what the certificate needs."""
+    now = now or timezone.now()
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        record = OffboardingRecord.objects.select_for_update().get(pk=record.pk)
+        if not drop_due(record, now):
+            return record
+        firm = record.firm
+        document_keys: list[str] = []
+        if firm is not None:
+            if schema_exists(firm.schema_name):
+                document_keys = _document_keys(firm)
+            _operator_log(firm, f"system:{SYSTEM}", "offboarding_schema_drop",
+                          schema=firm.schema_name)  # fmt: skip
+            with connection.cursor() as cursor:
+                # Deferred foreign-key checks still pending in this transaction (rows written
+                # earlier in it) would block the DROP: run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                        sql.Identifier(firm.schema_name)
+                    )
+                )
+            _delete_public_rows(firm)
+        record.refresh_from_db()
+        record.stage = OffboardingRecord.Stage.DROPPED
+        record.schema_dropped_at = now
+        record.save()
+        if document_keys:
+            transaction.on_commit(lambda: _delete_objects(document_keys))
+    return record
+
+
+def _document_keys(firm: Firm) -> list[str]:
+    """The firm's sealed files in object storage (noise once the key is gone; removed too)."""
+    from tenants.collection.models import Document
+
+    with tenant_context(firm):
+        return list(Document.objects.exclude(storage_key="").values_list("storage_key", flat=True))
+
+
+def _delete_public_rows(firm: Firm) -> None:
+    from audit.models import AuditCheckpoint
+    from billing.models import FirmBilling
+    from keys.models import DataKey, RetiredKek
+
+    AuditCheckpoint.objects.filter(firm=firm).delete()
+    DataKey.objects.filter(firm=firm).delete()
+    RetiredKek.objects.filter(firm=firm).delete()
+    FirmKey.objects.filter(firm=firm).delete()
+    FirmBilling.objects.filter(firm=firm).delete()
+    # Domain, memberships, invitations, tokens, grants, practice links cascade; the record's
+    # firm is set null.
+    firm.delete()
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    exported: list[str] = field(default_factory=list)
+    billing_stopped: list[str] = field(default_factory=list)
+    shredded: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"exported {len(self.exported)}, billing stopped {len(self.billing_stopped)}, "
+            f"keys destroyed {len(self.shredded)}, schemas dropped {len(self.dropped)}, "
+            f"failed {len(self.failed)}"
+        )
+
+
+def pending_records() -> Iterator[OffboardingRecord]:
+    yield from OffboardingRecord.objects.exclude(stage=OffboardingRecord.Stage.DROPPED).order_by(
+        "requested_at"
+    )
+
+
+def offboarding_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Every step that is due, for every firm being offboarded. `now` moves the clock (tests,
+    and the command's --now); beat passes nothing."""
+    now = now or timezone.now()
+    result = SweepResult()
+    with schema_context(get_public_schema_name()):
+        for record in pending_records():
+            try:
+                _sweep_one(record, now, result)
+            except Exception:
+                logger.exception("OFFBOARDING_STEP_FAILED firm=%s", record.firm_slug)
+                result.failed.append(record.firm_slug)
+    return result
+
+
+def _sweep_one(record: OffboardingRecord, now: datetime, result: SweepResult) -> None:
+    slug = record.firm_slug
+    if record.billing_stopped_at is None and record.firm is not None:
+        offboarding_stop_billing(record)
+        result.billing_stopped.append(slug)
+    if record.stage == OffboardingRecord.Stage.REQUESTED:
+        record = offboarding_export(record, now=now)
+        if record.stage == OffboardingRecord.Stage.EXPORTED:
+            result.exported.append(slug)
+    if shred_due(record, now):
+        record = offboarding_shred(record, now=now)
+        result.shredded.append(slug)
+    if drop_due(record, now):
+        offboarding_drop(record, now=now)
+        result.dropped.append(slug)
+
+
+# --- 5. the offboarding certificate ----------------------------------------------------------
+
+
+CERTIFICATE_FONT = "HeiseiKakuGo-W5"
+
+
+def _jst(at: datetime | None) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S") if at else ""
+
+
+def _key_text(record: OffboardingRecord) -> str:
+    if not record.key_destroyed_at:
+        return ""
+    if record.key_byok:
+        return "お客様の鍵（BYOK）: 当社が保管するラップ済みデータ鍵を消去"
+    if record.key_provider == "aws":
+        return f"AWS KMS: ScheduleKeyDeletion（削除予定 {_jst(record.key_deletion_date)}）"
+    return "ローカル鍵: 鍵暗号化鍵を消去"
+
+
+def certificate_rows(record: OffboardingRecord) -> list[tuple[str, str]]:
+    """(item, value) pairs: the certificate's content, for the CSV and the PDF alike."""
+    return [
+        ("firm_name", record.firm_name),
+        ("firm_slug", record.firm_slug),
+        ("schema", record.schema_name),
+        ("offboarding_id", str(record.pk)),
+        ("requested_by", record.requested_by_email),
+        ("requested_at_jst", _jst(record.requested_at)),
+        ("include_numbers", "yes" if record.include_numbers else "no"),
+        ("export_ready_at_jst", _jst(record.export_ready_at)),
+        ("export_sha256", record.archive_sha256),
+        ("export_people", str(record.people_count)),
+        ("export_numbers", str(record.numbers_exported)),
+        ("export_deletion_records", str(record.deletion_records_count)),
+        ("export_log_entries", str(record.log_entries)),
+        ("archive_downloaded_at_jst", _jst(record.archive_downloaded_at)),
+        ("key_provider", record.key_provider),
+        ("key_id", _key_label_of(record)),
+        ("key_byok", "yes" if record.key_byok else "no"),
+        ("key_destroyed_at_jst", _jst(record.key_destroyed_at)),
+        ("key_deletion_date_jst", _jst(record.key_deletion_date)),
+        ("schema_dropped_at_jst", _jst(record.schema_dropped_at)),
+        ("billing_stopped_at_jst", _jst(record.billing_stopped_at)),
+        ("billing_result", record.billing_result),
+        ("stage", record.stage),
+    ]
+
+
+def _key_label_of(record: OffboardingRecord) -> str:
+    return key_label(record.key_id, byok=record.key_byok)
+
+
+def certificate_csv(record: OffboardingRecord) -> bytes:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(("item", "value"))
+    writer.writerows(certificate_rows(record))
+    return buffer.getvalue().encode("utf-8")
+
+
+def certificate_pdf(record: OffboardingRecord) -> bytes:
+    """The offboarding certificate (解約・データ消去証明書), with reportlab's built-in CID font as
+    tenants.retention.certificate does."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    pdfmetrics.registerFont(UnicodeCIDFont(CERTIFICATE_FONT))
+    body = ParagraphStyle("body", fontName=CERTIFICATE_FONT, fontSize=9.5, leading=14)
+    title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=1)
+    cell = ParagraphStyle("cell", parent=body, fontSize=8.5, leading=12)
+    done = record.stage == OffboardingRecord.Stage.DROPPED
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
+        bottomMargin=15 * mm, title="解約・データ消去証明書", author="マイナンバー保管サービス",
+        subject=f"offboarding certificate {record.firm_slug} {record.pk}: {record.stage}",
+    )  # fmt: skip
+    status = (
+        "下記の事業者のデータは、最終エクスポートの提供後、暗号鍵の破棄（暗号学的消去）と"
+        "データベースからの削除により、当サービスから消去されました。消去したデータは復元できません。"
+        if done
+        else "解約の手続きは進行中です。未了の項目は空欄です（発行時点の状況）。"
+    )
+    labels = [
+        ("事業者", record.firm_name),
+        ("サブドメイン", record.firm_slug),
+        ("解約の申請", f"{_jst(record.requested_at)}（{record.requested_by_email}、多要素認証で確認）"),
+        ("最終エクスポート",
+         f"{_jst(record.export_ready_at)}　登録者 {record.people_count}名、個人番号 "
+         f"{record.numbers_exported}件{'（オーナーの指示により含む）' if record.include_numbers else '（含まない）'}、"
+         f"削除記録 {record.deletion_records_count}件、アクセス記録 {record.log_entries}件"),
+        ("エクスポートのSHA-256", record.archive_sha256),
+        ("暗号鍵の破棄", _jst(record.key_destroyed_at)),
+        ("鍵の種類・ID", f"{record.key_provider} {_key_label_of(record)}".strip()),
+        ("破棄の方法", _key_text(record)),
+        ("データベース（スキーマ）の削除", _jst(record.schema_dropped_at)),
+        ("ご契約の停止", f"{_jst(record.billing_stopped_at)} {record.billing_result}".strip()),
+    ]  # fmt: skip
+    rows = [[Paragraph(label, cell), Paragraph(str(value or "—"), cell)] for label, value in labels]
+    table = Table(rows, colWidths=[45 * mm, 135 * mm])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                               ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f5")),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))  # fmt: skip
+    story: list = [
+        Paragraph("解約・データ消去証明書", title),
+        Spacer(1, 5 * mm),
+        Paragraph(status, body),
+        Spacer(1, 4 * mm),
+        table,
+        Spacer(1, 4 * mm),
+        Paragraph(
+            f"発行日時: {_jst(timezone.now())}（日本時間）　本証明書には個人番号を記載していません。",
+            body,
+        ),
+    ]
+    document.build(story)
+    return buffer.getvalue()
+
+
+def certificates_for(user: User) -> list[OffboardingRecord]:
+    """The offboarding records whose certificate the user may download: they asked, or were
+    an owner of the firm when it was asked."""
+    return list(
+        OffboardingRecord.objects.filter(
+            Q(requested_by=user) | Q(owner_user_ids__contains=[user.pk])
+        )
+    )
