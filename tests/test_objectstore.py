@@ -292,3 +292,52 @@ def test_s3_rejects_an_unknown_encryption_mode(s3_store, settings):
     settings.OBJECT_STORE_S3_SSE = "rot13"
     with pytest.raises(ValueError):
         object_store()
+
+
+# --- streaming: put_file and open ---
+
+
+def test_local_put_file_and_open_stream_in_blocks(local, tmp_path):
+    source = tmp_path / "big.bin"
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    source.write_bytes(data)
+    local.put_file(KEY, source)
+    assert mode_of(local.root / KEY) == 0o600
+    with local.open(KEY) as stream:
+        assert stream.read(5) == data[:5]
+        assert stream.read() == data[5:]
+    with pytest.raises(ObjectMissing):
+        local.open("firm_demo/none")
+    with pytest.raises(ValueError):
+        local.put_file("../x", source)
+    assert sorted(p.name for p in (local.root / "firm_demo" / "documents").iterdir()) == [
+        KEY.rsplit("/", 1)[1]
+    ]
+
+
+def test_s3_put_file_uploads_in_parts_and_open_streams(s3_store, tmp_path):
+    from objectstore.s3 import PART_SIZE
+
+    source = tmp_path / "big.bin"
+    data = os.urandom(PART_SIZE + 1024 * 1024)  # above the threshold: a multipart upload
+    source.write_bytes(data)
+    store = object_store()
+    store.put_file(KEY, source)
+    head = s3_store.head(KEY)
+    assert head["ContentLength"] == len(data)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert "-" in head["ETag"]  # a multipart upload's ETag ends in "-<parts>"
+    with store.open(KEY) as stream:
+        assert stream.read(10) == data[:10]
+        rest = b"".join(iter(lambda: stream.read(1024 * 1024), b""))
+    assert rest == data[10:]
+    with pytest.raises(ObjectMissing):
+        store.open("firm_demo/none")
+
+
+def test_s3_put_file_to_a_missing_bucket_is_unavailable(s3_store, settings, tmp_path):
+    source = tmp_path / "small.bin"
+    source.write_bytes(b"sealed")
+    settings.OBJECT_STORE_S3_BUCKET = "no-such-bucket"
+    with pytest.raises(ObjectStoreUnavailable, match="no-such-bucket"):
+        object_store().put_file(KEY, source)

@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,28 +96,46 @@ def _split(data: bytes) -> tuple[bytes, dict[str, Any]]:
         raise ExportInvalid("the manifest is not valid JSON") from error
 
 
-def _records(body: bytes, fmt: str) -> list[dict[str, Any]]:
-    text = body.decode("utf-8")
+def _records(body: bytes, fmt: str) -> Iterator[dict[str, Any]]:
+    """The records one at a time (a large export is never parsed whole)."""
     if fmt == "jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    reader = csv.DictReader(io.StringIO(text))
+        # Lines end at "\n" only: U+2028 and friends are ordinary characters in a user agent.
+        start = 0
+        while start < len(body):
+            end = body.find(b"\n", start)
+            end = len(body) if end == -1 else end
+            line = body[start:end]
+            start = end + 1
+            if line.strip():
+                yield json.loads(line)
+        return
+    reader = csv.DictReader(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline=""))
     if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
         raise ExportInvalid("the CSV header is not the documented one")
-    records = []
     for row in reader:
-        kind = row["record_type"]
-        if kind == "entry":
+        if row["record_type"] == "entry":
             entry: dict[str, Any] = {"type": "entry", "firm": row["firm"]}
             for name in (*FIELDS, "prev_hash", "hash"):
                 entry[name] = row[name]
-            records.append(entry)
+            yield entry
         else:
-            records.append(json.loads(row["detail"]))
-    return records
+            yield json.loads(row["detail"])
 
 
 def verify(data: bytes, *, public_key_b64: str | None = None) -> Report:
     body, manifest = _split(data)
+    key_bytes = _check_seal(body, manifest, public_key_b64)
+    report = Report(fingerprint=key_fingerprint(key_bytes))
+    _walk_firms(_records(body, manifest.get("file_format", "jsonl")), report)
+    if report.firms != sorted(manifest.get("firms", [])):
+        raise ExportInvalid("the proofs do not match the firms the manifest names")
+    if report.entries != manifest.get("entries"):
+        raise ExportInvalid("the number of entries does not match the manifest")
+    return report
+
+
+def _check_seal(body: bytes, manifest: dict[str, Any], public_key_b64: str | None) -> bytes:
+    """The manifest's format and signature, and the body's digest. Returns the key used."""
     if manifest.get("format") != FORMAT:
         raise ExportInvalid(f"unknown format {manifest.get('format')!r}")
     key_bytes = base64.b64decode(public_key_b64 or manifest.get("public_key", ""))
@@ -128,24 +147,29 @@ def verify(data: bytes, *, public_key_b64: str | None = None) -> Report:
         raise ExportInvalid("the manifest's signature does not verify") from error
     if hashlib.sha256(body).hexdigest() != manifest.get("sha256"):
         raise ExportInvalid("the file's SHA-256 does not match the manifest: it was altered")
-    records = _records(body, manifest.get("file_format", "jsonl"))
-    report = Report(fingerprint=key_fingerprint(key_bytes))
-    by_firm: dict[str, list[dict[str, Any]]] = {}
-    proofs: dict[str, dict[str, Any]] = {}
+    return key_bytes
+
+
+def _walk_firms(records: Iterator[dict[str, Any]], report: Report) -> None:
+    """Each firm's entries come together, then its proof: one firm is held at a time."""
+    firm: str | None = None
+    entries: list[dict[str, Any]] = []
     for record in records:
         if record.get("type") == "entry":
-            by_firm.setdefault(record["firm"], []).append(record)
+            if firm not in (None, record["firm"]):
+                raise ExportInvalid(f"{firm}: its entries are not followed by its proof")
+            firm = record["firm"]
+            entries.append(record)
         elif record.get("type") == "proof":
-            proofs[record["firm"]] = record
-    if sorted(proofs) != sorted(manifest.get("firms", [])):
-        raise ExportInvalid("the proofs do not match the firms the manifest names")
-    for firm, proof in sorted(proofs.items()):
-        _verify_firm(firm, by_firm.get(firm, []), proof)
-        report.entries += proof["entries"]
-        report.firms.append(firm)
-    if report.entries != manifest.get("entries"):
-        raise ExportInvalid("the number of entries does not match the manifest")
-    return report
+            if firm not in (None, record["firm"]) or record["firm"] in report.firms:
+                raise ExportInvalid(f"{record['firm']}: the proof does not follow its entries")
+            _verify_firm(record["firm"], entries, record)
+            report.entries += record["entries"]
+            report.firms.append(record["firm"])
+            firm, entries = None, []
+    if entries:
+        raise ExportInvalid(f"{firm}: entries without a proof")
+    report.firms.sort()
 
 
 def _verify_firm(firm: str, entries: list[dict[str, Any]], proof: dict[str, Any]) -> None:

@@ -5,18 +5,27 @@ platform's Ed25519 export key. Verified offline by infra/audit/verify_audit_expo
 Entries stream from a server-side cursor into the file; nothing holds the whole log in
 memory. The file is written next to its destination and renamed into place only when
 complete, so a failure (a full disk included) never leaves a partial file behind.
+
+Speed (bench/audit_export.py, docs/benchmarks.md): PostgreSQL renders the time as the chain
+does; each chunk of rows becomes one block of text, built with the very string encoder
+`json.dumps` uses (so the bytes are those of `json.dumps(record, ensure_ascii=False)`, tested)
+and the canonical detail cached by its jsonb text; a second thread writes and hashes one
+block while the next is built (file writes and sha256 release the GIL).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,14 +35,15 @@ from django_tenants.utils import tenant_context
 
 from audit.models import AuditCheckpoint
 from firms.models import Firm
-from infra.audit.verify_audit_export import CSV_COLUMNS, FIELDS, FORMAT, manifest_signed_bytes
+from infra.audit.verify_audit_export import CSV_COLUMNS, FORMAT, manifest_signed_bytes
 from tenants.auditlog.chain import SQL_FIELDS, canonical_detail
 from tenants.auditlog.models import AccessLogEntry, ChainHead
 
 from .signing import fingerprint, public_key_b64, sign
 
 FORMATS = ("jsonl", "csv")
-CHUNK = 2_000
+CHUNK = 5_000
+DETAIL_CACHE_MAX = 50_000
 # Fixed column expressions and our own table name; the period is a parameter.
 _COLUMNS = ", ".join(SQL_FIELDS.values())
 _TABLE = AccessLogEntry._meta.db_table
@@ -68,6 +78,7 @@ def export_audit(
     firms = sorted(firms, key=lambda firm: firm.slug)
     out = Path(out)
     descriptor, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    writer: _Writer | None = None
     try:
         with os.fdopen(descriptor, "wb") as raw:
             writer = _Writer(raw, file_format)
@@ -76,6 +87,7 @@ def export_audit(
                 total += writer.firm(firm, since, until)
                 if progress is not None:
                     progress(done, total)
+            writer.drain()
             manifest = {
                 "type": "manifest",
                 "format": FORMAT,
@@ -97,24 +109,45 @@ def export_audit(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    finally:
+        if writer is not None:
+            writer.close()
     return ExportResult(
         out, total, [f.slug for f in firms], writer.digest.hexdigest(), fingerprint()
     )
 
 
 class _Writer:
-    """Writes records and hashes every byte written before the manifest."""
+    """Writes records and hashes every byte written before the manifest. Blocks of entries
+    are written and hashed on a second thread, one block at a time and in order."""
 
     def __init__(self, raw: IO[bytes], file_format: str):
         self.raw = raw
         self.format = file_format
         self.digest = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-export")
+        self._pending: Future[None] | None = None
+        self._details: dict[str, tuple[str, str]] = {}
+        self._agents: dict[str, str] = {}
         if file_format == "csv":
             self._csv_row(CSV_COLUMNS)
 
-    def _write(self, data: bytes) -> None:
+    def _sink(self, data: bytes) -> None:
         self.raw.write(data)
         self.digest.update(data)
+
+    def _write(self, data: bytes) -> None:
+        self.drain()
+        self._pending = self._pool.submit(self._sink, data)
+
+    def drain(self) -> None:
+        """Wait for the block in flight (and raise its error, e.g. a full disk)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def _csv_row(self, row: Iterable[Any]) -> bytes:
         buffer = _LineBuffer()
@@ -126,12 +159,6 @@ class _Writer:
     def _record(self, record: dict[str, Any]) -> None:
         if self.format == "jsonl":
             self._write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
-        elif record["type"] == "entry":
-            self._csv_row(
-                ["entry", record["firm"]]
-                + ["" if record[name] is None else record[name] for name in FIELDS]
-                + [record["prev_hash"], record["hash"]]
-            )
         else:
             self._csv_row(
                 _json_row(record["type"], record["firm"], json.dumps(record, ensure_ascii=False))
@@ -139,20 +166,21 @@ class _Writer:
 
     def firm(self, firm: Firm, since: datetime, until: datetime) -> int:
         """The firm's entries in the period, then its proof. Returns the entry count."""
-        first: dict[str, Any] | None = None
-        last: dict[str, Any] | None = None
+        first: Sequence[Any] | None = None
+        last: Sequence[Any] | None = None
         count = 0
         outer = connection.in_atomic_block
+        render = self._jsonl_block if self.format == "jsonl" else self._csv_block
         with tenant_context(firm), transaction.atomic():
             if not outer:
                 # One snapshot: the entries, the head and the proof agree with each other.
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            for entry in _entries(firm, since, until):
-                self._record(entry)
-                first = first or entry
-                last = entry
-                count += 1
+            for rows in _row_chunks(since, until):
+                self._write(render(firm.slug, rows))
+                first = first or rows[0]
+                last = rows[-1]
+                count += len(rows)
             head = ChainHead.objects.filter(singleton=True).values_list("seq", "hash").first()
         checkpoint = AuditCheckpoint.objects.filter(firm=firm).order_by("-seq").first()
         self._record(
@@ -160,10 +188,10 @@ class _Writer:
                 "type": "proof",
                 "firm": firm.slug,
                 "entries": count,
-                "first_seq": first["seq"] if first else None,
-                "first_prev_hash": first["prev_hash"] if first else None,
-                "last_seq": last["seq"] if last else None,
-                "last_hash": last["hash"] if last else None,
+                "first_seq": _int(first[_SEQ]) if first else None,
+                "first_prev_hash": first[_PREV] if first else None,
+                "last_seq": _int(last[_SEQ]) if last else None,
+                "last_hash": last[_HASH] if last else None,
                 "head_seq": head[0] if head else None,
                 "head_hash": head[1] if head else None,
                 "checkpoint_seq": checkpoint.seq if checkpoint else None,
@@ -172,6 +200,113 @@ class _Writer:
             }
         )
         return count
+
+    def _detail(self, text: str) -> tuple[str, str]:
+        """(canonical detail, the same as a JSON string), cached by the jsonb text."""
+        cached = self._details.get(text)
+        if cached is None:
+            if len(self._details) >= DETAIL_CACHE_MAX:
+                self._details.clear()
+            canonical = canonical_detail(json.loads(text))
+            cached = self._details[text] = (canonical, encode_basestring(canonical))
+        return cached
+
+    def _agent(self, text: str | None) -> str:
+        if text is None:
+            return "null"
+        cached = self._agents.get(text)
+        if cached is None:
+            if len(self._agents) >= DETAIL_CACHE_MAX:
+                self._agents.clear()
+            cached = self._agents[text] = encode_basestring(text)
+        return cached
+
+    def _jsonl_block(self, slug: str, rows: list[tuple[Any, ...]]) -> bytes:
+        """The rows as JSON Lines: byte for byte `json.dumps(record, ensure_ascii=False)` of
+        the record the verifier reads (same key order, separators and string encoder)."""
+        # Conditional expressions rather than helper calls: this runs once per entry.
+        e, detail, agent = encode_basestring, self._detail, self._agent
+        head = '{"type": "entry", "firm": ' + e(slug) + ', "seq": '
+        lines = [
+            f"{head}{_num(seq)}, "
+            f'"at": {"null" if at is None else e(at)}, "actor_user_id": {_num(user)}, '
+            f'"actor_email": {"null" if email is None else e(email)}, '
+            f'"actor_role": {"null" if role is None else e(role)}, '
+            f'"api_token_id": {_num(token)}, "person_id": {_num(person)}, '
+            f'"action": {"null" if action is None else e(action)}, '
+            f'"purpose": {"null" if purpose is None else e(purpose)}, '
+            f'"result": {"null" if result is None else e(result)}, '
+            f'"ip": {"null" if ip is None else e(ip)}, "user_agent": {agent(ua)}, '
+            f'"request_id": {"null" if request is None else e(request)}, '
+            f'"detail": {detail(det)[1]}, '
+            f'"prev_hash": {"null" if prev is None else e(prev)}, '
+            f'"hash": {"null" if digest is None else e(digest)}}}\n'
+            for (
+                seq,
+                at,
+                user,
+                email,
+                role,
+                token,
+                person,
+                action,
+                purpose,
+                result,
+                ip,
+                ua,
+                request,
+                det,
+                prev,
+                digest,
+            ) in rows  # fmt: skip
+        ]
+        return "".join(lines).encode("utf-8")
+
+    def _csv_block(self, slug: str, rows: list[tuple[Any, ...]]) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        detail = self._detail
+        writer.writerows(
+            (
+                "entry",
+                slug,
+                _int(seq),
+                at,
+                _int(user),
+                email,
+                role,
+                _int(token),
+                _int(person),
+                action,
+                purpose,
+                result,
+                ip,
+                ua,
+                request,
+                detail(det)[0],
+                prev,
+                digest,
+            )
+            for (
+                seq,
+                at,
+                user,
+                email,
+                role,
+                token,
+                person,
+                action,
+                purpose,
+                result,
+                ip,
+                ua,
+                request,
+                det,
+                prev,
+                digest,
+            ) in rows  # fmt: skip
+        )
+        return buffer.getvalue().encode("utf-8")
 
     def manifest(self, manifest: dict[str, Any]) -> None:
         if self.format == "jsonl":
@@ -204,17 +339,22 @@ class _LineBuffer:
         self.value += text
 
 
-def _entries(firm: Firm, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
-    names = (*FIELDS[:-1], "detail", "prev_hash", "hash")
+_SEQ, _PREV, _HASH = 0, 14, 15  # positions in a row of _SELECT
+
+
+def _int(value: Any) -> Any:
+    """An integer field as the export writes it: int, or None (the CSV writer makes that "")."""
+    return None if value in (None, "") else int(value)
+
+
+def _num(value: Any) -> str:
+    if value.__class__ is int:
+        return str(value)
+    return "null" if value in (None, "") else str(int(value))
+
+
+def _row_chunks(since: datetime, until: datetime) -> Iterator[list[tuple[Any, ...]]]:
     with connection.chunked_cursor() as cursor:
         cursor.execute(_SELECT, [since, until])
         while rows := cursor.fetchmany(CHUNK):
-            for row in rows:
-                entry: dict[str, Any] = {"type": "entry", "firm": firm.slug}
-                for name, value in zip(names, row, strict=True):
-                    if name == "detail":
-                        value = canonical_detail(json.loads(value))
-                    elif name in INT_FIELDS:
-                        value = None if value in (None, "") else int(value)
-                    entry[name] = value
-                yield entry
+            yield rows

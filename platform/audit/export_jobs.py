@@ -2,18 +2,25 @@
 progress, the encrypted file with a download window, and the optional push to S3.
 
 The file holds no number (the log never does), but it names people and staff, so it rests
-encrypted: AES-256-GCM under a key derived from SECRET_KEY (HKDF, its own `info`), bound to
-the job's id. It is readable only through `export_file`, by the user who asked, until the
-window closes; then the sweep removes it.
+encrypted: AES-256-GCM in chunks of 1 MiB (audit.sealing), under a key derived from
+SECRET_KEY (HKDF, its own `info`, the job's id as salt), each chunk bound to the job, its
+index and whether it is the last. It is readable only through `export_stream`, by the user
+who asked, until the window closes; then the sweep removes it.
+
+Memory stays flat whatever the size: the export streams into a temporary file, the file is
+sealed chunk by chunk into a second one, both go to storage from the file (a block copy, or
+an S3 multipart upload), and a download decrypts chunk by chunk.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import tempfile
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -26,11 +33,14 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role, User
 from firms.models import Firm
-from objectstore import object_store
+from objectstore import ObjectMissing, object_store
 from tenants.auditlog.services import Actor, log_access
 
 from .export import FORMATS, export_audit
 from .models import AuditExportJob
+from .sealing import SealBroken, check_stream, is_sealed_stream, seal_file, unseal_stream
+
+logger = logging.getLogger(__name__)
 
 # Who may export a firm's log: its owners, and the accountants who file for it.
 AUDIT_ROLES = (Role.OWNER, Role.ACCOUNTANT)
@@ -80,19 +90,27 @@ def _enqueue(job: AuditExportJob) -> None:
     run_export_job.delay(str(job.pk))
 
 
-def _key() -> bytes:
+def _key(job: AuditExportJob) -> bytes:
+    """The job's own key: HKDF of SECRET_KEY, salted with the job's id."""
     return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"mynumber-custody:audit-export"
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=job.pk.bytes,
+        info=b"mynumber-custody:audit-export:chunks",
     ).derive(settings.SECRET_KEY.encode())
 
 
-def _seal(job: AuditExportJob, data: bytes) -> bytes:
-    nonce = os.urandom(12)
-    return nonce + AESGCM(_key()).encrypt(nonce, data, str(job.pk).encode())
+def _context(job: AuditExportJob) -> bytes:
+    return str(job.pk).encode()
 
 
-def _unseal(job: AuditExportJob, blob: bytes) -> bytes:
-    return AESGCM(_key()).decrypt(blob[:12], blob[12:], str(job.pk).encode())
+def _legacy_unseal(job: AuditExportJob, blob: bytes) -> bytes:
+    """Files stored before chunked sealing (one AES-GCM blob): readable until their window
+    closes, at most AUDIT_EXPORT_DOWNLOAD_HOURS after the upgrade."""
+    legacy_key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"mynumber-custody:audit-export"
+    ).derive(settings.SECRET_KEY.encode())
+    return AESGCM(legacy_key).decrypt(blob[:12], blob[12:], _context(job))
 
 
 def _bounds(job: AuditExportJob) -> tuple[datetime, datetime]:
@@ -117,13 +135,14 @@ def job_run(job_id: str) -> AuditExportJob:
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / f"audit-export.{job.file_format}"
+        sealed = Path(folder) / "audit-export.sealed"
         try:
             result = export_audit(firms=list(job.firms.all()), since=since, until=until,
                                   out=out, file_format=job.file_format, progress=progress)  # fmt: skip
-            data = out.read_bytes()
+            seal_file(out, sealed, key=_key(job), context=_context(job))
             key = f"platform/audit-exports/{job.pk}"
-            object_store().put(key, _seal(job, data))
-            pushed = _push(job, data)
+            object_store().put_file(key, sealed)
+            pushed = _push(job, out)
         except Exception as error:
             job.status, job.finished_at = AuditExportJob.Status.FAILED, timezone.now()
             job.error = type(error).__name__
@@ -138,13 +157,13 @@ def job_run(job_id: str) -> AuditExportJob:
     return job
 
 
-def _push(job: AuditExportJob, data: bytes) -> str:
+def _push(job: AuditExportJob, path: Path) -> str:
     """Copy the signed file to AUDIT_EXPORT_S3_BUCKET (an Object Lock bucket in production:
     infra/), when set. Returns where it went."""
     bucket = settings.AUDIT_EXPORT_S3_BUCKET
     if not bucket:
         return ""
-    from objectstore.s3 import s3_client
+    from objectstore.s3 import s3_client, upload_file
 
     client = s3_client(
         endpoint_url=settings.AUDIT_EXPORT_S3_ENDPOINT_URL or settings.OBJECT_STORE_S3_ENDPOINT_URL,
@@ -156,18 +175,53 @@ def _push(job: AuditExportJob, data: bytes) -> str:
         max_attempts=settings.OBJECT_STORE_S3_MAX_ATTEMPTS,
     )
     key = f"audit-exports/{job.created_at:%Y/%m}/{job.pk}.{job.file_format}"
-    client.put_object(Bucket=bucket, Key=key, Body=data)
+    # From the file, in parts: the signed file is never held in memory.
+    upload_file(client, path, bucket=bucket, key=key, extra={"ContentType": _content_type(job)})
     return f"s3://{bucket}/{key}"
 
 
-def export_file(*, user: User, job: AuditExportJob) -> bytes:
+def _content_type(job: AuditExportJob) -> str:
+    kind = "text/csv" if job.file_format == "csv" else "application/x-ndjson"
+    return f"{kind}; charset=utf-8"
+
+
+def export_stream(*, user: User, job: AuditExportJob) -> Iterator[bytes]:
+    """The decrypted file, chunk by chunk, for the user who asked, within the window.
+
+    Every chunk is authenticated once before this returns, so a damaged, cut or altered file
+    is refused with a clear message (ValidationError) before a download starts; the chunks
+    are authenticated again as they stream (a file changed in between stops the download)."""
     if job.requested_by_id != user.pk:
         raise ValidationError(_("この出力はあなたが依頼したものではありません。"))
     if job.status != AuditExportJob.Status.DONE or not job.storage_key:
         raise ValidationError(_("まだ出力が完了していません。"))
     if job.expires_at is None or job.expires_at <= timezone.now():
         raise ValidationError(_("ダウンロードの期限が過ぎました。もう一度出力してください。"))
-    return _unseal(job, object_store().get(job.storage_key))
+    store = object_store()
+    try:
+        with store.open(job.storage_key) as stream:
+            if not is_sealed_stream(stream.read(64)):
+                legacy = _legacy_unseal(job, store.get(job.storage_key))
+                return iter([legacy])
+        with store.open(job.storage_key) as stream:
+            check_stream(stream, key=_key(job), context=_context(job))
+    except ObjectMissing as error:
+        raise ValidationError(
+            _("ダウンロードの期限が過ぎました。もう一度出力してください。")
+        ) from error
+    except (SealBroken, InvalidTag) as error:
+        logger.error("audit export %s cannot be opened: %s", job.pk, error)
+        raise ValidationError(
+            _(
+                "保存された出力ファイルが壊れているか、改ざんされています。もう一度出力してください。"
+            )
+        ) from error
+    return _plaintext(job)
+
+
+def _plaintext(job: AuditExportJob) -> Iterator[bytes]:
+    with object_store().open(job.storage_key) as stream:
+        yield from unseal_stream(stream, key=_key(job), context=_context(job))
 
 
 def purge_expired_exports() -> int:

@@ -8,14 +8,15 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.services import signed_in_user
 
-from .export_jobs import auditable_firms, export_file, job_request
+from .export_jobs import auditable_firms, export_stream, job_request
 from .models import AuditExportJob
 
 
@@ -74,15 +75,16 @@ def export_status(request: HttpRequest, pk) -> JsonResponse:
 
 @login_required
 @never_cache
-def export_download(request: HttpRequest, pk) -> HttpResponse:
+def export_download(request: HttpRequest, pk) -> HttpResponseBase:
     job = _job(request, pk)
     try:
-        data = export_file(user=signed_in_user(request), job=job)
+        chunks = export_stream(user=signed_in_user(request), job=job)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("audit_exports")
     content_type = "text/csv" if job.file_format == "csv" else "application/x-ndjson"
-    response = HttpResponse(data, content_type=f"{content_type}; charset=utf-8")
+    # Decrypted chunk by chunk as it is sent: memory stays flat whatever the file's size.
+    response = StreamingHttpResponse(chunks, content_type=f"{content_type}; charset=utf-8")
     name = f"audit-export-{job.since:%Y%m%d}-{job.until:%Y%m%d}.{job.file_format}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store, private"

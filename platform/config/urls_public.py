@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from operators import views as operator_views
 from public_site import views
+from tenants.workspace import offboarding_views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("api/", include("tenants.api.docs")),
     path("billing/", include("billing.urls_public")),
+    path("offboarding/", include(offboarding_views.public_urlpatterns)),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from practices import views as practice_views
-from tenants.workspace import support_views, views
+from tenants.workspace import offboarding_views, support_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -30,6 +30,8 @@ urlpatterns = [
     ),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
     path("billing/", include("billing.urls")),
+    path("reports/", include("audit.report_urls")),
+    path("offboarding/", include(offboarding_views.urlpatterns)),
     path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("auth/handoff/", views.handoff, name="handoff"),
     path("logout/", views.sign_out, name="firm_logout"),

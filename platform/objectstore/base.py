@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
 
 MAX_KEY_LENGTH = 512
 # Lower-case only, so a key means the same file on case-insensitive file systems as on S3,
@@ -36,6 +37,17 @@ class ObjectStore(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def put_file(self, key: str, path: Path | str) -> None:
+        """Store the file at path under key without reading it into memory (a local copy in
+        blocks; S3 multipart upload). Same atomicity as put."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable binary stream of the object, to read in blocks and close (use it in a
+        `with`). Raises ObjectMissing if there is none; a read that fails midway raises
+        ObjectStoreUnavailable."""
+        ...
 
 
 def validate_key(key: str) -> str:

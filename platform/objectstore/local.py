@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, BinaryIO
 
 from .base import ObjectMissing, validate_key
 
@@ -19,6 +22,7 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 # "~" is not allowed in keys, so a temporary file can never be mistaken for an object.
 _TEMP_PREFIX = ".~tmp-"
+COPY_BLOCK = 1024 * 1024
 
 
 class LocalObjectStore:
@@ -26,13 +30,29 @@ class LocalObjectStore:
         self.root = Path(root).absolute()
 
     def put(self, key: str, data: bytes) -> None:
+        self._write(key, lambda temp: temp.write(data))
+
+    def put_file(self, key: str, path: Path | str) -> None:
+        """Copy the file in blocks of COPY_BLOCK bytes: memory stays flat whatever its size."""
+        self._path(key)  # a bad key is refused before the file is even opened
+        with open(path, "rb") as source:
+            self._write(key, lambda temp: shutil.copyfileobj(source, temp, COPY_BLOCK))
+
+    def open(self, key: str) -> BinaryIO:
+        path = self._path(key)
+        try:
+            return path.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectMissing(key) from None
+
+    def _write(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
         path = self._path(key)
         self._make_dirs(path.parent)
         # mkstemp creates the file with mode 0600 whatever the umask.
         fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as temp:
-                temp.write(data)
+                fill(temp)
                 temp.flush()
                 os.fsync(temp.fileno())
             os.chmod(temp_name, FILE_MODE)

@@ -8,9 +8,13 @@ short and bounded, so an unreachable store fails a request in seconds (HTTP 503)
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -20,6 +24,13 @@ from .base import ObjectMissing, ObjectStoreUnavailable, validate_key
 # only the status code.
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 SSE_CHOICES = ("aws:kms", "AES256", "")
+# put_file: files above this go up in parts of this size, a few at a time, each part read from
+# the file as it is sent (memory: about PART_SIZE x concurrency, whatever the file's size).
+PART_SIZE = 8 * 1024 * 1024
+READ_BLOCK = 1024 * 1024
+TRANSFER = TransferConfig(
+    multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=4
+)
 
 
 def s3_client(
@@ -62,18 +73,33 @@ class S3ObjectStore:
         self.client = client
         self.server_side_encryption = server_side_encryption
 
+    def _extra(self) -> dict[str, Any]:
+        # The bytes are a sealed blob, whatever the document was.
+        extra: dict[str, Any] = {"ContentType": "application/octet-stream"}
+        if self.server_side_encryption:
+            extra["ServerSideEncryption"] = self.server_side_encryption
+        return extra
+
     def put(self, key: str, data: bytes) -> None:
         params: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": validate_key(key),
             "Body": data,
-            # The bytes are a sealed blob, whatever the document was.
-            "ContentType": "application/octet-stream",
+            **self._extra(),
         }
-        if self.server_side_encryption:
-            params["ServerSideEncryption"] = self.server_side_encryption
         # S3 writes are atomic per object: a reader sees the old object or the new one.
         self._call("put_object", key, **params)
+
+    def put_file(self, key: str, path: Path | str) -> None:
+        """boto3's managed upload from the file: one PUT for a small file, a multipart
+        upload above PART_SIZE. The object appears only when the upload completes."""
+        upload_file(
+            self.client, path, bucket=self.bucket, key=validate_key(key), extra=self._extra()
+        )
+
+    def open(self, key: str) -> BinaryIO:
+        response = self._call("get_object", key, Bucket=self.bucket, Key=validate_key(key))
+        return io.BufferedReader(_Body(response["Body"], f"{self.bucket}/{key}"), READ_BLOCK)
 
     def get(self, key: str) -> bytes:
         response = self._call("get_object", key, Bucket=self.bucket, Key=validate_key(key))
@@ -112,3 +138,44 @@ class S3ObjectStore:
             raise ObjectStoreUnavailable(
                 f"s3 {operation} {self.bucket}/{key} failed: {type(exc).__name__}"
             ) from exc
+
+
+def upload_file(client: Any, path: Path | str, *, bucket: str, key: str,
+                extra: dict[str, Any]) -> None:  # fmt: skip
+    """Upload a file in parts (boto3's transfer manager), errors mapped to ours."""
+    try:
+        client.upload_file(str(path), bucket, key, ExtraArgs=extra, Config=TRANSFER)
+    except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
+        # S3UploadFailedError carries the S3 error code in its message, never content.
+        raise ObjectStoreUnavailable(f"s3 upload {bucket}/{key} failed: {exc}") from exc
+
+
+class _Body(io.RawIOBase):
+    """An S3 object's body as a readable stream; a connection that breaks midway raises
+    ObjectStoreUnavailable, like every other failure of the store."""
+
+    def __init__(self, body: Any, where: str) -> None:
+        super().__init__()
+        self._body = body
+        self._where = where
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return bytes(self._body.read(None if size is None or size < 0 else size))
+        except BotoCoreError as exc:
+            raise ObjectStoreUnavailable(
+                f"s3 get_object {self._where}: {type(exc).__name__}"
+            ) from exc
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()

@@ -4,11 +4,13 @@ download window, and a copy pushed to S3."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from audit import sealing
 from audit.export_jobs import job_run, purge_expired_exports
 from audit.models import AuditExportJob
 from infra.audit.verify_audit_export import verify
@@ -53,7 +55,7 @@ def test_an_owner_exports_their_firm_and_downloads_a_file_that_verifies(acme, al
     assert b'"type":"manifest"' not in blob  # encrypted at rest
     response = client.get(f"/audit-exports/{job.pk}/download/")
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
-    report = verify(response.content)
+    report = verify(b"".join(response.streaming_content))
     assert report.firms == ["acme"]
     with tenant_context(acme):
         assert AccessLogEntry.objects.filter(
@@ -93,3 +95,73 @@ def test_a_finished_export_is_pushed_to_s3(acme, alice, settings, s3_store):
     assert job.pushed_to.startswith(f"s3://{s3_store.name}/audit-exports/")
     key = job.pushed_to.split("/", 3)[3]
     assert verify(s3_store.raw(key)).firms == ["acme"]
+
+
+def _stored(tmp_path: Path) -> Path:
+    return next(p for p in (tmp_path / "objects").rglob("*") if p.is_file())
+
+
+def _sealed_chunks(blob: bytes) -> list[tuple[int, int]]:
+    """(offset, length) of each chunk record after the magic."""
+    offset, chunks = len(sealing.MAGIC), []
+    while offset < len(blob):
+        _flag, length, _nonce = sealing._HEADER.unpack_from(blob, offset)
+        size = sealing._HEADER.size + length
+        chunks.append((offset, size))
+        offset += size
+    return chunks
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "drop_last", "append"])
+def test_a_damaged_stored_file_is_refused_with_a_clear_message(acme, alice, tmp_path, damage):
+    client = signed_in_public_client(alice)
+    ask(client, [acme])
+    job = job_run(str(AuditExportJob.objects.get().pk))
+    stored = _stored(tmp_path)
+    blob = bytearray(stored.read_bytes())
+    if damage == "flip":
+        blob[-5] ^= 0x01  # a bit inside the last chunk's ciphertext
+    elif damage == "truncate":
+        del blob[len(blob) // 2 :]
+    elif damage == "drop_last":
+        offset, _size = _sealed_chunks(bytes(blob))[-1]
+        del blob[offset:]
+    else:
+        blob += b"extra"
+    stored.write_bytes(bytes(blob))
+    response = client.get(f"/audit-exports/{job.pk}/download/", follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain and "壊れているか、改ざんされています" in page
+    assert '"type":"manifest"' not in page
+
+
+def test_sealing_in_chunks_detects_reordering_truncation_and_another_file(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_bytes(bytes(range(256)) * 40)  # 10,240 bytes: 11 chunks of 1,000
+    sealed = tmp_path / "sealed"
+    key, context = b"k" * 32, b"job-1"
+    assert sealing.seal_file(plain, sealed, key=key, context=context, chunk_size=1000) == 11
+
+    def unseal(blob: bytes, ctx: bytes = context) -> bytes:
+        import io
+
+        return b"".join(sealing.unseal_stream(io.BytesIO(blob), key=key, context=ctx))
+
+    blob = sealed.read_bytes()
+    assert unseal(blob) == plain.read_bytes()
+    chunks = _sealed_chunks(blob)
+    assert len(chunks) == 11
+    (a_off, a_len), (b_off, b_len) = chunks[1], chunks[2]
+    swapped = blob[:a_off] + blob[b_off : b_off + b_len] + blob[a_off : a_off + a_len]
+    swapped += blob[b_off + b_len :]
+    with pytest.raises(sealing.SealBroken, match="chunk 1 was altered or is out of place"):
+        unseal(swapped)
+    # Cut at a chunk boundary: every chunk kept is intact, but the last one is missing.
+    with pytest.raises(sealing.SealBroken, match="ends before its last chunk"):
+        unseal(blob[: chunks[5][0]])
+    with pytest.raises(sealing.SealBroken, match="chunk 0"):
+        unseal(blob, b"job-2")
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    sealing.seal_file(empty, sealed, key=key, context=context)
+    assert unseal(sealed.read_bytes()) == b""

@@ -423,6 +423,18 @@ CELERY_BEAT_SCHEDULE["retention-sweep"] = {
     "schedule": crontab(hour=15, minute=30),
 }
 
+# --- Firm offboarding (firms.offboarding, docs/retention.md "Offboarding") ---
+# The final export can be downloaded this many days after it is ready; then (or as soon as
+# the owner confirms the download) the firm's key is destroyed and the archive removed.
+OFFBOARDING_EXPORT_DAYS = env_int("OFFBOARDING_EXPORT_DAYS", 30)
+# The schema is dropped this many days after the key was destroyed: KMS's shortest pending
+# window, so the key and the data go for good together.
+OFFBOARDING_DROP_DAYS = env_int("OFFBOARDING_DROP_DAYS", 7)
+CELERY_BEAT_SCHEDULE["offboarding-sweep"] = {
+    "task": "firms.offboarding_sweep",
+    "schedule": 3600.0,
+}
+
 # --- Billing (billing/, docs/billing.md) ---
 # Without STRIPE_SECRET_KEY billing is off: no Stripe call is made and every firm is on
 # BILLING_DEFAULT_PLAN ("standard": no people limit, so the embedded default is unlimited).
@@ -449,3 +461,60 @@ CELERY_BEAT_SCHEDULE["billing-quantity-sync"] = {
     "task": "billing.sync_all_quantities",
     "schedule": crontab(hour=17, minute=0),
 }
+
+# --- Sub-processors (委託先・再委託先), for the firms' supervision report ---
+# docs/investigation.md and docs/legal-duties.md. Each entry is shown in a firm's monthly
+# supervision report (audit.supervision) when its condition holds for that firm:
+# "always"; "key_provider:<name>" (the firm's key provider); "object_store:<kind>";
+# "email" (EMAIL_HOST set); "billing" (STRIPE_SECRET_KEY set); "audit_export_s3"
+# (AUDIT_EXPORT_S3_BUCKET set). Edit this list when the deployment changes who handles
+# the firms' data: firms must be told, and a new sub-processor needs their permission.
+SUBPROCESSOR_HOSTING = env_str(
+    "SUBPROCESSOR_HOSTING", "Amazon Web Services, Inc.（Amazon EC2 / Amazon RDS for PostgreSQL）"
+)
+SUBPROCESSOR_EMAIL = env_str("SUBPROCESSOR_EMAIL", "Amazon Web Services, Inc.（Amazon SES）")
+_AWS_LOCATION = f"日本（AWS {AWS_REGION}）"
+SUBPROCESSORS: list[dict[str, str]] = [
+    {
+        "code": "hosting",
+        "when": "always",
+        "name": SUBPROCESSOR_HOSTING,
+        "purpose": "アプリケーションとデータベースの稼働（個人番号は暗号化して保存）",
+        "location": _AWS_LOCATION,
+    },
+    {
+        "code": "kms",
+        "when": "key_provider:aws",
+        "name": "Amazon Web Services, Inc.（AWS KMS）",
+        "purpose": "事業者ごとの鍵暗号化鍵の保管と利用（鍵は KMS の外に出ません）",
+        "location": _AWS_LOCATION,
+    },
+    {
+        "code": "object_storage",
+        "when": "object_store:s3",
+        "name": "Amazon Web Services, Inc.（Amazon S3）",
+        "purpose": "暗号化した本人確認書類の画像と出力ファイルの保管",
+        "location": _AWS_LOCATION,
+    },
+    {
+        "code": "audit_archive",
+        "when": "audit_export_s3",
+        "name": "Amazon Web Services, Inc.（Amazon S3、アクセス記録の保管用バケット）",
+        "purpose": "署名付きアクセス記録の出力ファイルの保管（個人番号は含みません）",
+        "location": _AWS_LOCATION,
+    },
+    {
+        "code": "email",
+        "when": "email",
+        "name": SUBPROCESSOR_EMAIL,
+        "purpose": "招待・提出依頼・通知メールの送信（個人番号は送りません）",
+        "location": _AWS_LOCATION,
+    },
+    {
+        "code": "payments",
+        "when": "billing",
+        "name": "Stripe, Inc.（Stripe Payments Japan 株式会社）",
+        "purpose": "利用料金の請求と決済（個人番号は送りません）",
+        "location": "米国・日本",
+    },
+]
