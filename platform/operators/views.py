@@ -19,6 +19,7 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 from accounts.models import SupportGrant
 from accounts.services import signed_in_user
 from accounts.support import support_request
+from billing.services import billing_state
 from firms import lifecycle
 from firms.models import Firm
 from keys.errors import KeyUnavailable
@@ -44,7 +45,10 @@ def console(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(firms, PAGE_SIZE).get_page(request.GET.get("page"))
     figures = firm_figures([firm.schema_name for firm in page.object_list])
-    rows = [{"firm": firm, **figures.get(firm.schema_name, {})} for firm in page.object_list]
+    rows = [
+        {"firm": firm, "billing": billing_state(firm), **figures.get(firm.schema_name, {})}
+        for firm in page.object_list
+    ]
     return render(request, "operators/console.html", {"rows": rows, "page": page})
 
 

@@ -209,6 +209,7 @@ def test_a_suspended_firm_is_read_only_but_reveals_still_work(acme, harry, olga,
 def test_the_console_shows_people_size_keys_and_chain(acme, olga, held):
     page = signed_in_public_client(olga).get("/operator/").content.decode()
     assert "アクメ株式会社" in page and "local" in page
+    assert "スタンダード" in page  # the plan (billing off: the configured default)
     detail = signed_in_public_client(olga).get(f"/operator/firms/{acme.slug}/").content.decode()
     assert "アクセス記録の連鎖を検証する" in detail
     verified = signed_in_public_client(olga).post(
