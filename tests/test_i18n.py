@@ -91,10 +91,17 @@ def test_every_english_message_is_translated():
 
 def test_english_messages_keep_the_placeholders():
     catalogue = polib.pofile(str(PO_PATH))
+
+    def translations(entry):
+        # A plural entry keeps its forms in msgstr_plural; msgstr stays empty.
+        return list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+
     mismatched = [
         entry.msgid
         for entry in catalogue
-        if sorted(PLACEHOLDER.findall(entry.msgid)) != sorted(PLACEHOLDER.findall(entry.msgstr))
+        for translation in translations(entry)
+        if sorted(PLACEHOLDER.findall(entry.msgid_plural or entry.msgid))
+        != sorted(PLACEHOLDER.findall(translation))
     ]
     assert mismatched == []
 

@@ -170,3 +170,47 @@ def people_without_numbers(links: list[PracticeClient]) -> list[Waiting]:
         for schema, person_id, name, kind, since in rows
     ]
     return sorted(waiting, key=lambda w: (w.link.firm.name, w.name))
+
+
+@dataclass(frozen=True)
+class DeletionDue:
+    """A number a client firm still holds whose deletion date has come or comes this month."""
+
+    link: PracticeClient
+    person_id: int
+    name: str
+    due_on: object
+
+    @property
+    def overdue(self) -> bool:
+        return bool(self.due_on <= timezone.localdate())  # type: ignore[operator]
+
+
+def deletions_due(links: list[PracticeClient]) -> list[DeletionDue]:
+    """Across the client firms, every number due for deletion by the end of this month,
+    overdue first (one UNION ALL query)."""
+    if not links:
+        return []
+    today = timezone.localdate()
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    by_schema = {link.firm.schema_name: link for link in links}
+    parts = [
+        sql.SQL(
+            "SELECT {name}, p.id, p.family_name || ' ' || p.given_name, d.due_on "
+            "FROM {s}.{due} d JOIN {s}.{record} r ON r.person_id = d.person_id "
+            "JOIN {s}.{person} p ON p.id = d.person_id WHERE d.due_on <= {month_end}"
+        ).format(
+            name=sql.Literal(schema),
+            s=sql.Identifier(schema),
+            due=sql.Identifier(PersonRetention._meta.db_table),
+            record=sql.Identifier(MyNumberRecord._meta.db_table),
+            person=sql.Identifier(Person._meta.db_table),
+            month_end=sql.Literal(month_end),
+        )
+        for schema in by_schema
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL(" UNION ALL ").join(parts).as_string(cursor.cursor.connection))
+        rows = cursor.fetchall()
+    due = [DeletionDue(by_schema[schema], pid, name, on) for schema, pid, name, on in rows]
+    return sorted(due, key=lambda d: (d.due_on, d.link.firm.name, d.name))

@@ -18,4 +18,5 @@ urlpatterns = [
     path("practices/links/<int:link_id>/end/", views.link_end, name="practice_link_end"),
     path("portfolio/", views.portfolio_view, name="portfolio"),
     path("portfolio/new-hires/", views.new_hires, name="portfolio_new_hires"),
+    path("portfolio/deletions/", views.deletions, name="portfolio_deletions"),
 ]

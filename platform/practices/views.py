@@ -18,7 +18,7 @@ from tenants.custody.errors import CustodyError
 
 from . import services
 from .models import Practice, PracticeClient, PracticeMember
-from .portfolio import FILTERS, SORTS, people_without_numbers, portfolio
+from .portfolio import FILTERS, SORTS, deletions_due, people_without_numbers, portfolio
 
 
 def _seat(request: HttpRequest, practice_id: int) -> PracticeMember:
@@ -184,6 +184,13 @@ def new_hires(request: HttpRequest) -> HttpResponse:
             )
         return redirect("portfolio_new_hires")
     return render(request, "practices/new_hires.html", {"waiting": people_without_numbers(links)})
+
+
+@login_required
+def deletions(request: HttpRequest) -> HttpResponse:
+    """Every number due for deletion across the client firms, this month and overdue."""
+    links = services.client_firms(signed_in_user(request))
+    return render(request, "practices/deletions.html", {"due": deletions_due(links)})
 
 
 # --- on a firm's host: the owner's view of practices ----------------------------------------

@@ -234,3 +234,38 @@ def test_the_portfolio_counts_numbers_past_their_deletion_date(acme, alice, tana
     page = signed_in_public_client(tanaka).get("/portfolio/?only=deletions").content.decode()
     table = page.split("<tbody>")[1]
     assert "アクメ" in table and '<strong class="errorlist">1</strong> / 0' in table
+
+
+def test_every_deletion_due_across_the_client_firms_in_one_list(acme, globex, alice, gina,
+                                                               tanaka, practice):  # fmt: skip
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.auditlog.services import Actor
+    from tenants.custody import services as custody
+    from tenants.retention.models import PersonRetention
+
+    numbers = {"acme": "123456789018", "globex": "000000000019"}
+    for firm, owner in ((acme, alice), (globex, gina)):
+        link = services.practice_invite(
+            owner=Membership.objects.get(user=owner, firm=firm), code=practice.code
+        )
+        services.practice_accept(admin=admin_seat(tanaka, practice), link=link)
+        actor = Actor(user_id=owner.pk, email=owner.email, role="owner", request_id="t")
+        with tenant_context(firm):
+            person = custody.person_create(actor=actor, data={
+                "kind": "employee", "family_name": firm.slug, "given_name": "退職",
+                "family_name_kana": "テスト", "given_name_kana": "タイショク",
+            })  # fmt: skip
+            custody.number_set(actor=actor, firm=firm, person=person, raw=numbers[firm.slug],
+                               purpose_codes=None)  # fmt: skip
+            due = timezone.localdate() - timedelta(days=1 if firm is acme else 400)
+            PersonRetention.objects.update_or_create(
+                person=person, defaults={"due_on": due, "computed_at": timezone.now()}
+            )
+    page = signed_in_public_client(tanaka).get("/portfolio/deletions/").content.decode()
+    table = page.split("<tbody>")[1]
+    assert table.index("globex 退職") < table.index("acme 退職")  # the oldest first
+    assert table.count("期限切れ") == 2
+    assert all(number not in page for number in numbers.values())
