@@ -61,6 +61,8 @@ class BillingState:
     read_only_reason: str = ""
     trial_end: datetime | None = None
     quantity: int = 0
+    # The practice whose Accountant plan pays for this firm, when one does.
+    covered_by: str = ""
 
     @property
     def read_only(self) -> bool:
@@ -88,6 +90,11 @@ def billing_state(firm: Firm, *, now: datetime | None = None) -> BillingState:
             plan=get_plan(settings.BILLING_DEFAULT_PLAN), status=Status.ACTIVE, enabled=False
         )
     record = FirmBilling.objects.filter(firm_id=firm.pk).first()
+    if record is None or not record.live:
+        practice = covering_practice(firm)
+        if practice:
+            return BillingState(plan=plans.PLANS[plans.ACCOUNTANT], status=Status.ACTIVE,
+                                enabled=True, covered_by=practice)  # fmt: skip
     if record is None:
         return BillingState(plan=plans.PLANS[plans.FREE], status=Status.NONE, enabled=True)
     now = now or timezone.now()
@@ -143,10 +150,44 @@ def headcount(firm: Firm) -> int:
 
 
 def practice_client_count(firm: Firm) -> int:
-    """Client firms billed to an accounting practice. Practices come with issue 6; until then
-    a firm on the Accountant plan is its own single client. Issue 6 replaces this body with
-    the count of the practice's client firms (and bills the practice's firm only)."""
-    return 1
+    """The client firms of the practices that bill through this firm (the Accountant plan's
+    quantity): each distinct client with an active link, counted once."""
+    from practices.models import PracticeClient
+
+    return (
+        PracticeClient.objects.filter(
+            practice__billing_firm=firm, status=PracticeClient.Status.ACTIVE
+        )
+        .values("firm_id")
+        .distinct()
+        .count()
+    )
+
+
+def covering_practice(firm: Firm) -> str:
+    """The name of a practice whose live Accountant-plan subscription pays for this firm, or
+    "". A covered firm is billed once, through the practice, not by itself."""
+    from practices.models import PracticeClient
+
+    links = PracticeClient.objects.filter(
+        firm=firm,
+        status=PracticeClient.Status.ACTIVE,
+        practice__billing_firm__billing__plan=plans.ACCOUNTANT,
+        practice__billing_firm__billing__status__in=[Status.TRIALING, Status.ACTIVE],
+    ).select_related("practice")
+    link = links.first()
+    return link.practice.name if link is not None else ""
+
+
+def clients_changed(billing_firm: Firm | None) -> None:
+    """Called when a practice gains or loses a client: after the commit, the practice's
+    subscription quantity is brought in line (as headcount_changed does for people)."""
+    if billing_firm is None or not billing_enabled():
+        return
+    if not FirmBilling.objects.filter(firm_id=billing_firm.pk, status__in=LIVE_STATUSES).exists():
+        return
+    firm_id = billing_firm.pk
+    transaction.on_commit(lambda: _enqueue_quantity_sync(firm_id))
 
 
 def billed_quantity(firm: Firm, plan: Plan | None = None) -> int:

@@ -23,6 +23,16 @@ def _new_code() -> str:
 class Practice(models.Model):
     name = models.CharField(_("事務所名"), max_length=200)
     code = models.CharField(_("事務所コード"), max_length=8, unique=True, default=_new_code)
+    # The firm whose Accountant-plan subscription pays for every client of the practice
+    # (usually the practice's own firm); billing.services counts the clients on it.
+    billing_firm = models.ForeignKey(
+        "firms.Firm",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="billed_practices",
+        verbose_name=_("請求先の事業者"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

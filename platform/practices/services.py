@@ -18,6 +18,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role, User
 from accounts.services import invitation_issue
+from billing.services import clients_changed
 from firms.models import Firm
 from firms.provisioning import provision_firm
 from tenants.auditlog.services import Actor, log_access
@@ -129,6 +130,7 @@ def _activate(link: PracticeClient) -> None:
     link.activated_at = timezone.now()
     link.save(update_fields=["status", "activated_at"])
     _grant(link, list(link.practice.members.select_related("user")))
+    clients_changed(link.practice.billing_firm)
 
 
 def client_create(*, member: PracticeMember, name: str, slug: str, owner_email: str) -> Firm:
@@ -224,7 +226,24 @@ def link_end(*, user: User, link: PracticeClient, as_owner: bool) -> PracticeCli
         link.save(update_fields=["status", "ended_at", "ended_by_email"])
         _firm_log(link.firm, user, role, "practice_unlink",
                   {"practice": link.practice.name, "memberships_removed": count})  # fmt: skip
+        clients_changed(link.practice.billing_firm)
     return link
+
+
+def billing_firm_set(*, admin: PracticeMember, firm: Firm | None) -> Practice:
+    """Choose the firm whose Accountant plan pays for every client of the practice: one the
+    admin owns (usually the practice's own firm). None stops billing through it."""
+    _require_admin(admin)
+    if (
+        firm is not None
+        and not Membership.objects.filter(user=admin.user, firm=firm, role=Role.OWNER).exists()
+    ):
+        raise ValidationError(_("請求先には、あなたがオーナーの事業者を選んでください。"))
+    practice = admin.practice
+    practice.billing_firm = firm
+    practice.save(update_fields=["billing_firm"])
+    clients_changed(firm)
+    return practice
 
 
 def client_firms(user: User) -> list[PracticeClient]:

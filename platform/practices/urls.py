@@ -14,6 +14,7 @@ urlpatterns = [
         name="practice_member_remove",
     ),
     path("practices/<int:practice_id>/clients/", views.client_new, name="practice_client_new"),
+    path("practices/<int:practice_id>/billing/", views.billing_firm, name="practice_billing"),
     path("practices/links/<int:link_id>/accept/", views.link_accept, name="practice_link_accept"),
     path("practices/links/<int:link_id>/end/", views.link_end, name="practice_link_end"),
     path("portfolio/", views.portfolio_view, name="portfolio"),

@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
+from accounts.models import Membership, Role
 from accounts.services import signed_in_user
-from firms.models import public_url
+from firms.models import Firm, public_url
 from tenants.custody.errors import CustodyError
 
 from . import services
@@ -77,6 +77,12 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
                 "firm"
             ),
             "is_admin": member.role == PracticeMember.Role.ADMIN,
+            "owned_firms": [
+                m.firm
+                for m in Membership.objects.filter(user=member.user, role=Role.OWNER)
+                .select_related("firm")
+                .order_by("firm__name")
+            ],
         },
     )
 
@@ -97,6 +103,17 @@ def member_remove(request: HttpRequest, practice_id: int, member_id: int) -> Htt
     member = get_object_or_404(PracticeMember, pk=member_id, practice_id=practice_id)
     _report(request, lambda: services.member_remove(admin=admin, member=member),
             _("メンバーを外しました。担当事業者へのアクセスも終了しました。"))  # fmt: skip
+    return redirect("practice_detail", practice_id=practice_id)
+
+
+@login_required
+@require_POST
+def billing_firm(request: HttpRequest, practice_id: int) -> HttpResponse:
+    admin = _seat(request, practice_id)
+    slug = request.POST.get("firm", "")
+    firm = Firm.objects.filter(slug=slug).first() if slug else None
+    _report(request, lambda: services.billing_firm_set(admin=admin, firm=firm),
+            _("請求先を設定しました。顧問先の数に応じて会計事務所プランで請求します。"))  # fmt: skip
     return redirect("practice_detail", practice_id=practice_id)
 
 
