@@ -267,5 +267,5 @@ def test_every_deletion_due_across_the_client_firms_in_one_list(acme, globex, al
     page = signed_in_public_client(tanaka).get("/portfolio/deletions/").content.decode()
     table = page.split("<tbody>")[1]
     assert table.index("globex 退職") < table.index("acme 退職")  # the oldest first
-    assert table.count("期限切れ") == 2
+    assert table.count("期限超過") == 2
     assert all(number not in page for number in numbers.values())
