@@ -55,3 +55,10 @@ class UploadExpired(CustodyError):
 
 class AlreadyImported(CustodyError):
     message = _("このファイルは既に登録済みです。二重には登録していません。")
+
+
+class UnderLegalHold(CustodyError):
+    message = _(
+        "法的保全が設定されているため削除できません。保全を解除してから削除してください"
+        "（保全は「削除」ページで確認できます）。"
+    )

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
@@ -20,7 +20,14 @@ from tenants.auditlog.services import Actor, log_access, log_access_denied
 from tenants.retention import schedule as retention_schedule
 
 from . import mynumber, policy
-from .errors import DuplicateMyNumber, NoNumber, NotAllowed, PurposeNotNotified, UnknownPurpose
+from .errors import (
+    DuplicateMyNumber,
+    NoNumber,
+    NotAllowed,
+    PurposeNotNotified,
+    UnderLegalHold,
+    UnknownPurpose,
+)
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 
 NUMBER_FIELD = "my_number"
@@ -72,6 +79,15 @@ def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
 
 def person_delete(*, actor: Actor, person: Person) -> None:
     require_allowed(policy.can_write(actor.role), actor=actor, action="delete", person_id=person.pk)
+    from tenants.retention.models import LegalHold
+
+    if LegalHold.objects.filter(
+        Q(person=person) | Q(person__isnull=True), lifted_at__isnull=True
+    ).exists():
+        # A legal hold stops every deletion, by hand as well as by the schedule.
+        log_access_denied(actor=actor, action="delete", person_id=person.pk,
+                          detail={"reason": "legal_hold"})  # fmt: skip
+        raise UnderLegalHold
     person_id = person.pk
     with transaction.atomic():
         MyNumberRecord.objects.filter(person=person).delete()
