@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from practices import views as practice_views
-from tenants.workspace import offboarding_views, support_views, views
+from tenants.workspace import byok_views, offboarding_views, support_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("settings/", views.firm_settings, name="firm_settings"),
     path("support-access/", support_views.support_access, name="support_access"),
+    path("settings/byok/", byok_views.byok, name="byok"),
     path("practices/", practice_views.firm_practices, name="firm_practices"),
     path(
         "practices/<int:link_id>/end/",

@@ -206,3 +206,23 @@ def test_an_asymmetric_key_is_refused(aws_kms):
     rsa = aws_kms.client().create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")
     with pytest.raises(ByokRejected, match="symmetric encryption key"):
         set_firm_byok_key(firm, rsa["KeyMetadata"]["Arn"], actor_email="olga@ops.test")
+
+
+def test_an_owner_switches_to_their_own_key_from_the_settings(aws_kms):
+    from tests.helpers import signed_in_firm_client
+
+    firm = make_firm("acme")
+    owner = make_user("owner@acme.test", firm=firm)
+    handler = make_user("harry@acme.test", firm=firm, role="handler")
+    client = signed_in_firm_client(owner, firm)
+    assert "自社管理の鍵" in client.get("/settings/byok/").content.decode()
+    assert signed_in_firm_client(handler, firm).get("/settings/byok/").status_code == 404
+
+    bad = client.post("/settings/byok/", {"key_arn": "not-an-arn"}, follow=True)
+    assert "ARN の形式が正しくありません" in bad.content.decode()
+    assert not FirmKey.objects.get(firm=firm).byok
+
+    arn = firms_own_key(aws_kms)
+    done = client.post("/settings/byok/", {"key_arn": arn}, follow=True)
+    assert "自社のキーに切り替えました" in done.content.decode()
+    assert FirmKey.objects.get(firm=firm).byok
