@@ -24,6 +24,11 @@ urlpatterns = [
         name="operator_support",
     ),
     path(
+        "operator/firms/<slug:slug>/offboard/",
+        operator_views.firm_offboard,
+        name="operator_offboard",
+    ),
+    path(
         "operator/firms/<slug:slug>/rotate-key/",
         operator_views.firm_rotate_key,
         name="operator_rotate_key",

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -56,6 +57,7 @@ from psycopg import sql
 
 from accounts.models import Membership, Role, User
 from operators.log import log_operator_action
+from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
 from .models import Firm, FirmKey, OffboardingRecord
@@ -190,6 +192,60 @@ def offboarding_request(
         record_id = str(record.pk)
         transaction.on_commit(lambda: _enqueue_start(record_id))
     return record
+
+
+def offboarding_start_by_operator(*, operator: User, firm: Firm, reason: str) -> OffboardingRecord:
+    """An operator starts offboarding (e.g. the contract ended and the firm does not answer).
+    The same steps follow, numbers are never included in the archive, and the owners are told
+    by email: they still get the archive before anything is destroyed."""
+    if not operator.is_operator:
+        raise OffboardingError(_("この操作は運用者だけが行えます。"))
+    reason = reason.strip()
+    if not reason:
+        raise OffboardingError(_("理由を入力してください。"))
+    if looks_like_my_number(reason):
+        raise OffboardingError(_("理由にマイナンバーを書かないでください。"))
+    actor = Actor(user_id=operator.pk, email=operator.email, role="operator")
+    with transaction.atomic():
+        firm = Firm.objects.select_for_update().get(pk=firm.pk)
+        if firm.status == Firm.Status.OFFBOARDING or record_for(firm) is not None:
+            raise OffboardingError(_("この事業者は既に解約手続中です。"))
+        firm.status = Firm.Status.OFFBOARDING
+        firm.save(update_fields=["status"])
+        owners = list(Membership.objects.filter(firm=firm, role=Role.OWNER).select_related("user"))
+        record = OffboardingRecord.objects.create(
+            firm=firm, firm_pk=firm.pk, firm_name=firm.name, firm_slug=firm.slug,
+            schema_name=firm.schema_name, requested_by=operator,
+            requested_by_email=operator.email,
+            owner_user_ids=sorted(m.user_id for m in owners), include_numbers=False,
+            requested_at=timezone.now(),
+        )  # fmt: skip
+        detail = {"record": str(record.pk), "include_numbers": False, "by_operator": True,
+                  "reason": reason[:500]}  # fmt: skip
+        _operator_log(firm, operator.email, "offboarding_request", user_id=operator.pk, **detail)
+        _firm_log(firm, actor, "request", **detail)
+        record_id = str(record.pk)
+        emails = [m.user.email for m in owners]
+        transaction.on_commit(lambda: _enqueue_start(record_id))
+        transaction.on_commit(lambda: _tell_owners(firm, emails))
+    return record
+
+
+def _tell_owners(firm: Firm, emails: list[str]) -> None:
+    if not emails:
+        return
+    send_mail(
+        subject=_("[マイナンバー保管] %(firm)s の解約手続を開始しました") % {"firm": firm.name},
+        message=_(
+            "%(firm)s の解約手続を運用者が開始しました。新しい登録はできません。\n"
+            "最終エクスポート（従業員等の一覧、削除記録、アクセス記録）の準備ができ次第、"
+            "事業者の「解約」ページからダウンロードできます。期限までにダウンロードしてください。"
+            "期限が過ぎると暗号鍵を破棄し、データは復元できなくなります。"
+        )
+        % {"firm": firm.name},
+        from_email=None,
+        recipient_list=emails,
+    )
 
 
 def _enqueue_start(record_id: str) -> None:

@@ -22,6 +22,7 @@ from accounts.support import support_request
 from billing.services import billing_state
 from firms import lifecycle
 from firms.models import Firm
+from firms.offboarding import OffboardingError, offboarding_start_by_operator
 from keys.errors import KeyUnavailable
 from keys.rotation import rotate_firm_key
 from operators.log import log_operator_action
@@ -149,4 +150,20 @@ def firm_rotate_key(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(
             request, _("鍵をローテーションしました。番号はすべて引き続き表示できます。")
         )
+    return redirect("operator_firm", slug=slug)
+
+
+@require_POST
+def firm_offboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start offboarding for a firm (firms.offboarding): the owners are told and still get
+    their archive before the key is destroyed."""
+    firm = _firm(slug)
+    try:
+        offboarding_start_by_operator(
+            operator=signed_in_user(request), firm=firm, reason=request.POST.get("reason", "")
+        )
+    except OffboardingError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("解約手続を開始しました。オーナーにメールで知らせました。"))
     return redirect("operator_firm", slug=slug)
