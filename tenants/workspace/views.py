@@ -16,6 +16,7 @@ from accounts import services
 from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.handoff import end_parent_session, handoff_redeem
 from accounts.models import ApiToken, Invitation, Membership, Role, SupportGrant
+from billing.services import billing_enabled, billing_state
 from firms.models import public_url
 from tenants.auditlog.services import actor_from_request, log_access
 
@@ -27,6 +28,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from tenants.custody.models import MyNumberRecord, Person
 
     firm = request.tenant  # type: ignore[attr-defined]
+    choose_plan = billing_enabled() and billing_state(firm).status == "none"
     pending_support = SupportGrant.objects.filter(
         firm=firm, status=SupportGrant.Status.PENDING
     ).count()
@@ -36,6 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "firm": firm,
             "pending_support": pending_support,
+            "choose_plan": choose_plan,
             "member_count": Membership.objects.filter(firm=firm).count(),
             "people_count": Person.objects.count(),
             "number_count": MyNumberRecord.objects.count(),

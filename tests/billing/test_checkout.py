@@ -109,3 +109,14 @@ def test_the_public_pricing_page_shows_the_plans_with_tax(db):
 
     page = Client(HTTP_HOST="localhost").get("/pricing/").content.decode()
     assert "¥330" in page and "¥2,200" in page and "5名まで" in page
+
+
+def test_a_new_firms_owner_is_asked_to_choose_a_plan(billing_on, acme, alice, harry):
+    from tests.helpers import signed_in_firm_client
+
+    page = signed_in_firm_client(alice, acme).get("/").content.decode()
+    assert "まずご契約のプランを選んでください" in page and 'href="/billing/"' in page
+    assert (
+        "まずご契約のプランを選んでください"
+        not in signed_in_firm_client(harry, acme).get("/").content.decode()
+    )
