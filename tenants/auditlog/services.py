@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ __all__ = [
     "verify_chain",
 ]
 
+logger = logging.getLogger(__name__)
 _ACTION = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SYSTEM_REASON = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,99}")
@@ -179,6 +181,7 @@ def log_access(
         # The caller's block must not go on to commit the access without its entry, even if
         # it catches this exception.
         transaction.set_rollback(True)
+        _write_failed(action, error)
         raise AuditLogUnavailable() from error
 
 
@@ -287,10 +290,23 @@ def log_access_many(
             cursor.execute(_ADVANCE_HEAD, [seq, prev_hash])
     except (DatabaseError, AuditLogUnavailable) as error:
         transaction.set_rollback(True)
+        _write_failed(action, error)
         if isinstance(error, AuditLogUnavailable):
             raise
         raise AuditLogUnavailable() from error
     return len(rows)
+
+
+def _write_failed(action: str, error: Exception) -> None:
+    """The stable line alarms match (infra/terraform/monitoring.tf): the access was refused
+    because its entry could not be written. Only the error's class: its text could quote
+    values."""
+    logger.error(
+        "AUDIT_LOG_WRITE_FAILED firm=%s action=%s error=%s",
+        getattr(connection, "schema_name", "?"),
+        action,
+        type(error).__name__,
+    )
 
 
 def _valid_ip(ip: str | None) -> str | None:

@@ -151,7 +151,7 @@ def test_accountant_reveals_only_when_the_firm_allows_it(in_acme, alice, carol):
     )
 
 
-def test_reveal_fails_closed_when_the_log_cannot_be_written(in_acme, alice, harry):
+def test_reveal_fails_closed_when_the_log_cannot_be_written(in_acme, alice, harry, caplog):
     person = setup_number(in_acme, alice)
     before = AccessLogEntry.objects.count()
     with connection.cursor() as cursor:  # the log table is gone for this transaction
@@ -162,6 +162,11 @@ def test_reveal_fails_closed_when_the_log_cannot_be_written(in_acme, alice, harr
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE auditlog_unwritable RENAME TO auditlog_accesslogentry")
     assert AccessLogEntry.objects.count() == before  # nothing half-written
+    # The line the production alarm matches (infra/terraform/monitoring.tf), with no number.
+    alarm = [r.getMessage() for r in caplog.records if "AUDIT_LOG_WRITE_FAILED" in r.getMessage()]
+    assert alarm == [
+        f"AUDIT_LOG_WRITE_FAILED firm={in_acme.schema_name} action=reveal error=ProgrammingError"
+    ]
 
 
 def test_export_logs_one_entry_per_person_and_skips_the_unnotified(in_acme, alice, harry):
