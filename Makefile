@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test setup lint typecheck pytest browser-deps messages stop-db bench clean
+.PHONY: run test setup lint typecheck pytest browser-deps messages stop-db bench clean infra-check trust-long security-check
 
 run: setup messages
 	$(PY) infra/dev/run.py
@@ -49,3 +49,21 @@ stop-db: setup
 
 bench: setup messages
 	$(PY) bench/provisioning.py
+
+# The trust suite's long runs (bigger hypothesis and schemathesis budgets), excluded from
+# `make test` by the `-m 'not slow'` in pyproject.toml's addopts.
+trust-long: setup messages
+	$(VENV)/bin/pytest -p no:xdist -m slow tests/trust
+
+# bandit and pip-audit, in a throwaway virtualenv (needs the network; not part of make test).
+# Findings and their justifications: docs/security-checks.md.
+security-check: setup
+	[ -x /tmp/sec-venv/bin/python ] || $(PYTHON) -m venv /tmp/sec-venv
+	/tmp/sec-venv/bin/pip install --quiet bandit pip-audit
+	/tmp/sec-venv/bin/bandit -r platform tenants billing infra -ll
+	$(VENV)/bin/pip freeze --exclude-editable > /tmp/sec-requirements.txt
+	/tmp/sec-venv/bin/pip-audit --strict -r /tmp/sec-requirements.txt
+
+# checkov + python-hcl2 on infra/ (Terraform, Kubernetes, Dockerfile), in a venv of their own.
+infra-check:
+	bash infra/check.sh

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts import services
+from accounts import ratelimit, services
 from accounts.handoff import handoff_start
 from accounts.models import Invitation, Membership
 from accounts.services import signed_in_user
@@ -20,6 +20,7 @@ from accounts.support import active_grant
 from firms.forms import INVITATION_SESSION_KEY
 from firms.models import Firm
 from practices.models import PracticeMember
+from tenants.auditlog.services import client_ip
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -83,8 +84,17 @@ def mfa_required(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    # Guessing tokens: after INVITATION failures from one address in the window, every
+    # attempt is refused alike (accounts.ratelimit); the 256-bit token is the real defence.
+    client = client_ip(request) or "unknown"
+    if ratelimit.limited("invitation", client):
+        messages.error(
+            request, _("試行回数が多すぎます。しばらく時間をおいてからもう一度お試しください。")
+        )
+        return render(request, "public_site/invitation_invalid.html", status=429)
     found = services.invitation_by_token(token)
     if found is None or not found.is_open:
+        ratelimit.record_failure("invitation", client)
         return render(request, "public_site/invitation_invalid.html", status=404)
     if not request.user.is_authenticated:
         # Signing up from here joins this firm instead of creating one.

@@ -8,9 +8,9 @@ from rest_framework.renderers import JSONRenderer
 
 from tenants.auditlog.services import Actor, actor_from_request
 
-from . import schema  # noqa: F401 - registers the token scheme with drf-spectacular
 from .authentication import FirmTokenAuthentication
 from .permissions import TokenHasScope
+from .schema import FirmAutoSchema  # also registers the token scheme with drf-spectacular
 
 FIXED = ("authentication_classes", "permission_classes")
 HANDLED_METHODS = ("get", "post", "put", "patch", "delete")
@@ -20,6 +20,7 @@ class FirmAPIView(GenericAPIView):
     authentication_classes = [FirmTokenAuthentication]
     permission_classes = [TokenHasScope]
     renderer_classes = [JSONRenderer]
+    schema = FirmAutoSchema()
     required_scopes: dict[str, str] = {}
 
     def __init_subclass__(cls, **kwargs):

@@ -70,6 +70,7 @@ class CollectionRequestsView(FirmAPIView):
 
     @extend_schema(
         operation_id="collection_requests_list",
+        responses=CollectionRequestSerializer(many=True),
         parameters=[OpenApiParameter("status", str, enum=RequestStatus.values)],
     )
     def get(self, request):

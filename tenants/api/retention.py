@@ -41,6 +41,7 @@ class DeletionsView(FirmAPIView):
 
     @extend_schema(
         operation_id="deletions_list",
+        responses=DeletionRecordSerializer(many=True),
         parameters=[
             OpenApiParameter("since", str, description="ISO date (JST), inclusive"),
             OpenApiParameter("until", str, description="ISO date (JST), inclusive"),

@@ -44,12 +44,13 @@ class PeopleView(FirmAPIView):
     def get_queryset(self):
         return Person.objects.select_related("my_number", "retention").order_by("id")
 
-    @extend_schema(operation_id="people_list")
+    @extend_schema(operation_id="people_list", responses=PersonSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         people = services.people_listed(actor=self.actor, people=page or [])
         return self.get_paginated_response(self.get_serializer(people, many=True).data)
 
+    @extend_schema(responses={201: PersonSerializer})
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -78,6 +79,7 @@ class PersonView(FirmAPIView):
         # Read again: the update recomputed the deletion due date (tenants.retention).
         return Response(self.get_serializer(self.get_object()).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         services.person_delete(actor=self.actor, person=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -129,6 +131,7 @@ class PurposesView(FirmAPIView):
     def get_queryset(self):
         return Purpose.objects.all()
 
+    @extend_schema(operation_id="purposes_list", responses=PurposeSerializer(many=True))
     def get(self, request):
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
 
@@ -161,7 +164,11 @@ class AccessLogView(FirmAPIView):
     def get_queryset(self):
         return filter_entries(AccessLogEntry.objects.order_by("-seq"), self.request.query_params)
 
-    @extend_schema(parameters=LOG_FILTERS)
+    @extend_schema(
+        operation_id="access_log_list",
+        parameters=LOG_FILTERS,
+        responses=AccessLogEntrySerializer(many=True),
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         with transaction.atomic():

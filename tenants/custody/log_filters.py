@@ -14,6 +14,9 @@ class BadFilter(ValueError):
     pass
 
 
+FILTER_NAMES = ("person", "actor", "action", "purpose", "since", "until")
+
+
 def _moment(value: str, *, end: bool) -> datetime:
     moment = parse_datetime(value)
     if moment is None:
@@ -32,6 +35,9 @@ def filter_entries(queryset: QuerySet, params: Mapping[str, str]) -> QuerySet:
     """person, actor (user id), action, purpose, since (inclusive), until (inclusive for a
     date, exclusive for a datetime). Unknown values simply match nothing; malformed ones are
     refused with BadFilter."""
+    # PostgreSQL text cannot hold NUL: such a value would fail in the database (a 500).
+    if any("\x00" in str(params.get(name) or "") for name in FILTER_NAMES):
+        raise BadFilter("NUL in a filter value")
     try:
         if params.get("person"):
             queryset = queryset.filter(person_id=int(params["person"]))

@@ -25,12 +25,31 @@ class InvalidMyNumber(ValidationError):
     """A bad number. `code` says why: empty, characters, length or check_digit."""
 
 
+FULL_WIDTH_DIGITS = frozenset("０１２３４５６７８９")
+
+
+def _foreign_numeral(char: str) -> bool:
+    return (
+        unicodedata.category(char) in ("Nd", "No", "Nl")
+        and not ("0" <= char <= "9")
+        and char not in FULL_WIDTH_DIGITS
+    )
+
+
 def normalize(raw: str) -> str:
     """The 12 ASCII digits of `raw`, or InvalidMyNumber. Does not check the check digit."""
     if raw is None or not str(raw).strip():
         raise InvalidMyNumber(_("マイナンバーを入力してください。"), code="empty")
-    # NFKC turns full-width digits and spaces into ASCII; it leaves zero-width characters and
-    # other scripts' digits alone, so they fail the ASCII check below.
+    # Only ASCII and full-width digits are digits here. NFKC would also fold mathematical,
+    # superscript, circled and other compatibility digits (and ⑳ into two), so anything
+    # numeric that is not one of ours is refused before folding.
+    if any(_foreign_numeral(char) for char in str(raw)):
+        raise InvalidMyNumber(
+            _("マイナンバーは数字12桁で入力してください（数字以外の文字が含まれています）。"),
+            code="characters",
+        )
+    # NFKC turns full-width digits and spaces into ASCII; it leaves zero-width characters
+    # alone, so they fail the ASCII check below.
     text = unicodedata.normalize("NFKC", str(raw))
     text = SEPARATORS.sub("", text)
     if not ASCII_DIGITS.match(text):
