@@ -104,6 +104,14 @@ class AwsKmsProvider:
         self._client = client if client is not None else kms_client()
 
     def create_key(self, firm: Firm) -> str:
+        extra: dict[str, Any] = {}
+        if settings.AWS_KMS_KEY_POLICY:
+            # The key policy infra/terraform renders (output firm_kek_policy_json): only the
+            # application role may use the key, and no human principal may decrypt with it.
+            extra["Policy"] = settings.AWS_KMS_KEY_POLICY
+            # The policy gives PutKeyPolicy to the break-glass admin roles, not to us, so
+            # KMS's lockout check (which asks that the caller keep it) must be skipped.
+            extra["BypassPolicyLockoutSafetyCheck"] = True
         response = self._call(
             "create_key",
             f"new key for firm {firm.slug}",
@@ -115,6 +123,7 @@ class AwsKmsProvider:
                 {"TagKey": "firm_schema", "TagValue": firm.schema_name},
                 {"TagKey": "service", "TagValue": SERVICE_TAG},
             ],
+            **extra,
         )
         key_id = str(response["KeyMetadata"]["Arn"])
         self._point_alias(alias_for(firm), key_id)

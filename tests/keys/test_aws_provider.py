@@ -173,3 +173,26 @@ def test_an_alias_left_by_an_earlier_attempt_moves_to_the_new_key(aws_kms):
     )
     assert key_id.endswith(alias["TargetKeyId"])
     assert alias["TargetKeyId"] != stray["KeyMetadata"]["KeyId"]
+
+
+def test_firm_keys_are_created_with_the_configured_key_policy(aws_kms, settings):
+    """Production passes Terraform's firm_kek_policy_json: only the application role may use
+    a firm's key. moto keeps the policy as given, so we read it back over the wire."""
+    import json
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ApplicationRoleOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:role/mynumber-custody-app"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": "*",
+            }
+        ],
+    }
+    settings.AWS_KMS_KEY_POLICY = json.dumps(policy)
+    firm_key = FirmKey.objects.get(firm=make_firm("acme"))
+    stored = aws_kms.client().get_key_policy(KeyId=firm_key.key_id, PolicyName="default")
+    assert json.loads(stored["Policy"]) == policy

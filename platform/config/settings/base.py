@@ -356,6 +356,9 @@ AWS_KMS_READ_TIMEOUT = env_int("AWS_KMS_READ_TIMEOUT", 5)
 AWS_KMS_MAX_ATTEMPTS = env_int("AWS_KMS_MAX_ATTEMPTS", 2)
 AWS_KMS_ALIAS_PREFIX = env_str("AWS_KMS_ALIAS_PREFIX", "alias/mynumber-custody/")
 AWS_KMS_ENABLE_KEY_ROTATION = env_bool("AWS_KMS_ENABLE_KEY_ROTATION", True)
+# The key policy (JSON) every firm key is created with; production sets it to Terraform's
+# firm_kek_policy_json output. Empty: KMS's default policy (the account's IAM decides).
+AWS_KMS_KEY_POLICY = env_str("AWS_KMS_KEY_POLICY")
 # Automatic rotation (keys.rotation): a firm's KEK and data key are rotated once they are this
 # many days old; beat looks daily.
 KEY_ROTATION_DAYS = env_int("KEY_ROTATION_DAYS", 365)
