@@ -17,10 +17,7 @@ And moto's DisableKey/ScheduleKeyDeletion fail on a key ARN, which AWS accepts.
 
 from __future__ import annotations
 
-import select
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +27,6 @@ from typing import Any
 import pytest
 
 REGION = "ap-northeast-1"
-START_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -58,56 +54,17 @@ class KmsServer:
             response.read()
 
 
-def _read_port(process: subprocess.Popen[str]) -> int:
-    assert process.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            line = process.stdout.readline()
-            if line.startswith("PORT "):
-                return int(line.split()[1])
-            if not line and process.poll() is not None:
-                break
-    process.kill()
-    raise RuntimeError(f"moto server did not start (exit code {process.poll()})")
-
-
-def _wait_until_answering(server: KmsServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while True:
-        try:
-            server.client().list_keys()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def kms_server() -> Iterator[KmsServer]:
-    """Start the server on 127.0.0.1 (a free port chosen by the OS), wait until it answers a
-    KMS request, and stop it when the session ends."""
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve())],
-        stdin=subprocess.PIPE,  # the server exits when this closes, even if we are killed
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        server = KmsServer(endpoint_url=f"http://127.0.0.1:{_read_port(process)}")
-        _wait_until_answering(server)
+    """Start the server on 127.0.0.1, wait until it answers a KMS request, and stop it when
+    the session ends."""
+    # Imported here, not at the top: run as a script, this file cannot import the tests package.
+    from tests.moto_process import moto_process, wait_until_answering
+
+    with moto_process(Path(__file__).resolve()) as endpoint_url:
+        server = KmsServer(endpoint_url=endpoint_url)
+        wait_until_answering(lambda: server.client().list_keys())
         yield server
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

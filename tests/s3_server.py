@@ -20,9 +20,7 @@ Run as a script, this file *is* the server: moto's plain server, which serves S3
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +30,6 @@ from typing import Any
 import pytest
 
 REGION = "ap-northeast-1"
-START_TIMEOUT_SECONDS = 30
 BUCKET = "mynumber-custody-test"
 
 
@@ -93,45 +90,17 @@ class S3Bucket:
         return self.client().head_object(Bucket=self.name, Key=key)
 
 
-def _wait_until_answering(server: S3Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while True:
-        try:
-            server.client().list_buckets()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
-    """Start the server on 127.0.0.1 (a free port chosen by the OS), wait until it answers an
-    S3 request, and stop it when the session ends."""
-    # The same start-up handshake as the KMS server ("PORT n" on stdout). Imported here, not
-    # at the top: run as a script, this file cannot import the tests package.
-    from tests.kms_server import _read_port
+    """Start the server on 127.0.0.1, wait until it answers an S3 request, and stop it when
+    the session ends."""
+    # Imported here, not at the top: run as a script, this file cannot import the tests package.
+    from tests.moto_process import moto_process, wait_until_answering
 
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve())],
-        stdin=subprocess.PIPE,  # the server exits when this closes, even if we are killed
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        server = S3Server(endpoint_url=f"http://127.0.0.1:{_read_port(process)}")
-        _wait_until_answering(server)
+    with moto_process(Path(__file__).resolve()) as endpoint_url:
+        server = S3Server(endpoint_url=endpoint_url)
+        wait_until_answering(lambda: server.client().list_buckets())
         yield server
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

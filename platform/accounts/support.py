@@ -8,18 +8,16 @@ transaction as the change they record.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 
 from firms.models import Firm
 from operators.log import log_operator_action
 from tenants.auditlog.privacy import looks_like_my_number
-from tenants.auditlog.services import Actor, log_access
+from tenants.auditlog.services import Actor, log_in_firm
 
 from .models import Membership, Role, SupportGrant, User
 
@@ -54,11 +52,6 @@ def active_grant(user: User, firm: Firm) -> SupportGrant | None:
     )
 
 
-def _firm_log(firm: Firm, actor: Actor, action: str, detail: dict[str, Any]) -> None:
-    with tenant_context(firm), transaction.atomic():
-        log_access(actor=actor, action=action, detail=detail)
-
-
 def _operator_actor(user: User) -> Actor:
     return Actor(user_id=user.pk, email=user.email, role="operator")
 
@@ -82,7 +75,7 @@ def support_request(*, operator: User, firm: Firm, reason: str, minutes: int) ->
         detail = {"grant": grant.pk, "minutes": minutes}
         log_operator_action(actor_email=operator.email, actor_user_id=operator.pk,
                             action="support_request", firm=firm, detail=detail)  # fmt: skip
-        _firm_log(firm, _operator_actor(operator), "support_request", detail)
+        log_in_firm(firm, actor=_operator_actor(operator), action="support_request", detail=detail)
     return grant
 
 
@@ -109,7 +102,7 @@ def support_decide(*, membership: Membership, grant: SupportGrant, approve: bool
         detail = {"grant": grant.pk, "operator": grant.operator.email}
         log_operator_action(actor_email=membership.user.email, actor_user_id=membership.user_id,
                             action=action, firm=grant.firm, detail=detail)  # fmt: skip
-        _firm_log(grant.firm, _owner_actor(membership), action, detail)
+        log_in_firm(grant.firm, actor=_owner_actor(membership), action=action, detail=detail)
     return grant
 
 
@@ -127,5 +120,7 @@ def support_revoke(*, membership: Membership, grant: SupportGrant) -> SupportGra
         detail = {"grant": grant.pk, "operator": grant.operator.email}
         log_operator_action(actor_email=membership.user.email, actor_user_id=membership.user_id,
                             action="support_revoke", firm=grant.firm, detail=detail)  # fmt: skip
-        _firm_log(grant.firm, _owner_actor(membership), "support_revoke", detail)
+        log_in_firm(
+            grant.firm, actor=_owner_actor(membership), action="support_revoke", detail=detail
+        )
     return grant

@@ -29,12 +29,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role, User
 from firms.models import Firm
 from objectstore import ObjectMissing, object_store
-from tenants.auditlog.services import Actor, log_access
+from tenants.auditlog.services import Actor, log_in_firm
 
 from .export import FORMATS, export_audit
 from .models import AuditExportJob
@@ -72,14 +71,14 @@ def job_request(*, user: User, firm_ids: list[int], since: date, until: date,
             firms_total=len(chosen),
         )  # fmt: skip
         job.firms.set(chosen)
+        roles = dict(
+            Membership.objects.filter(user=user, firm__in=chosen).values_list("firm_id", "role")
+        )
+        detail = {"job": str(job.pk), "since": since.isoformat(), "until": until.isoformat()}
         for firm in chosen:
             # The export is itself an access to the firm's log, on the firm's record.
-            role = Membership.objects.get(user=user, firm=firm).role
-            with tenant_context(firm), transaction.atomic():
-                log_access(actor=Actor(user_id=user.pk, email=user.email, role=role),
-                           action="audit_export",
-                           detail={"job": str(job.pk), "since": since.isoformat(),
-                                   "until": until.isoformat()})  # fmt: skip
+            actor = Actor(user_id=user.pk, email=user.email, role=roles[firm.pk])
+            log_in_firm(firm, actor=actor, action="audit_export", detail=detail)
         transaction.on_commit(lambda: _enqueue(job))
     return job
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from operators.log import log_operator_action
 from tenants.auditlog.privacy import looks_like_my_number
-from tenants.auditlog.services import Actor, log_access
+from tenants.auditlog.services import Actor, log_in_firm
 
 from .models import Firm
 
@@ -39,9 +38,8 @@ def _change_status(*, operator: User, firm: Firm, to: str, action: str, reason: 
         detail = {"status": to, "reason": reason[:500]}
         log_operator_action(actor_email=operator.email, actor_user_id=operator.pk,
                             action=action, firm=firm, detail=detail)  # fmt: skip
-        with tenant_context(firm), transaction.atomic():
-            log_access(actor=Actor(user_id=operator.pk, email=operator.email, role="operator"),
-                       action=action, detail=detail)  # fmt: skip
+        log_in_firm(firm, actor=Actor(user_id=operator.pk, email=operator.email, role="operator"),
+                    action=action, detail=detail)  # fmt: skip
     return firm
 
 

@@ -58,7 +58,7 @@ from psycopg import sql
 from accounts.models import Membership, Role, User
 from operators.log import log_operator_action
 from tenants.auditlog.privacy import looks_like_my_number
-from tenants.auditlog.services import Actor, log_access, log_access_denied
+from tenants.auditlog.services import Actor, log_access, log_access_denied, log_in_firm
 
 from .models import Firm, FirmKey, OffboardingRecord
 
@@ -137,8 +137,7 @@ def _require_totp(membership: Membership, code: str, *, actor: Actor, event: str
 
 def _firm_log(firm: Firm, actor: Actor, event: str, **detail: Any) -> None:
     """One entry in the firm's log, in the caller's transaction (if the schema still exists)."""
-    with tenant_context(firm), transaction.atomic():
-        log_access(actor=actor, action=ACTION, detail={"event": event, **detail})
+    log_in_firm(firm, actor=actor, action=ACTION, detail={"event": event, **detail})
 
 
 def _operator_log(firm: Firm | None, actor_email: str, action: str, *,

@@ -21,15 +21,14 @@ from accounts.services import invitation_issue
 from billing.services import clients_changed
 from firms.models import Firm
 from firms.provisioning import provision_firm
-from tenants.auditlog.services import Actor, log_access
+from tenants.auditlog.services import Actor, log_in_firm
 
 from .models import Practice, PracticeClient, PracticeMember
 
 
 def _firm_log(firm: Firm, user: User, role: str, action: str, detail: dict[str, Any]) -> None:
-    with tenant_context(firm), transaction.atomic():
-        log_access(actor=Actor(user_id=user.pk, email=user.email, role=role), action=action,
-                   detail=detail)  # fmt: skip
+    log_in_firm(firm, actor=Actor(user_id=user.pk, email=user.email, role=role), action=action,
+                detail=detail)  # fmt: skip
 
 
 def practices_of(user: User) -> list[PracticeMember]:

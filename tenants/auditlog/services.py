@@ -39,6 +39,7 @@ __all__ = [
     "client_ip",
     "log_access",
     "log_access_denied",
+    "log_in_firm",
     "verify_chain",
 ]
 
@@ -229,6 +230,17 @@ def _append(fields: dict[str, Any], ip: str | None) -> AccessLogEntry:
     entry._state.adding = False
     entry._state.db = connection.alias
     return entry
+
+
+def log_in_firm(
+    firm: Any, *, actor: Actor, action: str, detail: dict[str, Any] | None = None
+) -> AccessLogEntry:
+    """log_access for code that runs outside the firm's schema (the bare domain, the operator
+    console, a task): the entry goes into that firm's log, in the caller's transaction."""
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(firm), transaction.atomic():
+        return log_access(actor=actor, action=action, detail=detail)
 
 
 def log_access_many(

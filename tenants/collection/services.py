@@ -30,7 +30,7 @@ from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access
 from tenants.custody import mynumber, policy
 from tenants.custody.errors import NotAllowed
-from tenants.custody.models import Person, PersonKind
+from tenants.custody.models import Person, PersonKind, Purpose
 from tenants.custody.services import number_set, require_allowed, resolve_purposes
 from tenants.workspace.models import FirmSettings
 
@@ -95,6 +95,34 @@ def _new_token(firm: Firm, request: CollectionRequest) -> str:
     return token
 
 
+def _open_link(
+    firm: Firm,
+    actor: Actor,
+    *,
+    person: Person,
+    purposes: list[Purpose],
+    documents: list[str],
+    include_dependents: bool,
+    email: str,
+) -> tuple[CollectionRequest, str]:
+    """A new pending request with its link (a first request, or the one after a rejection);
+    the caller logs it and sends the email."""
+    now = timezone.now()
+    request = CollectionRequest.objects.create(
+        person=person,
+        token_hash=secrets.token_hex(32),  # replaced by _new_token, once the id is known
+        token_ciphertext=b"",
+        documents=documents,
+        include_dependents=include_dependents,
+        email=email,
+        expires_at=now + timedelta(days=settings.COLLECTION_LINK_DAYS),
+        created_by_email=actor.email,
+        last_sent_at=now if email else None,
+    )
+    request.purposes.set(purposes)
+    return request, _new_token(firm, request)
+
+
 @dataclass(frozen=True)
 class IssuedRequest:
     request: CollectionRequest
@@ -153,19 +181,15 @@ def request_create(
                 _("%(name)s さんには回答待ちの依頼が既にあります。依頼の一覧から確認してください。")
                 % {"name": str(person)}
             )
-        request = CollectionRequest.objects.create(
+        request, token = _open_link(
+            firm,
+            actor,
             person=person,
-            token_hash=secrets.token_hex(32),  # replaced below, once the id is known
-            token_ciphertext=b"",
+            purposes=purposes,
             documents=kinds,
             include_dependents=include_dependents and person.kind == PersonKind.EMPLOYEE,
             email=email.strip(),
-            expires_at=timezone.now() + timedelta(days=settings.COLLECTION_LINK_DAYS),
-            created_by_email=actor.email,
-            last_sent_at=timezone.now() if email.strip() else None,
         )
-        request.purposes.set(purposes)
-        token = _new_token(firm, request)
         log_access(
             actor=actor,
             action="request",
@@ -496,19 +520,15 @@ def request_reject(
         log_access(actor=actor, action="reject", person_id=locked.person_id,
                    detail={"request": locked.pk})  # fmt: skip
         _delete_documents(actor, locked, reason="rejected")
-        follow_up = CollectionRequest.objects.create(
+        follow_up, token = _open_link(
+            firm,
+            actor,
             person=locked.person,
-            token_hash=secrets.token_hex(32),
-            token_ciphertext=b"",
+            purposes=list(locked.purposes.all()),
             documents=locked.documents,
             include_dependents=locked.include_dependents,
             email=locked.email,
-            expires_at=timezone.now() + timedelta(days=settings.COLLECTION_LINK_DAYS),
-            created_by_email=actor.email,
-            last_sent_at=timezone.now() if locked.email else None,
         )
-        follow_up.purposes.set(locked.purposes.all())
-        token = _new_token(firm, follow_up)
         locked.follow_up = follow_up
         locked.save()
         log_access(actor=actor, action="request", person_id=locked.person_id,

@@ -21,7 +21,8 @@ from objectstore import ObjectMissing, ObjectStoreUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import Actor, actor_from_request
 from tenants.custody import policy
-from tenants.custody.errors import CustodyError
+from tenants.custody.csv_import import decode
+from tenants.custody.errors import CsvRejected, CustodyError
 from tenants.custody.models import Person, PersonKind
 from tenants.custody.mynumber import MASK, InvalidMyNumber
 
@@ -168,7 +169,10 @@ def _people_from_csv(data: bytes) -> tuple[list[Person], dict[int, str]]:
         raise CsvProblem(
             _("CSVが大きすぎます。1回に%(max)d行までにしてください。") % {"max": CSV_MAX_ROWS}
         )
-    text = _decode(data)
+    try:
+        text, _encoding = decode(data)  # UTF-8 or Shift_JIS, as the people import reads
+    except CsvRejected as rejected:
+        raise CsvProblem(str(rejected.message)) from rejected
     rows = list(csv.DictReader(io.StringIO(text)))
     if not rows or "person_id" not in rows[0]:
         raise CsvProblem(_("CSVの1行目に person_id と email の列名を書いてください。"))
@@ -201,15 +205,6 @@ def _people_from_csv(data: bytes) -> tuple[list[Person], dict[int, str]]:
             % {"ids": ", ".join(str(pk) for pk in missing[:10])}
         )
     return [found[pk] for pk in emails], emails
-
-
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise CsvProblem(_("文字コードを読み取れません。UTF-8 または Shift_JIS で保存してください。"))
 
 
 @never_cache
