@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test setup lint typecheck pytest browser-deps messages stop-db bench clean infra-check trust-long security-check
+.PHONY: run test setup lint typecheck pytest browser-deps messages stop-db bench clean infra-check trust-long security-check tour
 
 run: setup messages
 	$(PY) infra/dev/run.py
@@ -49,6 +49,12 @@ stop-db: setup
 
 bench: setup messages
 	$(PY) bench/provisioning.py
+
+# The product tour: every journey of every kind of user in Chromium, each page photographed at
+# desktop and phone sizes and audited with axe-core; open test-artifacts/tour/index.html.
+tour: setup messages browser-deps
+	$(VENV)/bin/pytest -p no:xdist tests/browser/tour
+	$(PY) tests/browser/tour/index.py
 
 # The trust suite's long runs (bigger hypothesis and schemathesis budgets), excluded from
 # `make test` by the `-m 'not slow'` in pyproject.toml's addopts.

@@ -28,6 +28,7 @@ DEMO_PEOPLE = [
 ]
 DEMO_NEW_HIRES = [("伊藤", "さくら", "イトウ", "サクラ"), ("渡辺", "健", "ワタナベ", "ケン")]
 DEMO_NUMBER_BASE = 31_415_926_535
+DEMO_PRACTICE = ("デモ会計事務所", "accountant@demo.test")
 DEMO_USERS = [
     ("owner@demo.test", False, [("demo", Role.OWNER)]),
     ("handler@demo.test", False, [("demo", Role.HANDLER)]),
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             firms = {slug: self._firm(slug, name) for slug, name in DEMO_FIRMS}
             rows = [self._user(email, op, roles, firms) for email, op, roles in DEMO_USERS]
+            self._practice(firms)
         self._people(firms["demo"])
         self._collection(firms["demo"])
         self.stdout.write("")
@@ -57,6 +59,24 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email:<23} {secret}  {what}")
         self.stdout.write("  No authenticator app at hand? ./manage.py demo_totp_code EMAIL")
         self.stdout.write("")
+
+    def _practice(self, firms: dict[str, Firm]) -> None:
+        """The demo accountant's practice serves both demo firms, so the portfolio shows
+        something."""
+        from practices import services
+        from practices.models import Practice, PracticeClient, PracticeMember
+
+        accountant = User.objects.get(email=DEMO_PRACTICE[1])
+        admin = PracticeMember.objects.filter(user=accountant).select_related("practice").first()
+        if admin is None:
+            admin = services.practice_create(user=accountant, name=DEMO_PRACTICE[0]).members.get()
+        practice: Practice = admin.practice
+        for firm in firms.values():
+            if not PracticeClient.objects.filter(practice=practice, firm=firm).exists():
+                link = PracticeClient.objects.create(
+                    practice=practice, firm=firm, status=PracticeClient.Status.AWAITING_PRACTICE
+                )
+                services.practice_accept(admin=admin, link=link)
 
     def _people(self, firm: Firm) -> None:
         """A few people with numbers in `demo`, so its pages show something. The numbers are

@@ -1,0 +1,47 @@
+"""A handler: finds a person, reveals a number for a notified purpose, verifies a submitted
+number against its documents, and exports."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.tour.conftest import Tour, firm_site, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_handler_reveals_and_verifies(tour: Tour, site: str):
+    page = tour.page
+    sign_in(page, site, "handler@demo.test")
+    demo = firm_site(site, "demo")
+    expect(page).to_have_url(demo + "/")
+    tour.look("dashboard")
+
+    page.get_by_role("link", name="従業員等").first.click()
+    tour.look("people")
+    page.get_by_role("link", name="山田 花子").click()
+    tour.look("person")
+    page.get_by_label("表示する目的").select_option("withholding_slip")
+    page.get_by_role("button", name="表示する（記録されます）").click()
+    expect(page.locator("#revealed-number")).to_have_text(re.compile(r"^\d{4}-\d{4}-\d{4}$"))
+    tour.look("number-revealed")
+
+    page.goto(demo + "/collection/?status=submitted")
+    tour.look("collection-submitted")
+    page.get_by_role("link", name="渡辺 健").click()
+    tour.look("submission")
+    page.get_by_role("button", name=re.compile("番号を表示して書類と照合する")).click()
+    expect(page.get_by_test_id("submitted-number")).to_be_visible()
+    page.get_by_label(re.compile("マイナンバーカード（番号確認")).check()
+    tour.look("verification")
+    page.get_by_role("button", name="承認して番号を登録する").click()
+    expect(page.get_by_text("確認しました。マイナンバーを登録しました。")).to_be_visible()
+    tour.look("verified")
+
+    for name, path in [("exports", "/exports/"), ("access-log", "/access-log/"),
+                       ("retention", "/retention/")]:  # fmt: skip
+        page.goto(demo + path)
+        tour.look(name)
