@@ -68,7 +68,7 @@ class PurposeChoiceForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["purpose"].choices = [("", "---------"), *purpose_choices()]  # type: ignore[attr-defined]
+        self.fields["purpose"].choices = [("", _("目的を選んでください")), *purpose_choices()]  # type: ignore[attr-defined]
 
 
 class PurposeForm(forms.ModelForm):
