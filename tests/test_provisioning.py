@@ -47,6 +47,18 @@ def test_provisioning_refuses_clearly_without_a_current_template():
     assert not schema_exists("firm_acme")
 
 
+def test_a_no_op_migrate_keeps_the_template_dump_and_a_stale_one_is_remade():
+    """pg_dump reads the whole catalogue: a no-op migrate_schemas must not run it."""
+    dump = TemplateDump.objects.get()
+    call_command("migrate_schemas", verbosity=0)
+    assert TemplateDump.objects.get().created_at == dump.created_at
+    TemplateDump.objects.update(migrations_digest="older code")
+    call_command("migrate_schemas", verbosity=0)
+    remade = TemplateDump.objects.get()
+    assert remade.migrations_digest != "older code" and remade.created_at > dump.created_at
+    make_firm("acme")  # provisioning accepts the remade dump
+
+
 def columns_of(schema: str) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(

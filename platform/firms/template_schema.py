@@ -113,6 +113,13 @@ def refresh_template_dump() -> TemplateDump:
     return dump
 
 
+def template_dump_is_current() -> bool:
+    """Whether the stored dump was made from the migrations on disk."""
+    return TemplateDump.objects.filter(
+        singleton=True, migrations_digest=migrations_digest()
+    ).exists()
+
+
 def clone_template(schema_name: str) -> None:
     """Create `schema_name` as a copy of the template. Runs in the caller's transaction."""
     dump = TemplateDump.objects.filter(singleton=True).first()
