@@ -26,7 +26,7 @@ from django_tenants.utils import schema_context
 
 from firms.models import Firm, firm_url
 
-from . import plans
+from . import notices, plans
 from .errors import (
     CANCELED_READ_ONLY_MESSAGE,
     PAST_DUE_READ_ONLY_MESSAGE,
@@ -287,9 +287,12 @@ def headcount_changed(firm: Firm | None = None) -> None:
 
 
 def _enqueue_quantity_sync(firm_id: int) -> None:
+    from config.celery import send_or_leave_for_sweep
+
     from .tasks import sync_quantity
 
-    sync_quantity.delay(firm_id)
+    # billing.sync_all_quantities (daily) catches a change whose sync was not sent.
+    send_or_leave_for_sweep(sync_quantity, [firm_id], what="billing.sync_quantity")
 
 
 def sync_quantity(firm: Firm) -> int | None:
@@ -521,6 +524,8 @@ def process_event(event_pk: int) -> str:
         else:
             obj = (event.payload.get("data") or {}).get("object") or {}
             state, note, firm = handler(obj, event.created)
+            if event.type == "invoice.payment_failed" and state == WebhookEvent.State.PROCESSED:
+                _after_commit(notices.payment_failed, firm)
         event.state = state
         event.note = note[:255]
         event.firm = firm
@@ -649,7 +654,11 @@ def reconcile_subscription(
             return refusal
         if status is None:
             return "incomplete"
+        was_live = record.live
         _apply(record, sub, status, as_of)
+        if was_live and record.status == Status.CANCELED and firm.status != Firm.Status.OFFBOARDING:
+            # Stripe gave up on the payments, or the owner canceled: now read-only.
+            _after_commit(notices.subscription_ended, firm)
         behind = record.live and record.quantity_synced != billed_quantity(
             firm, get_plan(record.plan)
         )
@@ -658,6 +667,12 @@ def reconcile_subscription(
         firm_id = firm.pk
         transaction.on_commit(lambda: _enqueue_quantity_sync(firm_id))
     return "processed"
+
+
+def _after_commit(notice: Callable[[int], None], firm: Firm | None) -> None:
+    if firm is not None:
+        firm_id = firm.pk
+        transaction.on_commit(lambda: notice(firm_id))
 
 
 def _read_subscription(

@@ -5,6 +5,7 @@ from django.db import connection
 from psycopg import sql
 
 from accounts.models import Role
+from tests.browser_harness import browser, page, site  # noqa: F401 (one Playwright per worker)
 from tests.helpers import make_firm, make_user
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make

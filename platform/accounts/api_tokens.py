@@ -75,6 +75,14 @@ def api_token_touch(token: ApiToken) -> None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
 
 
+def api_tokens_revoke_for(*, user_id: int, firm_id: int) -> int:
+    """Revoke every live token a person holds in a firm: when they leave it. A token only
+    works with a membership, but one left unrevoked would work again if they came back."""
+    return ApiToken.objects.filter(user_id=user_id, firm_id=firm_id, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+
+
 def api_token_revoke(token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])

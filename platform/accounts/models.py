@@ -39,6 +39,9 @@ class User(AbstractUser):
         default=False,
         help_text=_("運用者はどの事業者にも所属せず、マイナンバーを閲覧できません。"),
     )
+    # The language of the emails they receive: set at sign-up and whenever they switch the
+    # interface language (accounts.services.user_set_language).
+    language = models.CharField(_("言語"), max_length=10, choices=settings.LANGUAGES, default="ja")
     failed_login_count = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 

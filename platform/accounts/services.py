@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from firms.models import Firm, public_url
 
+from . import mail
 from .models import Invitation, Membership, Role, User
 from .tokens import new_token, token_hash
 
@@ -41,7 +42,9 @@ def membership_create(*, user: User, firm: Firm, role: str) -> Membership:
 
 def _require_owner(actor: Membership) -> None:
     if actor.role != Role.OWNER:
-        raise PermissionDenied(_("この操作はオーナーのみが行えます。"))
+        raise PermissionDenied(
+            _("この操作はオーナーのみが行えます。必要ならオーナーに依頼してください。")
+        )
 
 
 def _owner_count(firm: Firm) -> int:
@@ -71,7 +74,20 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
         raise ValidationError(
             _("最後のオーナーは削除できません。先に別のオーナーを指名してください。")
         )
-    membership.delete()
+    memberships_delete([membership])
+
+
+def memberships_delete(memberships: Iterable[Membership]) -> int:
+    """End memberships: each person's API tokens in that firm are revoked with them (the one
+    way a membership ends, whether an owner removes a member or a practice's link ends)."""
+    from .api_tokens import api_tokens_revoke_for
+
+    count = 0
+    for membership in memberships:
+        api_tokens_revoke_for(user_id=membership.user_id, firm_id=membership.firm_id)
+        membership.delete()
+        count += 1
+    return count
 
 
 def invitation_create(*, actor: Membership, email: str, role: str) -> Invitation:
@@ -99,16 +115,29 @@ def invitation_issue(*, firm: Firm, email: str, role: str, invited_by: User) -> 
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
     link = public_url(f"/invitations/{raw}/")
-    context = {"firm": firm, "role": invitation.get_role_display(), "link": link}
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=_("[マイナンバー保管] %(firm)s への招待") % {"firm": firm.name},
-            message=render_to_string("accounts/email/invitation.txt", context),
-            from_email=None,
-            recipient_list=[email],
-        )
-    )
+    context = {
+        "firm": firm,
+        # The lazy label, so it is translated when the message is rendered.
+        "role": Role(invitation.role).label,
+        "link": link,
+        "expires_at": invitation.expires_at,
+    }
+    # The invitee's own language if they have an account, else the inviter's (the language
+    # the invitation was written in).
+    existing = User.objects.filter(email__iexact=email).first()
+    language = existing.language if existing else mail.language_of(translation.get_language())
+    transaction.on_commit(lambda: mail.send_templated("invitation", context, [email], language))
     return invitation
+
+
+def user_set_language(user: User, language: str) -> None:
+    """Remember the language someone chose for the interface: their emails follow it."""
+    if not user.is_authenticated:
+        return
+    language = mail.language_of(language)
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
 
 
 def invitation_by_token(raw: str) -> Invitation | None:

@@ -86,7 +86,11 @@ def _owner_actor(membership: Membership) -> Actor:
 def support_decide(*, membership: Membership, grant: SupportGrant, approve: bool) -> SupportGrant:
     """The firm's owner approves (the clock starts now) or denies a pending request."""
     if membership.role != Role.OWNER or membership.firm_id != grant.firm_id:
-        raise ValidationError(_("サポートアクセスを承認・拒否できるのはオーナーだけです。"))
+        raise ValidationError(
+            _(
+                "サポートアクセスを承認・拒否できるのはオーナーだけです。オーナーに依頼してください。"
+            )
+        )
     with transaction.atomic():
         grant = SupportGrant.objects.select_for_update().get(pk=grant.pk)
         if grant.status != SupportGrant.Status.PENDING:
@@ -109,7 +113,9 @@ def support_decide(*, membership: Membership, grant: SupportGrant, approve: bool
 def support_revoke(*, membership: Membership, grant: SupportGrant) -> SupportGrant:
     """The owner ends an approved grant early."""
     if membership.role != Role.OWNER or membership.firm_id != grant.firm_id:
-        raise ValidationError(_("サポートアクセスを取り消せるのはオーナーだけです。"))
+        raise ValidationError(
+            _("サポートアクセスを取り消せるのはオーナーだけです。オーナーに依頼してください。")
+        )
     with transaction.atomic():
         grant = SupportGrant.objects.select_for_update().get(pk=grant.pk)
         if not grant.is_active:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any
@@ -60,7 +61,9 @@ class ExportResult:
     fingerprint: str
 
 
-Progress = Callable[[int, int], None]  # (firms done, entries so far)
+# (firms done, entries so far): after each firm, and after each block of CHUNK entries
+# (inside the firm's read-only snapshot: a callback writes elsewhere, config.progress).
+Progress = Callable[[int, int], None]
 
 
 def export_audit(
@@ -84,7 +87,10 @@ def export_audit(
             writer = _Writer(raw, file_format)
             total = 0
             for done, firm in enumerate(firms, start=1):
-                total += writer.firm(firm, since, until)
+                on_chunk = None
+                if progress is not None:
+                    on_chunk = partial(_chunk_progress, progress, done - 1, total)
+                total += writer.firm(firm, since, until, on_chunk=on_chunk)
                 if progress is not None:
                     progress(done, total)
             writer.drain()
@@ -115,6 +121,10 @@ def export_audit(
     return ExportResult(
         out, total, [f.slug for f in firms], writer.digest.hexdigest(), fingerprint()
     )
+
+
+def _chunk_progress(progress: Progress, firms_done: int, before: int, entries: int) -> None:
+    progress(firms_done, before + entries)
 
 
 class _Writer:
@@ -164,8 +174,10 @@ class _Writer:
                 _json_row(record["type"], record["firm"], json.dumps(record, ensure_ascii=False))
             )
 
-    def firm(self, firm: Firm, since: datetime, until: datetime) -> int:
-        """The firm's entries in the period, then its proof. Returns the entry count."""
+    def firm(self, firm: Firm, since: datetime, until: datetime, *,
+             on_chunk: Callable[[int], None] | None = None) -> int:  # fmt: skip
+        """The firm's entries in the period, then its proof. Returns the entry count;
+        `on_chunk(the firm's entries so far)` after each block."""
         first: Sequence[Any] | None = None
         last: Sequence[Any] | None = None
         count = 0
@@ -181,6 +193,8 @@ class _Writer:
                 first = first or rows[0]
                 last = rows[-1]
                 count += len(rows)
+                if on_chunk is not None:
+                    on_chunk(count)
             head = ChainHead.objects.filter(singleton=True).values_list("seq", "hash").first()
         checkpoint = AuditCheckpoint.objects.filter(firm=firm).order_by("-seq").first()
         self._record(

@@ -1,5 +1,6 @@
 """Consolidated exports from the UI: who may export which firms, the background job with its
-progress, the encrypted file with a download window, and the optional push to S3.
+progress (entries done of those counted at the start, stored on the job, config.progress),
+the encrypted file with a download window, and the optional push to S3.
 
 The file holds no number (the log never does), but it names people and staff, so it rests
 encrypted: AES-256-GCM in chunks of 1 MiB (audit.sealing), under a key derived from
@@ -29,10 +30,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import Membership, Role, User
+from config.progress import ProgressWriter, task_ref
 from firms.models import Firm
 from objectstore import ObjectMissing, object_store
+from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, log_in_firm
 
 from .export import FORMATS, export_audit
@@ -83,10 +88,37 @@ def job_request(*, user: User, firm_ids: list[int], since: date, until: date,
     return job
 
 
-def _enqueue(job: AuditExportJob) -> None:
+def _enqueue(job: AuditExportJob, queue: str | None = None) -> bool:
+    """Send the job's task. With the broker down the request that asked still succeeds: the
+    job stays queued on its row and `dispatch_queued_exports` (beat, every minute) sends it
+    again once the broker is back (docs/decisions.md D25). Returns whether it was sent."""
     from .tasks import run_export_job
 
-    run_export_job.delay(str(job.pk))
+    try:
+        # The id as config.progress.task_ref: a UUID's usual text can look like a My
+        # Number, and config.celery refuses to send that.
+        run_export_job.apply_async(args=[task_ref(job.pk)], queue=queue)
+    except (KombuOperationalError, OSError) as error:
+        logger.warning("AUDIT_EXPORT_NOT_SENT job=%s: the broker is unreachable (%s); "
+                       "beat's audit.dispatch_queued_exports sends it again",
+                       job.pk, type(error).__name__)  # fmt: skip
+        return False
+    return True
+
+
+def dispatch_queued_exports(queue: str | None = None) -> int:
+    """Send again every job still queued AUDIT_EXPORT_REDISPATCH_SECONDS after it was asked
+    for: its first send failed (broker down) or its message was lost. A job runs once
+    however many messages it gets (job_run claims it). Returns how many were sent."""
+    waited = timezone.now() - timedelta(seconds=settings.AUDIT_EXPORT_REDISPATCH_SECONDS)
+    sent = 0
+    for job in AuditExportJob.objects.filter(
+        status=AuditExportJob.Status.QUEUED, created_at__lte=waited
+    ).order_by("created_at"):
+        if not _enqueue(job, queue):
+            break  # still down: the next run tries again
+        sent += 1
+    return sent
 
 
 def _key(job: AuditExportJob) -> bytes:
@@ -120,24 +152,48 @@ def _bounds(job: AuditExportJob) -> tuple[datetime, datetime]:
     )
 
 
+def _count_entries(firms: list[Firm], since: datetime, until: datetime) -> int:
+    """The entries the export will hold (those written meanwhile aside): its progress total."""
+    total = 0
+    for firm in firms:
+        with tenant_context(firm):
+            total += AccessLogEntry.objects.filter(at__gte=since, at__lt=until).count()
+    return total
+
+
 def job_run(job_id: str) -> AuditExportJob:
-    """Make the file: progress after each firm, then seal, store and (if set) push it."""
+    """Make the file: count the entries, export them with progress (entries done of that
+    count, written every block of entries through config.progress.ProgressWriter: the export
+    reads each firm in a read-only snapshot), then seal, store and (if set) push it."""
+    # Claimed, so a second message for the job (a redelivery, or the dispatcher's resend of
+    # a job whose first message was only slow) does nothing while it runs or once it is done.
+    claimed = AuditExportJob.objects.filter(
+        pk=job_id, status__in=(AuditExportJob.Status.QUEUED, AuditExportJob.Status.FAILED)
+    ).update(status=AuditExportJob.Status.RUNNING, started_at=timezone.now())
     job = AuditExportJob.objects.get(pk=job_id)
-    if job.status == AuditExportJob.Status.DONE:
-        return job  # a redelivered task
-    job.status, job.started_at = AuditExportJob.Status.RUNNING, timezone.now()
-    job.save(update_fields=["status", "started_at"])
+    if not claimed:
+        return job
     since, until = _bounds(job)
+    firms = list(job.firms.all())
+    job.status, job.started_at = AuditExportJob.Status.RUNNING, timezone.now()
+    job.firms_done = job.entries = 0
+    job.entries_total = _count_entries(firms, since, until)
+    job.save(update_fields=["status", "started_at", "firms_done", "entries", "entries_total"])
+
+    writer = ProgressWriter(
+        AuditExportJob, job.pk, done_field="entries", total_field="entries_total", schema="public"
+    )
 
     def progress(done: int, entries: int) -> None:
-        AuditExportJob.objects.filter(pk=job.pk).update(firms_done=done, entries=entries)
+        writer.update(entries, firms_done=done)
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / f"audit-export.{job.file_format}"
         sealed = Path(folder) / "audit-export.sealed"
         try:
-            result = export_audit(firms=list(job.firms.all()), since=since, until=until,
-                                  out=out, file_format=job.file_format, progress=progress)  # fmt: skip
+            with writer:
+                result = export_audit(firms=firms, since=since, until=until, out=out,
+                                      file_format=job.file_format, progress=progress)  # fmt: skip
             seal_file(out, sealed, key=_key(job), context=_context(job))
             key = f"platform/audit-exports/{job.pk}"
             object_store().put_file(key, sealed)
@@ -150,6 +206,8 @@ def job_run(job_id: str) -> AuditExportJob:
     job.refresh_from_db()
     job.status, job.finished_at = AuditExportJob.Status.DONE, timezone.now()
     job.entries, job.sha256, job.storage_key = result.entries, result.sha256, key
+    job.firms_done = len(firms)
+    job.entries_total = max(job.entries_total, result.entries)
     job.pushed_to = pushed
     job.expires_at = job.finished_at + timedelta(hours=settings.AUDIT_EXPORT_DOWNLOAD_HOURS)
     job.save()
@@ -192,6 +250,16 @@ def export_stream(*, user: User, job: AuditExportJob) -> Iterator[bytes]:
     are authenticated again as they stream (a file changed in between stops the download)."""
     if job.requested_by_id != user.pk:
         raise ValidationError(_("この出力はあなたが依頼したものではありません。"))
+    # Still allowed to audit every firm in it: someone removed from a firm (or made a
+    # handler) since the export was made can no longer take its log away.
+    allowed = {firm.pk for firm in auditable_firms(user)}
+    if not set(job.firms.values_list("pk", flat=True)) <= allowed:
+        raise ValidationError(
+            _(
+                "この出力に含まれる事業者のアクセス記録を見る権限がなくなったため、"
+                "ダウンロードできません。"
+            )
+        )
     if job.status != AuditExportJob.Status.DONE or not job.storage_key:
         raise ValidationError(_("まだ出力が完了していません。"))
     if job.expires_at is None or job.expires_at <= timezone.now():

@@ -54,6 +54,9 @@ class AuditExportJob(models.Model):
     firms_done = models.PositiveIntegerField(default=0)
     firms_total = models.PositiveIntegerField(default=0)
     entries = models.PositiveBigIntegerField(default=0)
+    # The entries in the period when the job started (counted first): progress is
+    # `entries` of `entries_total` (config.progress), written as the export goes.
+    entries_total = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     storage_key = models.CharField(max_length=200, blank=True)
     pushed_to = models.CharField(max_length=500, blank=True)
@@ -69,8 +72,26 @@ class AuditExportJob(models.Model):
     def __str__(self) -> str:
         return f"audit export {self.pk} ({self.status})"
 
+    def progress_figures(self) -> dict:
+        """The job's status for its endpoint and page (config.progress.job_status): entries
+        done of those counted at the start (firms, for a job from before that count)."""
+        from django.utils.translation import gettext
+
+        from config.progress import job_status
+
+        done, total = (
+            (self.entries, self.entries_total)
+            if self.entries_total
+            else (self.firms_done, self.firms_total)
+        )
+        return job_status(
+            status=self.status, done=done, total=total, started_at=self.started_at,
+            # The stored error is a class name, for operators; people get the advice.
+            error=gettext("失敗しました。もう一度出力してください。")
+            if self.status == self.Status.FAILED
+            else "",
+        )  # fmt: skip
+
     @property
     def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(100 * self.firms_done / self.firms_total) if self.firms_total else 0
+        return int(self.progress_figures()["percent"])

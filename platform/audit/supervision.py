@@ -184,10 +184,14 @@ def subprocessors_in_use(firm: Firm) -> tuple[str, list[SubProcessor]]:
     condition holds for it."""
     key = FirmKey.objects.filter(firm=firm).values_list("provider", flat=True).first()
     provider = key or settings.KEY_PROVIDER
+    # The settings mark the entries with gettext_noop: translated here, in the reader's
+    # language (a name set from the environment has no translation and stays as given).
     listed = [
         SubProcessor(
-            name=str(item["name"]), purpose=str(item["purpose"]), location=str(item["location"])
-        )  # fmt: skip
+            name=_(str(item["name"])),
+            purpose=_(str(item["purpose"])),
+            location=_(str(item["location"])).replace("{region}", settings.AWS_REGION),
+        )
         for item in settings.SUBPROCESSORS
         if _in_use(str(item.get("when", "always")), provider)
     ]

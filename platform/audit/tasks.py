@@ -31,10 +31,22 @@ def checkpoint_firm(schema_name: str) -> int | None:
 
 
 @shared_task(name="audit.run_export_job", autoretry_for=(ConnectionError,), max_retries=3)
-def run_export_job(job_id: str) -> int:
+def run_export_job(job_ref: str) -> int:
+    """`job_ref`: the job's id as config.progress.task_ref (or, from before, its UUID)."""
+    from config.progress import from_task_ref
+
     from .export_jobs import job_run
 
-    return job_run(job_id).entries
+    return job_run(str(from_task_ref(job_ref))).entries
+
+
+@shared_task(name="audit.dispatch_queued_exports", bind=True)
+def dispatch_queued_exports(self) -> int:
+    """Beat, every minute: send again the exports still queued (docs/decisions.md D25), to
+    the queue this task came from (so a worker serving one queue does all of it)."""
+    from .export_jobs import dispatch_queued_exports as dispatch
+
+    return dispatch(queue=(self.request.delivery_info or {}).get("routing_key") or None)
 
 
 @shared_task(name="audit.purge_expired_exports")

@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.services import signed_in_user
+from config.progress import display as progress_display
 
 from .export_jobs import auditable_firms, export_stream, job_request
 from .models import AuditExportJob
@@ -44,14 +46,13 @@ def exports(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("出力を開始しました。進み具合はこの画面に表示されます。"))
         return redirect("audit_exports")
-    return render(
-        request,
-        "audit/exports.html",
-        {
-            "firms": auditable_firms(user),
-            "jobs": AuditExportJob.objects.filter(requested_by=user).prefetch_related("firms")[:20],
-        },
-    )
+    jobs = list(AuditExportJob.objects.filter(requested_by=user).prefetch_related("firms")[:20])
+    for job in jobs:
+        # The stored figures, so a reload mid-export shows the same bar; progress.js polls.
+        job.progress = progress_display(  # type: ignore[attr-defined]
+            reverse("audit_export_status", kwargs={"pk": job.pk}), job.progress_figures()
+        )
+    return render(request, "audit/exports.html", {"firms": auditable_firms(user), "jobs": jobs})
 
 
 def _job(request: HttpRequest, pk) -> AuditExportJob:
@@ -61,11 +62,13 @@ def _job(request: HttpRequest, pk) -> AuditExportJob:
 @login_required
 @never_cache
 def export_status(request: HttpRequest, pk) -> JsonResponse:
+    """The job's progress (config.progress.job_status: status, done, total, percent,
+    eta_seconds, error; done and total count entries), and its firms. Only the requester's
+    jobs: anyone else's id is a 404."""
     job = _job(request, pk)
     return JsonResponse(
         {
-            "status": job.status,
-            "percent": job.percent,
+            **job.progress_figures(),
             "firms_done": job.firms_done,
             "firms_total": job.firms_total,
             "entries": job.entries,

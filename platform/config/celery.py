@@ -16,11 +16,30 @@ class CustodyCeleryApp(TenantAwareCeleryApp):
     def send_task(self, name, args=None, kwargs=None, **options):
         """Task arguments sit in the broker (Redis, files) in plaintext: refuse to send one
         that carries anything shaped like a number. Tasks take ids, never numbers."""
-        from config.scrub import NUMBER_SHAPED
+        from config.scrub import NUMBER_SHAPED, UUID_TEXT
 
-        if NUMBER_SHAPED.search(repr((args, kwargs))):
+        if NUMBER_SHAPED.search(UUID_TEXT.sub("<id>", repr((args, kwargs)))):
             raise NumberInTaskArguments(f"task {name} refused: an argument looks like a My Number")
         return super().send_task(name, args=args, kwargs=kwargs, **options)
+
+
+def send_or_leave_for_sweep(task, args: list, *, what: str, **options) -> bool:
+    """Send a task whose work a periodic sweep also picks up (docs/decisions.md D25): with
+    the broker down, log that it was not sent and return False instead of failing the
+    request that asked for it. The sweep does the work when it next runs."""
+    import logging
+
+    from kombu.exceptions import OperationalError
+
+    try:
+        task.apply_async(args=args, **options)
+    except (OperationalError, OSError) as error:
+        logging.getLogger("config.celery").warning(
+            "TASK_NOT_SENT %s: the broker is unreachable (%s); the sweep will do it",
+            what, type(error).__name__,
+        )  # fmt: skip
+        return False
+    return True
 
 
 app = CustodyCeleryApp("custody")

@@ -20,6 +20,14 @@ _SEP = r"[ \-‐‑–—−ー－　]?"
 NUMBER_SHAPED = re.compile(rf"(?<![0-9０-９]){_DIGIT}(?:{_SEP}{_DIGIT}){{11}}(?![0-9０-９])")
 
 
+# A UUID's text (8-4-4-4-12 hex digits) holds a 12-digit run about once in 40 ids. Task
+# arguments are ids by design, so the task guard reads a whole UUID as an id, not a number.
+UUID_TEXT = re.compile(
+    r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    r"(?![0-9A-Fa-f-])"
+)
+
+
 def scrub(text: str) -> str:
     return NUMBER_SHAPED.sub(REDACTED, text)
 

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from accounts import views as account_views
 from operators import views as operator_views
 from public_site import views
 from tenants.workspace import offboarding_views
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("pricing/", views.pricing, name="pricing"),
     path("terms/", views.terms, name="terms"),
+    path("help/", include("public_site.help_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("home/", views.home, name="home"),
     path("go/<slug:slug>/", views.go_to_firm, name="go_to_firm"),
@@ -44,5 +46,7 @@ urlpatterns = [
     path("billing/", include("billing.urls_public")),
     path("offboarding/", include(offboarding_views.public_urlpatterns)),
     path("accounts/", include("allauth.urls")),
+    # Django's set_language, which also remembers the choice on the account (emails).
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

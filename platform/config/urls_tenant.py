@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from accounts import views as account_views
 from practices import views as practice_views
 from tenants.workspace import byok_views, offboarding_views, support_views, views
 
@@ -16,6 +17,8 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("settings/", views.firm_settings, name="firm_settings"),
+    path("setup/purposes/confirm/", views.purposes_confirmed, name="purposes_confirm"),
+    path("help/", include("public_site.help_urls")),
     path("support-access/", support_views.support_access, name="support_access"),
     path("settings/byok/", byok_views.byok, name="byok"),
     path("practices/", practice_views.firm_practices, name="firm_practices"),
@@ -36,6 +39,8 @@ urlpatterns = [
     path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("auth/handoff/", views.handoff, name="handoff"),
     path("logout/", views.sign_out, name="firm_logout"),
+    # Django's set_language, which also remembers the choice on the account (emails).
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("tenants.api.urls")),
     path("api/", include("tenants.api.docs")),

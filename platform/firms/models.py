@@ -149,6 +149,10 @@ class OffboardingRecord(models.Model):
     export_started_at = models.DateTimeField(null=True, blank=True)
     export_ready_at = models.DateTimeField(null=True, blank=True)
     export_error = models.CharField(max_length=100, blank=True, default="")
+    # The export's progress (config.progress): people written, then access-log entries,
+    # of those counted when it started; firms.offboarding.export_progress reports it.
+    export_done = models.PositiveBigIntegerField(default=0)
+    export_total = models.PositiveBigIntegerField(default=0)
     archive_key = models.CharField(max_length=200, blank=True, default="")
     archive_sha256 = models.CharField(max_length=64, blank=True, default="")
     archive_size = models.PositiveBigIntegerField(default=0)

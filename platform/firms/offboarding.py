@@ -42,7 +42,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -55,12 +54,14 @@ from django_tenants.utils import (
 )
 from psycopg import sql
 
+from accounts import mail
 from accounts.models import Membership, Role, User
+from config.progress import DONE, FAILED, QUEUED, RUNNING, ProgressWriter, job_status
 from operators.log import log_operator_action
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_denied, log_in_firm
 
-from .models import Firm, FirmKey, OffboardingRecord
+from .models import Firm, FirmKey, OffboardingRecord, firm_url
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,9 @@ def _require_owner(membership: Membership, *, actor: Actor, event: str) -> None:
     if membership.role != Role.OWNER:
         with tenant_context(membership.firm):
             log_access_denied(actor=actor, action=ACTION, detail={"event": event})
-        raise PermissionDenied(_("解約の手続きはオーナーだけが行えます。"))
+        raise PermissionDenied(
+            _("解約の手続きはオーナーだけが行えます。オーナーに依頼してください。")
+        )
 
 
 def _require_totp(membership: Membership, code: str, *, actor: Actor, event: str) -> None:
@@ -224,33 +227,26 @@ def offboarding_start_by_operator(*, operator: User, firm: Firm, reason: str) ->
         _operator_log(firm, operator.email, "offboarding_request", user_id=operator.pk, **detail)
         _firm_log(firm, actor, "request", **detail)
         record_id = str(record.pk)
-        emails = [m.user.email for m in owners]
+        owner_users = [m.user for m in owners]
         transaction.on_commit(lambda: _enqueue_start(record_id))
-        transaction.on_commit(lambda: _tell_owners(firm, emails))
+        transaction.on_commit(lambda: _tell_owners(firm, owner_users))
     return record
 
 
-def _tell_owners(firm: Firm, emails: list[str]) -> None:
-    if not emails:
-        return
-    send_mail(
-        subject=_("[マイナンバー保管] %(firm)s の解約手続を開始しました") % {"firm": firm.name},
-        message=_(
-            "%(firm)s の解約手続を運用者が開始しました。新しい登録はできません。\n"
-            "最終エクスポート（従業員等の一覧、削除記録、アクセス記録）の準備ができ次第、"
-            "事業者の「解約」ページからダウンロードできます。期限までにダウンロードしてください。"
-            "期限が過ぎると暗号鍵を破棄し、データは復元できなくなります。"
-        )
-        % {"firm": firm.name},
-        from_email=None,
-        recipient_list=emails,
-    )
+def _tell_owners(firm: Firm, owners: list[User]) -> None:
+    """Each owner, in their own language: the operator started offboarding, and where the
+    final export will be."""
+    link = firm_url(firm.slug, "/offboarding/")
+    mail.send_to_users("firms/offboarding_started", {"firm": firm, "link": link}, owners)
 
 
 def _enqueue_start(record_id: str) -> None:
+    from config.celery import send_or_leave_for_sweep
+
     from .tasks import offboarding_start
 
-    offboarding_start.delay(record_id)
+    # The hourly offboarding sweep makes the export of any record still at REQUESTED.
+    send_or_leave_for_sweep(offboarding_start, [record_id], what="firms.offboarding_start")
 
 
 def offboarding_start(record_id: str) -> OffboardingRecord:
@@ -292,7 +288,7 @@ def _claim_export(record: OffboardingRecord, now: datetime) -> bool:
     return bool(
         OffboardingRecord.objects.filter(pk=record.pk, stage=OffboardingRecord.Stage.REQUESTED)
         .filter(Q(export_started_at__isnull=True) | Q(export_started_at__lt=now - EXPORT_LEASE))
-        .update(export_started_at=now)
+        .update(export_started_at=now, export_done=0, export_total=0)
     )
 
 
@@ -344,8 +340,13 @@ def _export_actor(record: OffboardingRecord) -> Actor:
 
 def _build_archive(record: OffboardingRecord, firm: Firm) -> tuple[bytes, dict[str, int]]:
     actor = _export_actor(record)
-    with tempfile.TemporaryDirectory() as folder, tenant_context(firm):
-        people_csv, people, numbers = _people_csv(record, firm, actor)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        tenant_context(firm),
+        _progress(record) as progress,
+    ):
+        progress.update(0, _export_size(record))
+        people_csv, people, numbers = _people_csv(record, firm, actor, progress=progress.update)
         deletions_csv, deletion_count = _deletions_csv()
         with transaction.atomic():
             log_access(actor=actor, action=ACTION,
@@ -356,7 +357,8 @@ def _build_archive(record: OffboardingRecord, firm: Firm) -> tuple[bytes, dict[s
 
         out = Path(folder) / "access_log.jsonl"
         result = export_audit(firms=[firm], since=LOG_SINCE,
-                              until=timezone.now() + timedelta(seconds=1), out=out)  # fmt: skip
+                              until=timezone.now() + timedelta(seconds=1), out=out,
+                              progress=lambda _firms, entries: progress.update(people + entries))  # fmt: skip
         members = {
             "people.csv": people_csv,
             "deletion_records.csv": deletions_csv,
@@ -400,7 +402,51 @@ def _readme(record: OffboardingRecord) -> str:
     )
 
 
-def _people_csv(record: OffboardingRecord, firm: Firm, actor: Actor) -> tuple[bytes, int, int]:
+# --- the export's progress ------------------------------------------------------------------
+
+PROGRESS_EVERY = 500  # people between progress reports
+
+
+def _progress(record: OffboardingRecord) -> ProgressWriter:
+    """Writes export_done / export_total on the record (public schema) through its own
+    connection, as the export goes (config.progress)."""
+    return ProgressWriter(OffboardingRecord, record.pk, done_field="export_done",
+                          total_field="export_total", schema=get_public_schema_name())  # fmt: skip
+
+
+def _export_size(record: OffboardingRecord) -> int:
+    """What the export goes through, in the firm's schema: its people, then its log, with
+    the entries the export itself adds (one per number exported, one for the export)."""
+    from tenants.auditlog.models import AccessLogEntry
+    from tenants.custody.models import MyNumberRecord, Person
+
+    added = 1 + (MyNumberRecord.objects.count() if record.include_numbers else 0)
+    return Person.objects.count() + AccessLogEntry.objects.count() + added
+
+
+def export_progress(record: OffboardingRecord) -> dict[str, Any]:
+    """The final export's progress (config.progress.job_status): queued until a run starts,
+    running, done once the archive is ready, failed while it waits for the sweep's retry."""
+    if record.stage != OffboardingRecord.Stage.REQUESTED:
+        status = DONE
+    elif record.export_started_at is not None:
+        status = RUNNING
+    elif record.export_error:
+        status = FAILED
+    else:
+        status = QUEUED
+    return job_status(
+        status=status, done=record.export_done, total=record.export_total,
+        started_at=record.export_started_at,
+        error=_("最終エクスポートの作成に失敗しました。自動で再試行します。")
+        if status == FAILED
+        else "",
+    )  # fmt: skip
+
+
+def _people_csv(
+    record: OffboardingRecord, firm: Firm, actor: Actor, *, progress: Any = None
+) -> tuple[bytes, int, int]:
     from tenants.custody.models import Person
 
     buffer = io.StringIO()
@@ -426,6 +472,10 @@ def _people_csv(record: OffboardingRecord, firm: Firm, actor: Actor) -> tuple[by
             person.relationship_end or "", person.status, number, purposes,
         ))  # fmt: skip
         people += 1
+        if progress is not None and people % PROGRESS_EVERY == 0:
+            progress(people)
+    if progress is not None:
+        progress(people)
     return buffer.getvalue().encode("utf-8"), people, numbers
 
 

@@ -82,7 +82,12 @@ def kms_client() -> Any:
                 config=Config(
                     connect_timeout=settings.AWS_KMS_CONNECT_TIMEOUT,
                     read_timeout=settings.AWS_KMS_READ_TIMEOUT,
-                    retries={"max_attempts": settings.AWS_KMS_MAX_ATTEMPTS, "mode": "standard"},
+                    # total_max_attempts counts the first request; botocore's max_attempts
+                    # would count only the retries (one attempt more than the setting says).
+                    retries={
+                        "total_max_attempts": settings.AWS_KMS_MAX_ATTEMPTS,
+                        "mode": "standard",
+                    },
                 ),
             )
             _clients[config_key] = client

@@ -55,7 +55,7 @@ def s3_client(
         config=Config(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},  # first try included
             # Path-style works with every S3-compatible server and with bucket names that
             # contain dots; virtual-hosted style on real AWS.
             s3={"addressing_style": "path" if endpoint_url else "auto"},

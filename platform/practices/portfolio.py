@@ -10,10 +10,13 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 from psycopg import sql
 
 from audit.models import AuditCheckpoint
 from billing.services import billing_state
+from public_site.charts import mini_bar
 from tenants.auditlog.models import AccessLogEntry
 from tenants.collection.models import CollectionRequest, RequestStatus
 from tenants.custody.models import MyNumberRecord, Person
@@ -34,13 +37,61 @@ class PortfolioRow:
     checkpoint_seq: int | None = None
     checkpoint_at: datetime | None = None
     billing: str = ""
+    # Collection: people still in employment or contract, and how many of them have a number.
+    active_people: int = 0
+    numbers: int = 0
+    billing_status: str = ""
+    billing_read_only: bool = False
 
     @property
     def firm(self):
         return self.link.firm
 
+    @property
+    def missing_numbers(self) -> int:
+        return max(self.active_people - self.numbers, 0)
+
+    @property
+    def collected_bar(self) -> SafeString:
+        return mini_bar(self.numbers, self.active_people)
+
+    @property
+    def badges(self) -> list[tuple[str, str]]:
+        """(level, label) of what needs doing, worst first; one "ok" badge when nothing does."""
+        found = [
+            (level, str(label))
+            for level, label, present in (
+                ("danger", _("停止中"), self.firm.status == "suspended"),
+                ("danger", _("削除期限超過"), self.deletions_overdue > 0),
+                ("danger", _("お支払いの確認が必要"), self.billing_read_only),
+                ("warning", _("確認待ちあり"), self.awaiting_verification > 0),
+                ("warning", _("今月削除予定"), self.deletions_due_this_month > 0),
+                ("warning", _("お支払い未確認"), self.billing_status == "past_due"
+                 and not self.billing_read_only),
+                ("info", _("番号未登録の方あり"), self.missing_numbers > 0),
+            )
+            if present
+        ]  # fmt: skip
+        return found or [("ok", str(_("対応事項なし")))]
+
+    @property
+    def attention(self) -> int:
+        """2: something is wrong now (overdue deletions, suspended, read-only billing);
+        1: something waits for someone; 0: nothing to do."""
+        levels = {level for level, _label in self.badges}
+        return 2 if "danger" in levels else 1 if levels & {"warning", "info"} else 0
+
 
 SORTS = {
+    # Problems first, then what waits for someone, each by how much; the name breaks ties.
+    "attention": lambda row: (
+        -row.attention,
+        -row.deletions_overdue,
+        -row.awaiting_verification,
+        -row.deletions_due_this_month,
+        -row.missing_numbers,
+        row.firm.name,
+    ),
     "name": lambda row: row.firm.name,
     "people": lambda row: -row.people,
     "pending": lambda row: -row.pending_requests,
@@ -74,7 +125,11 @@ def _figures_query(schemas: list[str]) -> sql.Composed:
             "(SELECT count(*) FROM {s}.{due} d JOIN {s}.{record} r ON r.person_id = d.person_id "
             "WHERE d.due_on <= {today}), "
             "(SELECT count(*) FROM {s}.{due} d JOIN {s}.{record} r ON r.person_id = d.person_id "
-            "WHERE d.due_on > {today} AND d.due_on <= {month_end})"
+            "WHERE d.due_on > {today} AND d.due_on <= {month_end}), "
+            # Collection: people in employment or contract, and those of them with a number.
+            "(SELECT count(*) FROM {s}.{person} WHERE status = {active}), "
+            "(SELECT count(*) FROM {s}.{record} r JOIN {s}.{person} p ON p.id = r.person_id "
+            "WHERE p.status = {active})"
         ).format(
             name=sql.Literal(schema),
             s=sql.Identifier(schema),
@@ -87,6 +142,7 @@ def _figures_query(schemas: list[str]) -> sql.Composed:
             month_end=sql.Literal(month_end),
             pending=sql.Literal(RequestStatus.PENDING.value),
             submitted=sql.Literal(RequestStatus.SUBMITTED.value),
+            active=sql.Literal(Person.Status.ACTIVE.value),
         )
         for schema in schemas
     ]
@@ -94,18 +150,18 @@ def _figures_query(schemas: list[str]) -> sql.Composed:
 
 
 def portfolio(
-    links: list[PracticeClient], *, sort: str = "name", only: str = ""
+    links: list[PracticeClient], *, sort: str = "attention", only: str = ""
 ) -> list[PortfolioRow]:
     rows = {link.firm.schema_name: PortfolioRow(link=link) for link in links}
     if rows:
         with connection.cursor() as cursor:
             query = _figures_query(list(rows))
             cursor.execute(query.as_string(cursor.cursor.connection))
-            for schema, people, pending, submitted, last, overdue, due in cursor.fetchall():
+            for schema, *figures in cursor.fetchall():
                 row = rows[schema]
-                row.people, row.pending_requests = people, pending
-                row.awaiting_verification, row.last_access = submitted, last
-                row.deletions_overdue, row.deletions_due_this_month = overdue, due
+                (row.people, row.pending_requests, row.awaiting_verification, row.last_access,
+                 row.deletions_overdue, row.deletions_due_this_month, row.active_people,
+                 row.numbers) = figures  # fmt: skip
         checkpoints = (
             AuditCheckpoint.objects.filter(firm__in=[link.firm for link in links])
             .values("firm__schema_name")
@@ -115,9 +171,11 @@ def portfolio(
             row = rows[checkpoint["firm__schema_name"]]
             row.checkpoint_seq, row.checkpoint_at = checkpoint["seq"], checkpoint["at"]
         for row in rows.values():
-            row.billing = str(billing_state(row.firm).status_label)
+            state = billing_state(row.firm)
+            row.billing = str(state.status_label)
+            row.billing_status, row.billing_read_only = state.status, state.read_only
     result = [row for row in rows.values() if FILTERS.get(only, FILTERS[""])(row)]
-    return sorted(result, key=SORTS.get(sort, SORTS["name"]))
+    return sorted(result, key=SORTS.get(sort, SORTS["attention"]))
 
 
 @dataclass(frozen=True)

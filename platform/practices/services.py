@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role, User
-from accounts.services import invitation_issue
+from accounts.services import invitation_issue, memberships_delete
 from billing.services import clients_changed
 from firms.models import Firm
 from firms.provisioning import provision_firm
@@ -45,7 +45,9 @@ def seat(user: User, practice: Practice) -> PracticeMember | None:
 
 def _require_admin(member: PracticeMember) -> None:
     if member.role != PracticeMember.Role.ADMIN:
-        raise ValidationError(_("この操作は事務所の管理者だけが行えます。"))
+        raise ValidationError(
+            _("この操作は事務所の管理者だけが行えます。事務所の管理者に依頼してください。")
+        )
 
 
 # --- the practice and its people -----------------------------------------------------------
@@ -105,7 +107,7 @@ def member_remove(*, admin: PracticeMember, member: PracticeMember) -> None:
         ).select_related("firm"):
             _firm_log(membership.firm, admin.user, Role.ACCOUNTANT, "member_remove",
                       {"member": member.user.email, "practice": member.practice.name})  # fmt: skip
-            membership.delete()
+            memberships_delete([membership])
         member.delete()
 
 
@@ -155,7 +157,9 @@ def client_create(*, member: PracticeMember, name: str, slug: str, owner_email: 
 def practice_invite(*, owner: Membership, code: str) -> PracticeClient:
     """A firm's owner asks a practice (by its code) to serve the firm."""
     if owner.role != Role.OWNER:
-        raise ValidationError(_("事務所を招待できるのはオーナーだけです。"))
+        raise ValidationError(
+            _("事務所を招待できるのはオーナーだけです。オーナーに依頼してください。")
+        )
     practice = Practice.objects.filter(code=code.strip().upper()).first()
     if practice is None:
         raise ValidationError(
@@ -200,7 +204,9 @@ def link_end(*, user: User, link: PracticeClient, as_owner: bool) -> PracticeCli
     if as_owner:
         owner = Membership.objects.filter(user=user, firm=link.firm, role=Role.OWNER).first()
         if owner is None:
-            raise ValidationError(_("事務所のアクセスを取り消せるのはオーナーだけです。"))
+            raise ValidationError(
+                _("事務所のアクセスを取り消せるのはオーナーだけです。オーナーに依頼してください。")
+            )
         role = Role.OWNER
     else:
         admin = seat(user, link.practice)
@@ -216,9 +222,9 @@ def link_end(*, user: User, link: PracticeClient, as_owner: bool) -> PracticeCli
         )
         if link.status == PracticeClient.Status.ENDED:
             raise ValidationError(_("このアクセスは既に終了しています。"))
-        removed = Membership.objects.filter(practice=link.practice, firm=link.firm)
-        count = removed.count()
-        removed.delete()
+        count = memberships_delete(
+            Membership.objects.filter(practice=link.practice, firm=link.firm)
+        )
         link.status = PracticeClient.Status.ENDED
         link.ended_at = timezone.now()
         link.ended_by_email = user.email

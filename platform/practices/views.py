@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Role
@@ -160,7 +161,7 @@ def link_end(request: HttpRequest, link_id: int) -> HttpResponse:
 @login_required
 def portfolio_view(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    sort = request.GET.get("sort", "name")
+    sort = request.GET.get("sort", "attention")
     only = request.GET.get("only", "")
     rows = portfolio(services.client_firms(user), sort=sort, only=only)
     return render(
@@ -168,7 +169,7 @@ def portfolio_view(request: HttpRequest) -> HttpResponse:
         "practices/portfolio.html",
         {
             "rows": rows,
-            "sort": sort if sort in SORTS else "name",
+            "sort": sort if sort in SORTS else "attention",
             "only": only if only in FILTERS else "",
             "go": lambda slug: public_url(f"/go/{slug}/"),
         },
@@ -195,7 +196,11 @@ def new_hires(request: HttpRequest) -> HttpResponse:
         except CustodyError as error:
             messages.error(request, str(error.message))
         else:
-            summary = "、".join(f"{name} {count}件" for name, count in made.items())
+            summary = _("、").join(
+                ngettext("%(firm)s %(count)d件", "%(firm)s %(count)d件", count)
+                % {"firm": name, "count": count}
+                for name, count in made.items()
+            )
             messages.success(
                 request, _("提出の依頼を作成しました: %(summary)s") % {"summary": summary}
             )

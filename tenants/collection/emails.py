@@ -1,13 +1,11 @@
-"""Messages to the person asked for a number: the first request, reminders, and a new link
-after a rejection. Plain text and HTML parts; the link is the only secret in them, and no
-message ever contains a number."""
+"""Messages to the person asked for a number, in the language chosen on the request: the
+first request, reminders, a new link after a rejection (what was wrong and what to do
+next), and the confirmation once a handler verified the submission. The link is the only
+secret in them; no message ever contains a number (accounts.mail refuses one)."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-
+from accounts import mail
 from firms.models import Firm
 
 from .models import CollectionRequest
@@ -27,12 +25,15 @@ def send_link(firm: Firm, request: CollectionRequest, url: str, kind: str) -> No
         "purposes": list(request.purposes.all()),
         "reason": request.previous.rejection_reason if kind == RESUBMIT else "",
     }
-    subject = render_to_string("collection/email/subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string("collection/email/body.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[request.email],
-    )
-    message.attach_alternative(render_to_string("collection/email/body.html", context), "text/html")
-    message.send()
+    mail.send_templated("collection/link", context, [request.email], request.language)
+
+
+def send_verified(firm: Firm, request: CollectionRequest) -> None:
+    """The submission was checked and accepted: nothing more is needed from the person."""
+    context = {
+        "firm": firm,
+        "person": request.person,
+        "decided_at": request.decided_at,
+        "purposes": list(request.purposes.all()),
+    }
+    mail.send_templated("collection/verified", context, [request.email], request.language)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from tenants.custody.forms import NeverEchoedInput
@@ -16,7 +17,10 @@ def _purpose_choices() -> list[tuple[str, str]]:
 class PeopleField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Person) -> str:
         registered = _("（登録済み）") if obj.has_number else ""
-        return f"{obj.family_name} {obj.given_name}（{obj.get_kind_display()}）{registered}"
+        label = _("%(family)s %(given)s（%(kind)s）") % {
+            "family": obj.family_name, "given": obj.given_name, "kind": obj.get_kind_display()
+        }  # fmt: skip
+        return label + registered
 
 
 class RequestForm(forms.Form):
@@ -32,6 +36,13 @@ class RequestForm(forms.Form):
         label=_("送付先メールアドレス"),
         required=False,
         help_text=_("1人に依頼するときだけ使います。空欄ならリンクとQRコードを手渡しします。"),
+    )
+    language = forms.ChoiceField(
+        label=_("メールの言語"),
+        choices=settings.LANGUAGES,
+        initial="ja",
+        required=False,  # left out: Japanese
+        help_text=_("依頼のメール、再送、確認完了のお知らせをこの言語で送ります。"),
     )
     purposes = forms.MultipleChoiceField(
         label=_("利用目的"),

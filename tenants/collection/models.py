@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -69,6 +70,10 @@ class CollectionRequest(models.Model):
         _("受付方法"), max_length=10, choices=Channel.choices, default=Channel.LINK
     )
     email = models.EmailField(_("送付先メールアドレス"), blank=True)
+    # The language of the emails this person receives (they have no account to say so).
+    language = models.CharField(
+        _("メールの言語"), max_length=10, choices=settings.LANGUAGES, default="ja"
+    )
     expires_at = models.DateTimeField(_("有効期限"))
     created_by_email = models.CharField(max_length=254, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

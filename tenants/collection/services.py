@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import mail
 from billing.services import require_can_add_data
 from firms.models import Firm, firm_url
 from keys.envelope import seal, unseal
@@ -104,6 +105,7 @@ def _open_link(
     documents: list[str],
     include_dependents: bool,
     email: str,
+    language: str,
 ) -> tuple[CollectionRequest, str]:
     """A new pending request with its link (a first request, or the one after a rejection);
     the caller logs it and sends the email."""
@@ -115,6 +117,7 @@ def _open_link(
         documents=documents,
         include_dependents=include_dependents,
         email=email,
+        language=language,
         expires_at=now + timedelta(days=settings.COLLECTION_LINK_DAYS),
         created_by_email=actor.email,
         last_sent_at=now if email else None,
@@ -160,9 +163,11 @@ def request_create(
     documents: Iterable[str] | None = None,
     email: str = "",
     include_dependents: bool | None = None,
+    language: str = "ja",
 ) -> IssuedRequest:
     """Ask one person (an employee or a payee) for their number. When `purpose_codes` is
-    None, the firm's default purposes for that kind of person apply."""
+    None, the firm's default purposes for that kind of person apply. `language` is the
+    language of the emails the person receives."""
     require_allowed(
         policy.can_write(actor.role), actor=actor, action="request", person_id=person.pk
     )
@@ -189,6 +194,7 @@ def request_create(
             documents=kinds,
             include_dependents=include_dependents and person.kind == PersonKind.EMPLOYEE,
             email=email.strip(),
+            language=mail.language_of(language),
         )
         log_access(
             actor=actor,
@@ -214,6 +220,7 @@ def requests_create_many(
     purpose_codes: Iterable[str] | None = None,
     documents: Iterable[str] | None = None,
     emails_by_person: dict[int, str] | None = None,
+    language: str = "ja",
 ) -> list[IssuedRequest]:
     """Requests for many people at once: all of them, or none if any one is refused."""
     codes = None if purpose_codes is None else list(purpose_codes)
@@ -228,6 +235,7 @@ def requests_create_many(
                 purpose_codes=codes,
                 documents=chosen,
                 email=emails_by_person.get(person.pk, ""),
+                language=language,
             )
             for person in people
         ]
@@ -496,6 +504,9 @@ def request_approve(
                    detail={"request": locked.pk, "method": method})  # fmt: skip
         if FirmSettings.current().delete_documents_after_approval:
             _delete_documents(actor, locked, reason="approved")
+        if locked.email:
+            # The person hears that it is done (and nothing more is needed from them).
+            transaction.on_commit(lambda: emails.send_verified(firm, locked))
 
 
 def request_reject(
@@ -528,6 +539,7 @@ def request_reject(
             documents=locked.documents,
             include_dependents=locked.include_dependents,
             email=locked.email,
+            language=locked.language,
         )
         locked.follow_up = follow_up
         locked.save()

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -20,7 +21,7 @@ from .errors import CollectionError, LinkUsed, MissingReason, ReasonHasNumber, S
 from .models import CollectionRequest, DocumentKind
 from .uploads import read_uploads
 
-UNAVAILABLE = _(
+UNAVAILABLE = gettext_lazy(  # translated per request, in the reader's language
     "ただいま提出を受け付けられません。入力した内容は保存されていません。"
     "時間をおいて、同じリンクからもう一度お試しください。"
 )

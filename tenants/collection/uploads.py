@@ -22,7 +22,8 @@ def read_uploads(request: HttpRequest, kinds: Iterable[str], errors: dict) -> li
         files = request.FILES.getlist(f"document_{kind}") + request.FILES.getlist(f"camera_{kind}")
         if len(files) > MAX_FILES_PER_KIND:
             errors[f"document_{kind}"] = [
-                _("1種類につき%(max)d枚までです。") % {"max": MAX_FILES_PER_KIND}
+                _("1種類につき%(max)d枚までです。枚数を減らして、もう一度選んでください。")
+                % {"max": MAX_FILES_PER_KIND}
             ]
             continue
         for uploaded in files:

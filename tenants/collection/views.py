@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -33,7 +34,7 @@ from .qr import qr_svg
 from .uploads import read_uploads
 
 ISSUED_SESSION_KEY = "collection_issued"
-UNAVAILABLE = _(
+UNAVAILABLE = gettext_lazy(  # translated per request, in the reader's language
     "鍵管理サービスまたはアクセス記録が利用できないため、処理できませんでした。"
     "時間をおいて再度お試しください。"
 )
@@ -97,6 +98,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 purpose_codes=form.cleaned_data["purposes"] or None,
                 documents=form.cleaned_data["documents"],
                 emails_by_person=emails,
+                language=form.cleaned_data["language"],
             )
         except CustodyError as error:
             form.add_error(None, str(error.message))
@@ -201,7 +203,10 @@ def _people_from_csv(data: bytes) -> tuple[list[Person], dict[int, str]]:
     missing = [pk for pk in emails if pk not in found]
     if missing:
         raise CsvProblem(
-            _("登録されていない、または扶養親族の person_id があります: %(ids)s")
+            _(
+                "登録されていない、または扶養親族の person_id があります: %(ids)s。"
+                "従業員・支払先の ID に直して、もう一度アップロードしてください。"
+            )
             % {"ids": ", ".join(str(pk) for pk in missing[:10])}
         )
     return [found[pk] for pk in emails], emails

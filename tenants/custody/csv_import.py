@@ -8,8 +8,11 @@
   digits, duplicates within the file and against the firm's numbers) without writing.
 - `upload_csv` stages an uploaded file for its preview: the file holds plaintext numbers, so
   only its envelope ciphertext is stored (`ImportUpload`), for an hour.
-- `preview_upload` and `confirm_upload` open it again; a confirmation consumes it under a row
-  lock, so a double submit imports once.
+- `preview_upload` opens it again. `confirm_upload` queues the import (a double submit
+  queues once); the Celery task `custody.import_upload` runs `run_import`: one transaction
+  (all rows or none) that also consumes the upload, with its progress stored on the upload
+  (done / total / started_at / status / error, config.progress) for the page and
+  `import_status`.
 
 No error, log entry or exception message ever contains a number: reasons name the row and
 the column, never the value (docs/custody.md).
@@ -20,26 +23,37 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from accounts.models import Role
+from accounts.models import Membership, Role
+from billing.errors import BillingBlocked
+from billing.services import require_can_add_data
+from config.progress import ProgressWriter, job_status, task_ref
 from firms.models import Firm
 from keys.envelope import seal, unseal
+from keys.errors import KeyUnavailable
+from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
 from . import policy
 from .errors import AlreadyImported, CsvRejected, NotAllowed, UploadExpired
 from .importing import ImportRejected, ImportRow, RowError, people_import, people_import_check
 from .models import ImportUpload, PersonKind
+
+logger = logging.getLogger(__name__)
 
 UPLOAD_TTL = timedelta(hours=1)
 UPLOAD_FIELD = "csv"
@@ -202,7 +216,10 @@ def _positions(header: list[str]) -> dict[str, int]:
         positions[name] = index
     if repeated:
         raise CsvRejected(
-            _("同じ項目の列が複数あります: %(columns)s") % {"columns": "、".join(repeated)},
+            _(
+                "同じ項目の列が複数あります: %(columns)s。どちらか一方を消してから、もう一度アップロードしてください。"
+            )
+            % {"columns": "、".join(repeated)},
             code="columns",
         )
     missing = [LABELS[name] for name in REQUIRED if name not in positions]
@@ -349,7 +366,9 @@ def upload_csv(*, actor: Actor, firm: Firm, data: bytes) -> Preview:
     """Parse and check an uploaded file, and stage it sealed for its preview. Expired uploads
     are deleted first. A file refused as a whole raises CsvRejected (and is logged)."""
     _require_import(actor)
-    ImportUpload.objects.filter(expires_at__lte=timezone.now()).delete()
+    ImportUpload.objects.filter(expires_at__lte=timezone.now()).exclude(
+        status__in=(ImportUpload.Status.QUEUED, ImportUpload.Status.RUNNING)
+    ).delete()
     try:
         if len(data) > settings.IMPORT_MAX_BYTES:
             raise too_large()
@@ -426,50 +445,267 @@ def _open(firm: Firm, upload: ImportUpload) -> ParsedCsv:
 
 def preview_upload(*, actor: Actor, firm: Firm, upload: ImportUpload) -> Preview:
     """The staged file, checked again now (a number may have been registered meanwhile);
-    logged as `import_check` with the counts."""
+    logged as `import_check` with the counts, which the upload keeps for its confirmation."""
     _require_own(actor, upload)
     _usable(upload)
     parsed = _open(firm, upload)
     errors = check_csv(firm=firm, parsed=parsed)
     with transaction.atomic():
+        ImportUpload.objects.filter(pk=upload.pk).update(error_count=len(errors))
         log_access(actor=actor, action="import_check", detail=_counts(upload, errors))
+    upload.error_count = len(errors)
     return Preview(upload=upload, parsed=parsed, errors=errors)
 
 
-def confirm_upload(*, actor: Actor, firm: Firm, upload: ImportUpload) -> int:
-    """Import every row of the staged file (people_import: one transaction, one log entry per
-    person) and consume the upload in that same transaction. The row lock makes a second
-    submit wait, then find it consumed (AlreadyImported). Rejected rows raise ImportRejected
-    and nothing is written."""
+# --- the import itself, in the background ----------------------------------------------------
+
+Status = ImportUpload.Status
+# A job queued or running this long without finishing is taken as interrupted (its worker
+# died; its transaction rolled back): it shows as failed and may be confirmed again.
+STALE_AFTER = timedelta(minutes=30)
+# Why an import failed (ImportUpload.error): the message shown. Nothing was written.
+FAILURES: dict[str, Any] = {
+    "rejected": gettext_lazy(
+        "登録前の確認で誤りが見つかったため、何も登録していません。下の一覧を確認してください。"
+    ),
+    "not_allowed": NotAllowed.message,
+    "billing": BillingBlocked.message,
+    "expired": UploadExpired.message,
+    "unavailable": gettext_lazy(
+        "鍵管理サービスまたはアクセス記録が利用できないため、処理できませんでした。"
+        "何も登録していません。時間をおいて再度お試しください。"
+    ),
+    "interrupted": gettext_lazy(
+        "登録の処理が中断されました。何も登録していません。もう一度登録してください。"
+    ),
+    "not_sent": gettext_lazy(
+        "登録の処理を開始できませんでした。何も登録していません。"
+        "時間をおいて、もう一度登録してください。"
+    ),
+    "failed": gettext_lazy(
+        "登録できませんでした。何も登録していません。時間をおいて、もう一度登録してください。"
+    ),
+}
+
+
+def is_stale(upload: ImportUpload, now: datetime | None = None) -> bool:
+    since = upload.started_at or upload.queued_at
+    return (
+        upload.status in (Status.QUEUED, Status.RUNNING)
+        and since is not None
+        and since < (now or timezone.now()) - STALE_AFTER
+    )
+
+
+def import_state(upload: ImportUpload) -> str:
+    """staged, queued, running, done or failed; an interrupted job counts as failed."""
+    return Status.FAILED if is_stale(upload) else upload.status
+
+
+def failure_message(upload: ImportUpload) -> str:
+    if import_state(upload) != Status.FAILED:
+        return ""
+    code = "interrupted" if is_stale(upload) else upload.error
+    return str(FAILURES.get(code, FAILURES["failed"]))
+
+
+def import_status(upload: ImportUpload) -> dict[str, Any]:
+    """The figures of the import's progress (config.progress.job_status)."""
+    return job_status(
+        status=import_state(upload),  # staged: not confirmed yet
+        done=upload.progress_done,
+        total=upload.progress_total or upload.row_count,
+        started_at=upload.started_at,
+        error=failure_message(upload),
+    )
+
+
+def import_status_for(*, actor: Actor, upload: ImportUpload) -> dict[str, Any]:
+    """import_status for the uploader or an owner (the preview's rule); NotAllowed else."""
     _require_own(actor, upload)
+    return import_status(upload)
+
+
+def _actor_record(actor: Actor) -> dict[str, Any]:
+    return {
+        "user_id": actor.user_id,
+        "email": actor.email,
+        "api_token_id": actor.api_token_id,
+        "ip": actor.ip,
+        "user_agent": actor.user_agent[:500],
+        "request_id": actor.request_id,
+    }
+
+
+def confirm_upload(
+    *, actor: Actor, firm: Firm, upload: ImportUpload, enqueue: bool = True
+) -> ImportUpload:
+    """Queue the import of a staged file; the task `custody.import_upload` runs `run_import`
+    after the commit. The refusals that need no work come now: the role and the upload's
+    owner (NotAllowed), its life (AlreadyImported, UploadExpired), errors found by its last
+    check (ImportRejected), the plan (BillingBlocked). A second submit while it is queued or
+    running changes nothing; once done, it is AlreadyImported."""
+    _require_own(actor, upload)
+    _usable(upload)
+    if upload.error_count:
+        raise ImportRejected(errors=[])
+    require_can_add_data(firm, adding_people=upload.row_count)
+    now = timezone.now()
+    stale = now - STALE_AFTER
+    with transaction.atomic():
+        queued = (
+            ImportUpload.objects.filter(pk=upload.pk, imported_at__isnull=True)
+            .filter(
+                Q(status__in=(Status.STAGED, Status.FAILED))
+                | Q(status=Status.QUEUED, queued_at__lt=stale)
+                | Q(status=Status.RUNNING, started_at__lt=stale)
+            )
+            .update(
+                status=Status.QUEUED,
+                confirmed_by=_actor_record(actor),
+                queued_at=now,
+                started_at=None,
+                finished_at=None,
+                progress_done=0,
+                progress_total=upload.row_count,
+                error="",
+                # Kept for the import: an hour from the confirmation.
+                expires_at=max(upload.expires_at, now + UPLOAD_TTL),
+            )  # fmt: skip
+        )
+        if queued and enqueue:
+            schema, upload_id = connection.schema_name, upload.pk  # type: ignore[attr-defined]
+            transaction.on_commit(lambda: _enqueue(schema, upload_id))
+    upload.refresh_from_db()
+    return upload
+
+
+def _enqueue(schema: str, upload_id: Any) -> None:
+    from .tasks import import_upload
+
+    try:
+        import_upload.apply_async(
+            args=[schema, task_ref(upload_id)], headers={"_schema_name": schema}
+        )
+    except (KombuOperationalError, OSError) as error:
+        # The broker is down (docs/decisions.md D25): the page still answers, the upload
+        # shows at once that it did not start (nothing written), and the same button
+        # queues it again.
+        logger.warning("IMPORT_NOT_SENT upload=%s: the broker is unreachable (%s)",
+                       upload_id, type(error).__name__)  # fmt: skip
+        ImportUpload.objects.filter(pk=upload_id, status=Status.QUEUED).update(
+            status=Status.FAILED, error="not_sent", finished_at=timezone.now()
+        )
+
+
+def run_import(upload_id: Any) -> ImportUpload | None:
+    """The task's body, in the firm's schema: claim the queued upload (so a redelivered task
+    does nothing), then unseal, parse and import it with people_import (one transaction: all
+    rows or none), reporting progress every chunk through config.progress.ProgressWriter;
+    the same transaction marks the upload done and empties its ciphertext. A refusal marks
+    it failed with a code (FAILURES); nothing is written. Returns the upload."""
+    firm = Firm.objects.get(schema_name=connection.schema_name)  # type: ignore[attr-defined]
+    started = timezone.now()
+    claimed = ImportUpload.objects.filter(pk=upload_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=started, progress_done=0
+    )
+    upload = ImportUpload.objects.filter(pk=upload_id).first()
+    if not claimed or upload is None:
+        return upload  # delivered twice, canceled, or taken over
+    try:
+        count = _import(firm, upload, started)
+    except ImportRejected:
+        return _failed(upload, started, "rejected")
+    except NotAllowed:
+        return _failed(upload, started, "not_allowed")
+    except BillingBlocked:
+        return _failed(upload, started, "billing")
+    except UploadExpired:
+        return _failed(upload, started, "expired")
+    except (KeyUnavailable, AuditLogUnavailable):
+        return _failed(upload, started, "unavailable")
+    except Exception:
+        _failed(upload, started, "failed")
+        raise
+    logger.info("import %s: %s people", upload.pk, count)
+    upload.refresh_from_db()
+    return upload
+
+
+def _confirmed_actor(firm: Firm, upload: ImportUpload) -> Actor:
+    """Who confirmed, with their role in the firm now (a member removed or made a viewer
+    since cannot import)."""
+    who = upload.confirmed_by or {}
+    user_id = who.get("user_id")
+    if user_id is None:
+        raise NotAllowed
+    role = (
+        Membership.objects.filter(user_id=int(user_id), firm=firm)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None or not policy.can_write(role):
+        raise NotAllowed
+    return Actor(
+        user_id=who.get("user_id"), email=who.get("email", ""), role=role,
+        api_token_id=who.get("api_token_id"), ip=who.get("ip"),
+        user_agent=who.get("user_agent", ""), request_id=who.get("request_id", ""),
+    )  # fmt: skip
+
+
+class _TakenOver(Exception):
+    """The upload was confirmed again while this run went on (after it was taken as
+    interrupted): this run's work is rolled back."""
+
+
+def _import(firm: Firm, upload: ImportUpload, started: datetime) -> int:
+    actor = _confirmed_actor(firm, upload)
     _usable(upload)
     try:
         with transaction.atomic():
-            locked = ImportUpload.objects.select_for_update().get(pk=upload.pk)
-            _usable(locked)
-            parsed = _open(firm, locked)
+            parsed = _open(firm, upload)
             if parsed.errors:
                 raise ImportRejected(errors=parsed.errors)
-            count = people_import(
-                actor=actor, firm=firm, rows=parsed.rows, row_numbers=parsed.row_numbers
-            )
-            locked.imported_at = timezone.now()
-            locked.imported_count = count
-            locked.ciphertext = b""
-            locked.save(update_fields=["imported_at", "imported_count", "ciphertext"])
+            # The row is not locked before the last progress write (the writer's own
+            # connection would wait for it): the claim above keeps other runs out.
+            with ProgressWriter(ImportUpload, upload.pk) as progress:
+                progress.update(0, len(parsed.rows))
+                count = people_import(
+                    actor=actor, firm=firm, rows=parsed.rows, row_numbers=parsed.row_numbers,
+                    progress=progress.update,
+                )  # fmt: skip
+            finished = timezone.now()
+            consumed = ImportUpload.objects.filter(
+                pk=upload.pk, status=Status.RUNNING, started_at=started
+            ).update(
+                status=Status.DONE, imported_at=finished, finished_at=finished,
+                imported_count=count, progress_done=count, progress_total=count,
+                ciphertext=b"",
+            )  # fmt: skip
+            if not consumed:
+                raise _TakenOver
     except IntegrityError:
         # A number registered between the check and the write (the unique blind index
-        # caught it): nothing was written; say which rows.
-        errors = check_csv(firm=firm, parsed=_open(firm, upload))
-        if errors:
-            raise ImportRejected(errors=errors) from None
+        # caught it): nothing was written.
+        if check_csv(firm=firm, parsed=_open(firm, upload)):
+            raise ImportRejected(errors=[]) from None
         raise
     return count
 
 
+def _failed(upload: ImportUpload, started: datetime, code: str) -> ImportUpload:
+    ImportUpload.objects.filter(pk=upload.pk, status=Status.RUNNING, started_at=started).update(
+        status=Status.FAILED, error=code, finished_at=timezone.now()
+    )
+    upload.refresh_from_db()
+    return upload
+
+
 def cancel_upload(*, actor: Actor, upload: ImportUpload) -> None:
-    """Throw a staged file away (logged as `import_cancel`)."""
+    """Throw a staged file away (logged as `import_cancel`); not one being imported."""
     _require_own(actor, upload)
+    if import_state(upload) in (Status.QUEUED, Status.RUNNING, Status.DONE):
+        raise AlreadyImported
     with transaction.atomic():
         ImportUpload.objects.filter(pk=upload.pk).delete()
         log_access(actor=actor, action="import_cancel", detail={"upload": str(upload.pk)})

@@ -29,7 +29,12 @@ class PersonForm(forms.ModelForm):
         if data.get("kind") == PersonKind.DEPENDENT and not data.get("employee"):
             self.add_error("employee", _("扶養親族には扶養する従業員を選んでください。"))
         if data.get("kind") != PersonKind.DEPENDENT and data.get("employee"):
-            self.add_error("employee", _("扶養する従業員を選べるのは扶養親族だけです。"))
+            self.add_error(
+                "employee",
+                _(
+                    "扶養する従業員を選べるのは扶養親族だけです。区分を「扶養親族」にするか、扶養する従業員を空欄にしてください。"
+                ),
+            )
         return data
 
 

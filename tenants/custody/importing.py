@@ -9,7 +9,7 @@ bench/import_csv.py measure it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -72,9 +72,17 @@ def people_import_check(
 
 
 def people_import(
-    *, actor: Actor, firm: Firm, rows: list[ImportRow], row_numbers: list[int] | None = None
+    *,
+    actor: Actor,
+    firm: Firm,
+    rows: list[ImportRow],
+    row_numbers: list[int] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Create every row's person (and number, if given). Returns how many were created."""
+    """Create every row's person (and number, if given). Returns how many were created.
+
+    The rows are written CHUNK at a time, all in one transaction; `progress(rows written)`
+    is called after each chunk (the background import reports it, config.progress)."""
     if not policy.can_write(actor.role):
         raise NotAllowed
     require_can_add_data(firm, adding_people=len(rows))
@@ -85,32 +93,44 @@ def people_import(
     now = timezone.now()
     with transaction.atomic():
         ids = _new_person_ids(len(rows))
-        records: list[tuple] = []
-        links: list[tuple[int, int]] = []
-        entries: list[tuple[int, str, dict[str, Any] | None]] = []
-        for i, (person_id, row) in enumerate(zip(ids, rows, strict=True)):
-            chosen = _purposes_for(row, purposes)
-            codes = sorted(p.code for p in chosen) if i in numbers else []
-            if i in numbers:
-                ciphertext = seal(
-                    firm, numbers[i].encode(), record=f"person:{person_id}", field=NUMBER_FIELD
-                )
-                scheme, version = blob_header(ciphertext)
-                records.append((person_id, ciphertext, scheme, version, indexes[i], now, now))
-                links += [(person_id, p.pk) for p in chosen]
-            entries.append((person_id, "", {"import": True, "purposes": codes}))
-        # COPY, table by table: thousands of rows in one stream each instead of a model object
-        # and an INSERT parameter list per row (docs/benchmarks.md).
-        _copy(
-            Person,
-            PERSON_COLUMNS,
-            (_person_values(pid, row, now) for pid, row in zip(ids, rows, strict=True)),
-        )
-        _copy(MyNumberRecord, RECORD_COLUMNS, records)
-        _copy(MyNumberRecord.purposes.through, ("mynumberrecord_id", "purpose_id"), links)
-        log_access_many(actor=actor, action="create", people=entries)
+        for start in range(0, len(rows), CHUNK):
+            _write_chunk(firm, actor, ids, rows, start, numbers, indexes, purposes, now)
+            if progress is not None:
+                progress(min(start + CHUNK, len(rows)))
     headcount_changed(firm)
     return len(ids)
+
+
+# Rows per COPY round (and per progress report): big enough that the rounds cost nothing
+# next to PostgreSQL's own work, small enough to report progress every second or so.
+CHUNK = 1_000
+
+
+def _write_chunk(firm: Firm, actor: Actor, ids: list[int], rows: list[ImportRow], start: int,
+                 numbers: dict[int, str], indexes: dict[int, str], purposes: dict,
+                 now) -> None:  # fmt: skip
+    records: list[tuple] = []
+    links: list[tuple[int, int]] = []
+    entries: list[tuple[int, str, dict[str, Any] | None]] = []
+    chunk = range(start, min(start + CHUNK, len(rows)))
+    for i in chunk:
+        person_id, row = ids[i], rows[i]
+        chosen = _purposes_for(row, purposes)
+        codes = sorted(p.code for p in chosen) if i in numbers else []
+        if i in numbers:
+            ciphertext = seal(
+                firm, numbers[i].encode(), record=f"person:{person_id}", field=NUMBER_FIELD
+            )
+            scheme, version = blob_header(ciphertext)
+            records.append((person_id, ciphertext, scheme, version, indexes[i], now, now))
+            links += [(person_id, p.pk) for p in chosen]
+        entries.append((person_id, "", {"import": True, "purposes": codes}))
+    # COPY, table by table: thousands of rows in one stream each instead of a model object
+    # and an INSERT parameter list per row (docs/benchmarks.md).
+    _copy(Person, PERSON_COLUMNS, (_person_values(ids[i], rows[i], now) for i in chunk))
+    _copy(MyNumberRecord, RECORD_COLUMNS, records)
+    _copy(MyNumberRecord.purposes.through, ("mynumberrecord_id", "purpose_id"), links)
+    log_access_many(actor=actor, action="create", people=entries)
 
 
 PERSON_COLUMNS = (

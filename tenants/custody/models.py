@@ -127,8 +127,20 @@ class ImportUpload(models.Model):
     """A CSV file of people uploaded for import, held between its preview and its
     confirmation (tenants.custody.csv_import). The file holds plaintext numbers, so only its
     envelope ciphertext is stored (keys.envelope.seal, record `import:{id}`, field `csv`).
-    It expires an hour after the upload; a confirmation sets `imported_at` and empties the
-    ciphertext, so a second submit finds it consumed and imports nothing."""
+    It expires an hour after the upload (or after the confirmation).
+
+    A confirmation queues the import (`status` queued); the background task runs it
+    (running), writing `progress_done` of `progress_total` rows as it goes (config.progress),
+    and ends done (`imported_at` set and the ciphertext emptied, in the import's own
+    transaction, so a second submit finds it consumed and imports nothing) or failed (an
+    `error` code, nothing written)."""
+
+    class Status(models.TextChoices):
+        STAGED = "staged", "staged"
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # accounts.User lives in the public schema: its id, as the access log keeps it.
@@ -141,6 +153,18 @@ class ImportUpload(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     imported_at = models.DateTimeField(null=True, blank=True)
     imported_count = models.PositiveIntegerField(default=0)
+    # The background import and its progress.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STAGED)
+    # Who confirmed, from where (user id, email, token, ip, user agent, request id): the
+    # task writes the log entries in their name. Their role is read again when it runs.
+    confirmed_by = models.JSONField(default=dict, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # Why it failed, as a code (tenants.custody.csv_import.FAILURES); never a value.
+    error = models.CharField(max_length=40, blank=True, default="")
 
     def __str__(self) -> str:
         return f"import upload {self.pk}"

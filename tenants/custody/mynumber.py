@@ -59,7 +59,10 @@ def normalize(raw: str) -> str:
         )
     if len(text) != LENGTH:
         raise InvalidMyNumber(
-            _("マイナンバーは12桁です（入力は%(count)d桁でした）。") % {"count": len(text)},
+            _(
+                "マイナンバーは12桁です（入力は%(count)d桁でした）。番号を確かめて入力し直してください。"
+            )
+            % {"count": len(text)},
             code="length",
         )
     return text

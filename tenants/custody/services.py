@@ -242,14 +242,25 @@ def numbers_export(
         .order_by("pk")
     )
     for person in people.iterator(chunk_size=500):
-        with transaction.atomic():
-            log_access(actor=actor, action="export", person_id=person.pk, purpose=purpose.code)
-            plaintext = unseal(
-                firm,
-                bytes(person.my_number.ciphertext),
-                record=_record_ref(person),
-                field=NUMBER_FIELD,
+        try:
+            with transaction.atomic():
+                log_access(actor=actor, action="export", person_id=person.pk, purpose=purpose.code)
+                plaintext = unseal(
+                    firm,
+                    bytes(person.my_number.ciphertext),
+                    record=_record_ref(person),
+                    field=NUMBER_FIELD,
+                )
+        except KeyUnavailable:
+            # As for a reveal: the attempt is on record though the key service failed it.
+            log_access_denied(
+                actor=actor,
+                action="export",
+                person_id=person.pk,
+                purpose=purpose.code,
+                detail={"reason": "key_unavailable"},
             )
+            raise
         yield (person.pk, person.family_name, person.given_name, person.kind, plaintext.decode())
 
 

@@ -8,6 +8,9 @@ urlpatterns = [
     path("people/import/", views.people_import, name="people_import"),
     path("people/import/template.csv", views.people_import_template, name="people_import_template"),
     path("people/import/<uuid:pk>/", views.people_import_preview, name="people_import_preview"),
+    path(
+        "people/import/<uuid:pk>/status/", views.people_import_status, name="people_import_status"
+    ),
     path("people/<int:pk>/", views.person, name="person"),
     path("people/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("people/<int:pk>/number/", views.person_number, name="person_number"),

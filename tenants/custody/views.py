@@ -8,17 +8,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership
 from billing.errors import BillingBlocked
+from config.progress import display as progress_display
 from keys.errors import FirmKeyRefused, KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.models import AccessLogEntry
@@ -41,13 +43,15 @@ from .log_filters import BadFilter, filter_entries
 from .models import ImportUpload, Person, Purpose
 from .mynumber import MASK, InvalidMyNumber
 
-UNAVAILABLE = _(
+# Lazy: translated when shown, in the language of the request (a module-level gettext would
+# freeze the language active at import).
+UNAVAILABLE = gettext_lazy(
     "鍵管理サービスまたはアクセス記録が利用できないため、表示できませんでした。"
     "番号は表示されていません。時間をおいて再度お試しください。"
 )
 
 
-FIRM_KEY_REFUSED = _(
+FIRM_KEY_REFUSED = gettext_lazy(
     "この事業者が自社で管理する鍵（BYOK）へのアクセスが拒否されたため、表示できませんでした。"
     "番号は表示されていません。鍵の管理者に、鍵が有効で当サービスへの許可（グラント）があるか"
     "確認を依頼してください。"
@@ -169,10 +173,12 @@ def people_import_template(request: HttpRequest) -> HttpResponseBase:
 
 @never_cache
 def people_import_preview(request: HttpRequest, pk) -> HttpResponse:
-    """The staged file's counts, errors and first rows (GET); confirm or cancel (POST)."""
+    """The staged file's counts, errors and first rows (GET); confirm or cancel (POST). Once
+    confirmed, the import's progress (it runs in the background), then its result."""
     upload = get_object_or_404(ImportUpload, pk=pk)
     actor = _actor(request)
     firm = request.tenant  # type: ignore[attr-defined]
+    state = csv_import.import_state(upload)
     try:
         if request.method == "POST" and request.POST.get("action") == "cancel":
             csv_import.cancel_upload(actor=actor, upload=upload)
@@ -181,9 +187,19 @@ def people_import_preview(request: HttpRequest, pk) -> HttpResponse:
             )
             return redirect("people_import")
         if request.method == "POST":
-            count = csv_import.confirm_upload(actor=actor, firm=firm, upload=upload)
-            messages.success(request, _("%(count)s人を登録しました。") % {"count": f"{count:,}"})
-            return redirect("people")
+            confirmed = csv_import.confirm_upload(actor=actor, firm=firm, upload=upload)
+            if confirmed.status == ImportUpload.Status.FAILED:
+                # Not started (the broker is down, D25): the page shows why and the button.
+                return redirect("people_import_preview", pk=upload.pk)
+            messages.success(
+                request,
+                _("登録を開始しました。進み具合はこの画面に表示されます。"
+                  "画面を閉じても登録は続きます。"),
+            )  # fmt: skip
+            return redirect("people_import_preview", pk=upload.pk)
+        if state in (ImportUpload.Status.QUEUED, ImportUpload.Status.RUNNING,
+                     ImportUpload.Status.DONE):  # fmt: skip
+            return _import_progress(request, upload, actor)
         preview = csv_import.preview_upload(actor=actor, firm=firm, upload=upload)
     except NotAllowed:
         return _import_refused(request)
@@ -211,6 +227,7 @@ def people_import_preview(request: HttpRequest, pk) -> HttpResponse:
         {
             "upload": upload,
             "preview": preview,
+            "failure": csv_import.failure_message(upload),
             "errors": [
                 {"row": e.row, "field": labels.get(e.field, e.field), "reason": e.reason}
                 for e in preview.errors[:PREVIEW_ERRORS]
@@ -220,6 +237,37 @@ def people_import_preview(request: HttpRequest, pk) -> HttpResponse:
             "mask": MASK,
         },
     )
+
+
+def _import_progress(request: HttpRequest, upload: ImportUpload, actor: Actor) -> HttpResponse:
+    """The import's state as stored: the bar while it is queued or running, the count when
+    done. A reload shows the same figures; progress.js polls the status."""
+    figures = csv_import.import_status_for(actor=actor, upload=upload)
+    url = reverse("people_import_status", kwargs={"pk": upload.pk})
+    return render(
+        request,
+        "custody/import_progress.html",
+        {
+            "upload": upload,
+            "state": figures["status"],
+            "progress": progress_display(url, figures),
+            "imported": f"{upload.imported_count:,}",
+        },
+    )
+
+
+@never_cache
+@require_GET
+def people_import_status(request: HttpRequest, pk) -> JsonResponse:
+    """The import's progress as JSON (config.progress.job_status), for progress.js. Only for
+    those who may see the upload (its uploader, an owner); 404 to anyone else, as to another
+    firm's id."""
+    upload = get_object_or_404(ImportUpload, pk=pk)
+    try:
+        figures = csv_import.import_status_for(actor=_actor(request), upload=upload)
+    except NotAllowed:
+        raise Http404 from None
+    return JsonResponse(figures)
 
 
 def person_new(request: HttpRequest) -> HttpResponse:
@@ -365,7 +413,12 @@ def purposes(request: HttpRequest) -> HttpResponse:
     form = PurposeForm(request.POST or None)
     if request.method == "POST":
         if not can_manage:
-            messages.error(request, _("利用目的を変更できるのはオーナーだけです。"))
+            messages.error(
+                request,
+                _(
+                    "利用目的を変更できるのはオーナーだけです。変更が必要ならオーナーに依頼してください。"
+                ),
+            )
             return redirect("purposes")
         if form.is_valid():
             with transaction.atomic():
@@ -387,7 +440,12 @@ def purposes(request: HttpRequest) -> HttpResponse:
 @require_POST
 def purpose_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     if not policy.can_manage_purposes(_role(request)):
-        messages.error(request, _("利用目的を変更できるのはオーナーだけです。"))
+        messages.error(
+            request,
+            _(
+                "利用目的を変更できるのはオーナーだけです。変更が必要ならオーナーに依頼してください。"
+            ),
+        )
         return redirect("purposes")
     purpose = get_object_or_404(Purpose, pk=pk)
     purpose.active = not purpose.active
@@ -404,6 +462,7 @@ def purpose_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 def exports(request: HttpRequest) -> HttpResponseBase:
     form = PurposeChoiceForm(request.POST or None)
     people_with_numbers = Person.objects.filter(my_number__isnull=False)
+    status = 200
     if request.method == "POST" and form.is_valid():
         chosen = [int(pk) for pk in request.POST.getlist("people") if pk.isdigit()]
         rows = services.numbers_export(
@@ -416,8 +475,9 @@ def exports(request: HttpRequest) -> HttpResponseBase:
             first = next(rows, None)
         except CustodyError as error:
             messages.error(request, str(error.message))
-        except (KeyUnavailable, AuditLogUnavailable):
-            messages.error(request, UNAVAILABLE)
+        except (KeyUnavailable, AuditLogUnavailable) as error:
+            messages.error(request, unavailable_message(error))
+            status = 503  # as a reveal: nothing exported, try again later
         else:
             return csv_response(
                 "my-numbers.csv", services.EXPORT_COLUMNS, with_first(first, rows), bom=True
@@ -430,6 +490,7 @@ def exports(request: HttpRequest) -> HttpResponseBase:
             "people": people_with_numbers,
             "can_export": policy.can_reveal(_role(request)),
         },
+        status=status,
     )
 
 

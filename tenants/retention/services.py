@@ -33,7 +33,7 @@ from tenants.custody.models import MyNumberRecord, Person
 from tenants.custody.services import require_allowed
 from tenants.workspace.models import DeletionMode, FirmSettings
 
-from . import policy, schedule
+from . import notices, policy, schedule
 from .errors import OutsideTheLaw
 from .models import (
     DeletionMethod,
@@ -115,6 +115,8 @@ def retention_sweep(firm: Firm, *, now: datetime | None = None) -> SweepResult:
         result.records += [r.pk for r in records]
         if taken < BATCH_SIZE:
             break  # the last batch: what is left is held or locked by a concurrent sweep
+    # One email to each owner for the whole run, only if something went.
+    notices.deletions_after_commit(firm, result.records, at)
     return result
 
 

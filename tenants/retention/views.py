@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tenants.auditlog.errors import AuditLogUnavailable
@@ -23,7 +24,8 @@ from .certificate import CSV_COLUMNS, certificate_pdf, csv_rows
 from .forms import HoldForm, PeriodForm, RuleForm
 from .models import DATA_TYPE_LABELS, LegalHold, RetentionRule
 
-UNAVAILABLE = _(
+# Lazy: translated in the language of the request that shows it, not the one of the import.
+UNAVAILABLE = gettext_lazy(
     "アクセス記録が利用できないため、処理できませんでした。時間をおいて再度お試しください。"
 )
 

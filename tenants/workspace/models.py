@@ -27,6 +27,9 @@ class FirmSettings(models.Model):
         choices=DeletionMode.choices,
         default=DeletionMode.AUTOMATIC,
     )
+    # First run (tenants.workspace.onboarding): when an owner last confirmed the purposes of
+    # use the firm notifies people of. Empty until then.
+    purposes_confirmed_at = models.DateTimeField(_("利用目的の確定日時"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

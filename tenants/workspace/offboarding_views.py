@@ -3,7 +3,8 @@ code, change state and log.
 
 On the firm host, owners only (everyone else: 404, like every page that is not theirs):
 `/offboarding/` (the steps explained, the request form with the MFA code and the numbers
-choice, progress, the archive, the confirmation), `/offboarding/archive/`,
+choice, progress, the archive, the confirmation), `/offboarding/status/` (the final
+export's progress as JSON, for progress.js), `/offboarding/archive/`,
 `/offboarding/confirm/`, `/offboarding/certificate.pdf|csv`.
 
 On the bare domain, for the firm's former owners, also after the firm's schema is gone:
@@ -18,14 +19,16 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership, Role
+from config.progress import display as progress_display
 from firms import offboarding
 from firms.models import OffboardingRecord
 from tenants.auditlog.services import actor_from_request
@@ -93,12 +96,19 @@ def offboarding_page(request: HttpRequest) -> HttpResponse:
                 request, _("解約の申請を受け付けました。最終エクスポートを作成しています。")
             )
             return redirect("offboarding")
+    progress = None
+    if record is not None and record.stage == OffboardingRecord.Stage.REQUESTED:
+        # The stored figures, so a reload mid-export shows the same bar; progress.js polls.
+        progress = progress_display(
+            reverse("offboarding_status"), offboarding.export_progress(record)
+        )
     return render(
         request,
         "workspace/offboarding.html",
         {
             "firm": membership.firm,
             "record": record,
+            "progress": progress,
             "form": form,
             "confirm_form": ConfirmForm(),
             "has_totp": offboarding.has_totp(membership.user),
@@ -107,6 +117,18 @@ def offboarding_page(request: HttpRequest) -> HttpResponse:
             "stages": OffboardingRecord.Stage,
         },
     )
+
+
+@never_cache
+@require_GET
+def offboarding_status(request: HttpRequest) -> JsonResponse:
+    """The final export's progress as JSON (config.progress.job_status), owners only (404 to
+    everyone else, as the page)."""
+    membership = _owner(request)
+    record = offboarding.record_for(membership.firm)
+    if record is None:
+        raise Http404
+    return JsonResponse(offboarding.export_progress(record))
 
 
 def offboarding_archive(request: HttpRequest) -> HttpResponse:
@@ -184,6 +206,7 @@ def certificate_download(request: HttpRequest, record_id: UUID, output: str) -> 
 
 urlpatterns = [
     path("", offboarding_page, name="offboarding"),
+    path("status/", offboarding_status, name="offboarding_status"),
     path("archive/", offboarding_archive, name="offboarding_archive"),
     path("confirm/", offboarding_confirm, name="offboarding_confirm"),
     path("certificate.pdf", offboarding_certificate, {"output": "pdf"},

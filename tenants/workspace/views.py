@@ -21,7 +21,9 @@ from firms.models import public_url
 from tenants.auditlog.services import actor_from_request, log_access
 
 from .forms import ApiTokenForm, FirmSettingsForm, InvitationForm, RoleForm
+from .insights import dashboard_charts
 from .models import FirmSettings
+from .onboarding import onboarding_status, purposes_confirm
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -32,6 +34,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     pending_support = SupportGrant.objects.filter(
         firm=firm, status=SupportGrant.Status.PENDING
     ).count()
+    membership: Membership = request.membership  # type: ignore[attr-defined]
     return render(
         request,
         "workspace/dashboard.html",
@@ -42,8 +45,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "member_count": Membership.objects.filter(firm=firm).count(),
             "people_count": Person.objects.count(),
             "number_count": MyNumberRecord.objects.count(),
+            # The first-run checklist is the owner's: only owners name handlers and purposes.
+            "onboarding": onboarding_status(firm) if membership.role == Role.OWNER else None,
+            "charts": dashboard_charts(),
         },
     )
+
+
+@require_POST
+def purposes_confirmed(request: HttpRequest) -> HttpResponse:
+    """An owner confirms the purposes of use (step 1 of the first-run checklist)."""
+    actor: Membership = request.membership  # type: ignore[attr-defined]
+    if actor.role != Role.OWNER:
+        raise Http404
+    purposes_confirm(actor=actor_from_request(request))
+    messages.success(request, _("利用目的を確定しました。"))
+    return redirect("dashboard")
 
 
 def members(request: HttpRequest) -> HttpResponse:

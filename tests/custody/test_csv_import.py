@@ -21,6 +21,7 @@ from tenants.custody.models import ImportUpload, MyNumberRecord, Person
 from tenants.custody.mynumber import check_digit
 from tenants.custody.services import number_set
 from tests.helpers import signed_in_firm_client
+from tests.progress.helpers import confirm_import
 
 ENGLISH = (
     "kind,family_name,given_name,family_name_kana,given_name_kana,birth_date,relationship_start,"
@@ -213,8 +214,8 @@ def test_confirm_writes_every_row_and_its_log_entries(acme, harry):
     pk = uploaded_id(upload(client, data.encode("cp932")))
     page = client.get(f"/people/import/{pk}/").content.decode()
     assert "誤りは見つかりませんでした" in page and 'value="confirm"' in page
-    response = client.post(f"/people/import/{pk}/", {"action": "confirm"}, follow=True)
-    assert response.redirect_chain[-1][0] == "/people/"
+    response = confirm_import(client, pk, follow=True)
+    assert response.request["PATH_INFO"] == f"/people/import/{pk}/"  # the import's page
     assert "5人を登録しました" in response.content.decode()
     with tenant_context(acme):
         assert Person.objects.count() == 5 and MyNumberRecord.objects.count() == 5
@@ -223,6 +224,7 @@ def test_confirm_writes_every_row_and_its_log_entries(acme, harry):
         assert verify_chain().ok
         staged = ImportUpload.objects.get(pk=pk)
         assert staged.imported_count == 5 and bytes(staged.ciphertext) == b""
+        assert (staged.status, staged.progress_done, staged.progress_total) == ("done", 5, 5)
     no_number_in(log_text(acme), [valid(i) for i in range(1, 6)])
 
 
@@ -230,12 +232,13 @@ def test_confirm_writes_every_row_and_its_log_entries(acme, harry):
 def test_a_file_with_one_bad_row_writes_nothing_even_when_confirmed(acme, harry):
     client = signed_in_firm_client(harry, acme)
     pk = uploaded_id(upload(client, english_csv(line(1), line(2), line(3, kind="dependent"))))
-    response = client.post(f"/people/import/{pk}/", {"action": "confirm"})
+    response = confirm_import(client, pk)
     assert response.status_code == 302 and response["Location"] == f"/people/import/{pk}/"
     with tenant_context(acme):
         assert not Person.objects.exists() and not MyNumberRecord.objects.exists()
         assert not AccessLogEntry.objects.filter(action="create").exists()
         assert ImportUpload.objects.get(pk=pk).imported_at is None
+        assert ImportUpload.objects.get(pk=pk).status == "staged"  # refused before queuing
 
 
 @pytest.mark.django_db
@@ -249,20 +252,21 @@ def test_a_number_registered_meanwhile_sends_the_confirmation_back_to_the_previe
         someone = Person.objects.create(kind="employee", family_name="先", given_name="客",
                                         family_name_kana="サキ", given_name_kana="キャク")  # fmt: skip
         number_set(actor=owner, firm=acme, person=someone, raw=valid(2), purpose_codes=None)
-    response = client.post(f"/people/import/{pk}/", {"action": "confirm"}, follow=True)
+    response = confirm_import(client, pk, follow=True)  # the task finds it and fails
     page = response.content.decode()
-    assert response.redirect_chain[-1][0] == f"/people/import/{pk}/"
+    assert response.request["PATH_INFO"] == f"/people/import/{pk}/"
     assert "何も登録していません" in page and "既に別の方に登録されています" in page
     no_number_in(page, [valid(1), valid(2)])
     with tenant_context(acme):
         assert Person.objects.count() == 1
+        assert ImportUpload.objects.get(pk=pk).status == "failed"
 
 
 @pytest.mark.django_db
 def test_a_double_submit_imports_once(acme, harry):
     client = signed_in_firm_client(harry, acme)
     pk = uploaded_id(upload(client, english_csv(line(1), line(2))))
-    assert client.post(f"/people/import/{pk}/", {"action": "confirm"}).status_code == 302
+    assert confirm_import(client, pk).status_code == 302
     again = client.post(f"/people/import/{pk}/", {"action": "confirm"}, follow=True)
     assert "既に登録済みです" in again.content.decode()
     with tenant_context(acme):
@@ -282,7 +286,7 @@ def test_only_the_uploader_or_an_owner_may_see_or_confirm_an_upload(acme, harry,
         denied = AccessLogEntry.objects.filter(result="denied", actor_email="carol@tax.test")
         assert denied.count() == 2 and {e.action for e in denied} == {"import"}
     owner = signed_in_firm_client(alice, acme)
-    assert owner.post(f"/people/import/{pk}/", {"action": "confirm"}).status_code == 302
+    assert confirm_import(owner, pk).status_code == 302
     with tenant_context(acme):
         assert Person.objects.count() == 1
 

@@ -126,3 +126,12 @@ def test_a_task_is_never_sent_with_a_number_in_its_arguments(shape):
     assert shape not in str(refused.value)
     with pytest.raises(NumberInTaskArguments):
         note_task.apply_async(kwargs={"text": shape}, queue="never-consumed")
+
+
+def test_a_task_may_carry_a_uuid_whose_digits_look_like_a_number():
+    """Ids are what tasks take; a UUID whose text holds a 12-digit run is still an id."""
+    import uuid
+
+    for text in ["12345678-9012-4abc-8def-0123456789ab", "abcdef12-3456-4789-8012-345678901234"]:
+        uuid.UUID(text)
+        note_task.apply_async(args=[text], queue="never-consumed")

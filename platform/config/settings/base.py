@@ -10,6 +10,13 @@ from celery.schedules import crontab
 from config.env import env_bool, env_int, env_str
 from config.paths import LOCAL_DIR, REPO_ROOT
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a string for makemessages without importing Django's translation machinery
+    into the settings (importing it here changes how a failed settings import surfaces)."""
+    return message
+
+
 PROFILE = "base"
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
@@ -413,6 +420,13 @@ MIDDLEWARE.insert(0, "audit.middleware.RequestIdMiddleware")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 # Each firm's chain head is copied to the public schema hourly (audit.tasks).
 CELERY_BEAT_SCHEDULE["audit-checkpoints"] = {"task": "audit.checkpoint_all", "schedule": 3600.0}
+# An export still queued this long after it was asked for is sent again (its first send
+# failed because the broker was down, docs/decisions.md D25); beat looks every minute.
+AUDIT_EXPORT_REDISPATCH_SECONDS = env_int("AUDIT_EXPORT_REDISPATCH_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["audit-export-dispatch"] = {
+    "task": "audit.dispatch_queued_exports",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["audit-export-purge"] = {
     "task": "audit.purge_expired_exports",
     "schedule": 3600.0,
@@ -473,51 +487,60 @@ CELERY_BEAT_SCHEDULE["billing-quantity-sync"] = {
 # (AUDIT_EXPORT_S3_BUCKET set). Edit this list when the deployment changes who handles
 # the firms' data: firms must be told, and a new sub-processor needs their permission.
 SUBPROCESSOR_HOSTING = env_str(
-    "SUBPROCESSOR_HOSTING", "Amazon Web Services, Inc.（Amazon EC2 / Amazon RDS for PostgreSQL）"
+    "SUBPROCESSOR_HOSTING",
+    gettext_noop("Amazon Web Services, Inc.（Amazon EC2 / Amazon RDS for PostgreSQL）"),
 )
-SUBPROCESSOR_EMAIL = env_str("SUBPROCESSOR_EMAIL", "Amazon Web Services, Inc.（Amazon SES）")
-_AWS_LOCATION = f"日本（AWS {AWS_REGION}）"
+SUBPROCESSOR_EMAIL = env_str(
+    "SUBPROCESSOR_EMAIL", gettext_noop("Amazon Web Services, Inc.（Amazon SES）")
+)
+
+
+# Marked for translation (shown in the firm's language on the supervision report);
+# "{region}" is filled in with AWS_REGION there.
+_AWS_LOCATION = gettext_noop("日本（AWS {region}）")
 SUBPROCESSORS: list[dict[str, str]] = [
     {
         "code": "hosting",
         "when": "always",
         "name": SUBPROCESSOR_HOSTING,
-        "purpose": "アプリケーションとデータベースの稼働（個人番号は暗号化して保存）",
+        "purpose": gettext_noop("アプリケーションとデータベースの稼働（個人番号は暗号化して保存）"),
         "location": _AWS_LOCATION,
     },
     {
         "code": "kms",
         "when": "key_provider:aws",
-        "name": "Amazon Web Services, Inc.（AWS KMS）",
-        "purpose": "事業者ごとの鍵暗号化鍵の保管と利用（鍵は KMS の外に出ません）",
+        "name": gettext_noop("Amazon Web Services, Inc.（AWS KMS）"),
+        "purpose": gettext_noop("事業者ごとの鍵暗号化鍵の保管と利用（鍵は KMS の外に出ません）"),
         "location": _AWS_LOCATION,
     },
     {
         "code": "object_storage",
         "when": "object_store:s3",
-        "name": "Amazon Web Services, Inc.（Amazon S3）",
-        "purpose": "暗号化した本人確認書類の画像と出力ファイルの保管",
+        "name": gettext_noop("Amazon Web Services, Inc.（Amazon S3）"),
+        "purpose": gettext_noop("暗号化した本人確認書類の画像と出力ファイルの保管"),
         "location": _AWS_LOCATION,
     },
     {
         "code": "audit_archive",
         "when": "audit_export_s3",
-        "name": "Amazon Web Services, Inc.（Amazon S3、アクセス記録の保管用バケット）",
-        "purpose": "署名付きアクセス記録の出力ファイルの保管（個人番号は含みません）",
+        "name": gettext_noop(
+            "Amazon Web Services, Inc.（Amazon S3、アクセス記録の保管用バケット）"
+        ),
+        "purpose": gettext_noop("署名付きアクセス記録の出力ファイルの保管（個人番号は含みません）"),
         "location": _AWS_LOCATION,
     },
     {
         "code": "email",
         "when": "email",
         "name": SUBPROCESSOR_EMAIL,
-        "purpose": "招待・提出依頼・通知メールの送信（個人番号は送りません）",
+        "purpose": gettext_noop("招待・提出依頼・通知メールの送信（個人番号は送りません）"),
         "location": _AWS_LOCATION,
     },
     {
         "code": "payments",
         "when": "billing",
-        "name": "Stripe, Inc.（Stripe Payments Japan 株式会社）",
-        "purpose": "利用料金の請求と決済（個人番号は送りません）",
-        "location": "米国・日本",
+        "name": gettext_noop("Stripe, Inc.（Stripe Payments Japan 株式会社）"),
+        "purpose": gettext_noop("利用料金の請求と決済（個人番号は送りません）"),
+        "location": gettext_noop("米国・日本"),
     },
 ]
