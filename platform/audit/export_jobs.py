@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
@@ -113,12 +114,20 @@ def dispatch_queued_exports(queue: str | None = None) -> int:
     waited = timezone.now() - timedelta(seconds=settings.AUDIT_EXPORT_REDISPATCH_SECONDS)
     sent = 0
     for job in AuditExportJob.objects.filter(
-        status=AuditExportJob.Status.QUEUED, created_at__lte=waited
+        Q(status=AuditExportJob.Status.QUEUED, created_at__lte=waited) | _stale_running()
     ).order_by("created_at"):
         if not _enqueue(job, queue):
             break  # still down: the next run tries again
         sent += 1
     return sent
+
+
+def _stale_running() -> Q:
+    """A job still running AUDIT_EXPORT_STALE_MINUTES after it started: its worker died
+    (killed, out of memory, host lost). An export of a million entries takes seconds, so
+    the default half hour is far past any live run."""
+    stale = timezone.now() - timedelta(minutes=settings.AUDIT_EXPORT_STALE_MINUTES)
+    return Q(status=AuditExportJob.Status.RUNNING, started_at__lt=stale)
 
 
 def _key(job: AuditExportJob) -> bytes:
@@ -167,9 +176,15 @@ def job_run(job_id: str) -> AuditExportJob:
     reads each firm in a read-only snapshot), then seal, store and (if set) push it."""
     # Claimed, so a second message for the job (a redelivery, or the dispatcher's resend of
     # a job whose first message was only slow) does nothing while it runs or once it is done.
-    claimed = AuditExportJob.objects.filter(
-        pk=job_id, status__in=(AuditExportJob.Status.QUEUED, AuditExportJob.Status.FAILED)
-    ).update(status=AuditExportJob.Status.RUNNING, started_at=timezone.now())
+    # A job whose worker died mid-run is claimed again once stale (dispatch resends it).
+    claimed = (
+        AuditExportJob.objects.filter(pk=job_id)
+        .filter(
+            Q(status__in=(AuditExportJob.Status.QUEUED, AuditExportJob.Status.FAILED))
+            | _stale_running()
+        )
+        .update(status=AuditExportJob.Status.RUNNING, started_at=timezone.now())
+    )
     job = AuditExportJob.objects.get(pk=job_id)
     if not claimed:
         return job

@@ -23,7 +23,10 @@ def sweep_all(self) -> int:
     return len(schemas)
 
 
-@shared_task(name="retention.sweep_firm")
+# Acknowledged only once done, and given back if the worker dies: the sweep is idempotent
+# (tests/trust/test_faults_sweep.py), so a worker killed mid-sweep leaves the message for
+# the next worker instead of leaving the rest of the firm for tomorrow's run.
+@shared_task(name="retention.sweep_firm", acks_late=True, reject_on_worker_lost=True)
 def sweep_firm(schema_name: str) -> int:
     current = getattr(connection, "schema_name", None)
     if current != schema_name:

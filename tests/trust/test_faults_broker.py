@@ -197,3 +197,39 @@ def test_with_the_broker_down_offboarding_starts_and_the_sweep_makes_the_export(
     result = offboarding_sweep()
     assert result.exported == ["acme"]
     assert OffboardingRecord.objects.get(pk=record.pk).stage == OffboardingRecord.Stage.EXPORTED
+
+
+def test_an_export_whose_worker_died_mid_run_is_made_by_the_next(private_files, settings,
+                                                                 monkeypatch):  # fmt: skip
+    """The worker was killed after claiming the job: it stays `running` with nobody on it.
+    Past AUDIT_EXPORT_STALE_MINUTES the dispatcher sends it again, and the next run claims
+    it and makes the file; a job running for less than that is left alone."""
+    from datetime import timedelta
+
+    from audit.export_jobs import dispatch_queued_exports as dispatch
+    from audit.export_jobs import job_run
+
+    firm = make_firm("diedmidrun")
+    alice = make_user("alice@diedmidrun.test", firm=firm)
+    public = signed_in_public_client(alice)
+    today = timezone.localdate().isoformat()
+    public.post("/audit-exports/", {"firms": [firm.pk], "since": today, "until": today,
+                                    "format": "jsonl"})  # fmt: skip
+    job = AuditExportJob.objects.get()
+    job_run(str(job.pk))  # the normal run, then pretend a later one died holding it
+    AuditExportJob.objects.filter(pk=job.pk).update(
+        status=AuditExportJob.Status.RUNNING, started_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert job_run(str(job.pk)).status == AuditExportJob.Status.RUNNING  # still live: left
+    AuditExportJob.objects.filter(pk=job.pk).update(
+        started_at=timezone.now() - timedelta(minutes=settings.AUDIT_EXPORT_STALE_MINUTES + 1)
+    )
+    from audit import export_jobs
+
+    sent: list = []  # what the dispatcher hands the broker (the broker itself is not needed)
+    monkeypatch.setattr(export_jobs, "_enqueue", lambda job, queue: sent.append(job.pk) or True)
+    assert dispatch() == 1 and sent == [job.pk]
+    done = job_run(str(job.pk))
+    assert done.status == AuditExportJob.Status.DONE
+    download = public.get(f"/audit-exports/{job.pk}/download/")
+    assert verify(b"".join(download.streaming_content)).firms == ["diedmidrun"]

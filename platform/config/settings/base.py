@@ -423,6 +423,8 @@ CELERY_BEAT_SCHEDULE["audit-checkpoints"] = {"task": "audit.checkpoint_all", "sc
 # An export still queued this long after it was asked for is sent again (its first send
 # failed because the broker was down, docs/decisions.md D25); beat looks every minute.
 AUDIT_EXPORT_REDISPATCH_SECONDS = env_int("AUDIT_EXPORT_REDISPATCH_SECONDS", 60)
+# A job "running" this long lost its worker: the dispatcher sends it again (export_jobs).
+AUDIT_EXPORT_STALE_MINUTES = env_int("AUDIT_EXPORT_STALE_MINUTES", 30)
 CELERY_BEAT_SCHEDULE["audit-export-dispatch"] = {
     "task": "audit.dispatch_queued_exports",
     "schedule": 60.0,
