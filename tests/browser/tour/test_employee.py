@@ -4,6 +4,7 @@ asked for, types it, photographs the documents and sends."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -39,6 +40,12 @@ def test_employee_submits_on_a_phone(tour: Tour, site: str):
     page.goto(issued.url)
     expect(page.get_by_role("heading", name="マイナンバーの提出")).to_be_visible()
     tour.look("submission-page")
+    with page.expect_popup() as opened:
+        page.locator("#help-link").click()
+    help_page = opened.value
+    expect(help_page).to_have_url(re.compile(r"/help/employees/$"))
+    expect(help_page.get_by_role("heading", level=1)).to_be_visible()
+    help_page.close()
 
     number = page.get_by_label("中村 陽向 様のマイナンバー")
     number.fill("1234 5678 9019")

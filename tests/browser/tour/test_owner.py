@@ -40,6 +40,10 @@ def test_owner_runs_the_firm(tour: Tour, site: str):
     tour.look("landing")
     page.goto(site + "/pricing/")
     tour.look("pricing")
+    page.goto(site + "/help/")
+    tour.look("help")
+    page.goto(site + "/help/owners/")
+    tour.look("help-owners")
     page.goto(site + "/accounts/login/")
     tour.look("login")
 
