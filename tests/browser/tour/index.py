@@ -13,6 +13,7 @@ from pathlib import Path
 TOUR_DIR = Path(__file__).resolve().parents[3] / "test-artifacts" / "tour"
 KINDS = [
     ("owner", "Firm owner"),
+    ("owner_english", "Firm owner, in English"),
     ("handler", "Handler"),
     ("employee", "Employee on a phone"),
     ("accountant", "Accountant across two firms"),
