@@ -124,3 +124,29 @@ def test_terraform_parses_and_holds_the_required_guards():
     assert redis["transit_encryption_enabled"] is True and redis["at_rest_encryption_enabled"]
     lock = resources["aws_s3_bucket_object_lock_configuration.audit_exports"]
     assert "COMPLIANCE" in str(lock)
+
+
+def _env_example() -> dict[str, str]:
+    lines = (INFRA / "docker" / "custody.env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def test_web_and_worker_mount_the_one_audit_signing_key_where_the_settings_look():
+    """Exports are signed by the worker and their key's fingerprint is shown by the web: both
+    read the same mounted key, at the path custody-env names."""
+    import yaml
+
+    path = _env_example()["AUDIT_EXPORT_SIGNING_KEY_PATH"]
+    for doc in _manifests():
+        if doc.get("kind") != "Deployment" or doc["metadata"]["name"] not in ("web", "worker"):
+            continue
+        pod = _pod_spec(doc)
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounts = [m for c in pod["containers"] for m in c.get("volumeMounts", [])]
+        [mount] = [m for m in mounts if m["mountPath"] == path]
+        assert mount["readOnly"] is True
+        assert volumes[mount["name"]]["secret"]["secretName"] == "custody-audit-signing"
+    compose = yaml.safe_load((INFRA / "docker" / "compose.yaml").read_text())
+    for service in ("web", "worker", "migrate", "beat"):
+        [secret] = compose["services"][service]["secrets"]
+        assert secret["target"] == path

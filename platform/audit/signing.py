@@ -19,8 +19,17 @@ def _path() -> Path:
     return Path(settings.AUDIT_EXPORT_SIGNING_KEY_PATH)
 
 
+class SigningKeyMissing(RuntimeError):
+    """Production signs with one mounted key; a pod must never invent its own."""
+
+
 def signing_key() -> Ed25519PrivateKey:
     path = _path()
+    if not path.exists() and not settings.AUDIT_EXPORT_SIGNING_KEY_CREATE:
+        raise SigningKeyMissing(
+            f"the audit-export signing key is missing at {path}: mount it "
+            "(AUDIT_EXPORT_SIGNING_KEY_PATH, docs/infra.md)"
+        )
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         pem = Ed25519PrivateKey.generate().private_bytes(

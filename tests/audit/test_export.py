@@ -159,3 +159,17 @@ def test_a_failed_write_leaves_no_file(acme, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         export_audit(firms=[acme], since=since, until=until, out=out)
     assert [path.name for path in tmp_path.iterdir() if path.name != "keys"] == []
+
+
+def test_production_refuses_to_invent_a_signing_key(acme, tmp_path, settings):
+    """Every replica must sign with the one mounted key: with creation off (production), a
+    missing key is a clear failure and no key file appears."""
+    from audit.signing import SigningKeyMissing
+
+    settings.AUDIT_EXPORT_SIGNING_KEY_PATH = str(tmp_path / "missing" / "key.pem")
+    settings.AUDIT_EXPORT_SIGNING_KEY_CREATE = False
+    append(acme, 3)
+    with pytest.raises(SigningKeyMissing, match="mount it"):
+        export_audit(firms=[acme], since=timezone.now() - timedelta(days=1),
+                     until=timezone.now() + timedelta(days=1), out=tmp_path / "out.jsonl")  # fmt: skip
+    assert not (tmp_path / "missing" / "key.pem").exists()

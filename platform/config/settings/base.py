@@ -408,6 +408,9 @@ DOCUMENT_MAX_PIXELS = env_int("DOCUMENT_MAX_PIXELS", 40_000_000)
 AUDIT_EXPORT_SIGNING_KEY_PATH = env_str("AUDIT_EXPORT_SIGNING_KEY_PATH") or str(
     LOCAL_DIR / "keys" / "audit-export-ed25519.pem"
 )
+# Locally the key is made on first use; production sets this False and refuses to sign
+# without the mounted key (each replica would otherwise invent a key of its own).
+AUDIT_EXPORT_SIGNING_KEY_CREATE = env_bool("AUDIT_EXPORT_SIGNING_KEY_CREATE", True)
 # An export made in the UI can be downloaded this long, then its file is removed.
 AUDIT_EXPORT_DOWNLOAD_HOURS = env_int("AUDIT_EXPORT_DOWNLOAD_HOURS", 24)
 # When set, every finished export is also copied to this bucket (Object Lock in production).

@@ -11,6 +11,7 @@ from .base import *  # noqa: F403
 PROFILE = "production"
 DEBUG = False
 DEMO_DATA_ALLOWED = False
+AUDIT_EXPORT_SIGNING_KEY_CREATE = False
 
 for required in ("SECRET_KEY", "DATABASE_URL", "BASE_DOMAIN"):
     if not os.environ.get(required):
