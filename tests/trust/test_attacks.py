@@ -144,6 +144,22 @@ def test_every_firm_post_form_refuses_a_post_without_csrf_token(acme, alice):
     assert anonymous.post("/s/x/", {"acknowledge": "on"}).status_code == 403
 
 
+def test_a_refused_form_says_what_happened_and_what_to_do(acme, alice):
+    """A stale form (no or old CSRF token) gets our page, in the reader's language: nothing
+    was saved, open the page again."""
+    from django.conf import settings
+
+    client = signed_in_firm_client(alice, acme)
+    client.handler.enforce_csrf_checks = True
+    refused = client.post("/members/", {"email": "x@acme.test", "role": Role.HANDLER})
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert "何も保存されていません" in page and "ページを開き直してから" in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.post("/members/", {"email": "x@acme.test", "role": Role.HANDLER})
+    assert "Nothing was saved" in english.content.decode()
+
+
 # --- clickjacking -------------------------------------------------------------------------
 
 
