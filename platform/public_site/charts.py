@@ -228,7 +228,11 @@ def column_chart(
         for c in columns
     ]
     return format_html(
-        '<figure class="chart" id="{}">{}{}{}</figure>',
+        # On a phone the columns keep their drawn size and scroll sideways (tabindex: a
+        # scrollable region must be reachable by keyboard), instead of shrinking the axis
+        # labels to unreadable.
+        '<figure class="chart" id="{}"><div class="chart-scroll" tabindex="0">{}</div>{}{}'
+        "</figure>",
         chart_id,
         mark_safe("".join(parts)),  # noqa: S308 (each part built by format_html)
         _legend(series) if several else "",
