@@ -60,3 +60,35 @@ def test_ids_of_another_firm_are_404_on_your_own_host(acme, globex, harry, gina,
         )
         assert response.status_code in (404, 405), (route, method, response.status_code)
     assert theirs.get(f"/api/v1/people/{person['id']}/").status_code == 200  # still there
+
+
+def schema_operations() -> list[tuple[str, str]]:
+    """Every (path, method) the published OpenAPI schema lists: what a client is told exists."""
+    from django.test import Client
+
+    response = Client(HTTP_HOST="localhost").get("/api/schema/", HTTP_ACCEPT="application/json")
+    paths = response.json()["paths"]
+    return [(path, method) for path, item in paths.items() for method in item
+            if method in METHODS]  # fmt: skip
+
+
+def test_every_operation_of_the_schema_is_refused_across_firms(acme, globex, harry, gina):
+    """The matrix again, driven by the OpenAPI schema instead of the URL conf: each operation
+    with another firm's token is 401, and with your token but another firm's ids is 404."""
+    operations = schema_operations()
+    assert len(operations) >= 10
+    theirs = api(globex, token(globex, gina))
+    person = create_person(theirs)
+    put_number(theirs, person["id"])
+    intruder = api(globex, token(acme, harry))
+    mine = api(acme, token(acme, harry))
+    body = {"purpose": "withholding_slip", "my_number": NUMBER, **PERSON}
+    for path, method in operations:
+        url = path.replace("{id}", str(person["id"]))
+        refused = getattr(intruder, method)(url, body, content_type="application/json")
+        assert refused.status_code == 401, (path, method, refused.status_code)
+        if "{id}" in path:
+            missing = getattr(mine, method)(url, body, content_type="application/json")
+            assert missing.status_code == 404, (path, method, missing.status_code)
+        assert NUMBER not in refused.content.decode()
+    assert theirs.get(f"/api/v1/people/{person['id']}/").status_code == 200
