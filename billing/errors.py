@@ -42,7 +42,10 @@ CANCELED_READ_ONLY_MESSAGE = _(
 class BillingError(Exception):
     """A billing page's action could not be done; `message` is safe to show."""
 
-    message: str | Promise = _("ご契約の手続きを完了できませんでした。")
+    message: str | Promise = _(
+        "ご契約の手続きを完了できませんでした。"
+        "時間をおいてもう一度お試しください。続く場合はサポートにお問い合わせください。"
+    )
 
     def __init__(self, message: str | Promise | None = None):
         if message is not None:

@@ -55,7 +55,7 @@ def _owner_count(firm: Firm) -> int:
 def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> None:
     _require_owner(actor)
     if role not in Role.values:
-        raise ValidationError(_("役割が正しくありません。"))
+        raise ValidationError(_("役割が正しくありません。一覧から役割を選んでください。"))
     # Lock the firm's owner rows so two owners demoting each other cannot both succeed.
     list(Membership.objects.select_for_update().filter(firm=membership.firm, role=Role.OWNER))
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.firm) == 1:
@@ -100,7 +100,7 @@ def invitation_issue(*, firm: Firm, email: str, role: str, invited_by: User) -> 
     (an owner, or the practice that created the firm for its client)."""
     email = email.strip().lower()
     if role not in Role.values:
-        raise ValidationError(_("役割が正しくありません。"))
+        raise ValidationError(_("役割が正しくありません。一覧から役割を選んでください。"))
     if Membership.objects.filter(firm=firm, user__email__iexact=email).exists():
         raise ValidationError(_("このメールアドレスの方は既にメンバーです。"))
     if User.objects.filter(email__iexact=email, is_operator=True).exists():

@@ -100,7 +100,9 @@ def member_remove(*, admin: PracticeMember, member: PracticeMember) -> None:
         .count()
         == 0
     ):
-        raise ValidationError(_("最後の管理者は削除できません。"))
+        raise ValidationError(
+            _("最後の管理者は削除できません。先に別のメンバーを管理者にしてください。")
+        )
     with transaction.atomic():
         for membership in Membership.objects.filter(
             practice=member.practice, user=member.user

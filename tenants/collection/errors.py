@@ -9,7 +9,7 @@ from tenants.custody.errors import CustodyError
 
 
 class CollectionError(CustodyError):
-    message = _("依頼を処理できませんでした。")
+    message = _("依頼を処理できませんでした。時間をおいてもう一度お試しください。")
 
 
 class LinkInvalid(CollectionError):

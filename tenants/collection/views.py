@@ -187,13 +187,23 @@ def _people_from_csv(data: bytes) -> tuple[list[Person], dict[int, str]]:
         raw_id = (row.get("person_id") or "").strip()
         email = (row.get("email") or "").strip()
         if not raw_id.isdigit():
-            raise CsvProblem(_("%(row)d行目: person_id が数字ではありません。") % {"row": number})
+            raise CsvProblem(
+                _(
+                    "%(row)d行目: person_id が数字ではありません。"
+                    "ファイルを直して、もう一度アップロードしてください。"
+                )
+                % {"row": number}
+            )
         if email:
             try:
                 validate_email(email)
             except ValidationError:
                 raise CsvProblem(
-                    _("%(row)d行目: メールアドレスの形式が正しくありません。") % {"row": number}
+                    _(
+                        "%(row)d行目: メールアドレスの形式が正しくありません。"
+                        "ファイルを直して、もう一度アップロードしてください。"
+                    )
+                    % {"row": number}
                 ) from None
         emails[int(raw_id)] = email
     found = {

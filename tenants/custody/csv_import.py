@@ -200,7 +200,13 @@ def parse_csv(data: bytes, *, max_rows: int | None = None) -> ParsedCsv:
             code="format",
         ) from None
     if not parsed.rows:
-        raise CsvRejected(_("見出し行の下に登録する行がありません。"), code="empty")
+        raise CsvRejected(
+            _(
+                "見出し行の下に登録する行がありません。"
+                "登録する人の行を加えてから、もう一度アップロードしてください。"
+            ),
+            code="empty",
+        )
     return parsed
 
 

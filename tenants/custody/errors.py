@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class CustodyError(Exception):
     """Base class; `message` is safe to show the user."""
 
-    message: str | Promise = _("処理できませんでした。")
+    message: str | Promise = _("処理できませんでした。時間をおいてもう一度お試しください。")
 
     def __init__(self, message: str | Promise | None = None):
         if message is not None:
@@ -24,7 +24,10 @@ class UnknownPurpose(CustodyError):
 
 
 class PurposeNotNotified(CustodyError):
-    message = _("この方に通知していない利用目的では表示・出力できません。")
+    message = _(
+        "この方に通知していない利用目的では表示・出力できません。"
+        "通知済みの利用目的を選ぶか、先に本人に利用目的を通知して登録してください。"
+    )
 
 
 class NoNumber(CustodyError):

@@ -498,7 +498,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
     try:
         entries = filter_entries(AccessLogEntry.objects.order_by("-seq"), request.GET)
     except BadFilter:
-        messages.error(request, _("絞り込みの値が正しくありません。"))
+        messages.error(request, _("絞り込みの値が正しくありません。条件を選び直してください。"))
         entries = AccessLogEntry.objects.none()
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -538,7 +538,7 @@ def access_log_csv(request: HttpRequest) -> HttpResponseBase:
     try:
         entries = filter_entries(AccessLogEntry.objects.order_by("seq"), request.GET)
     except BadFilter:
-        messages.error(request, _("絞り込みの値が正しくありません。"))
+        messages.error(request, _("絞り込みの値が正しくありません。条件を選び直してください。"))
         return redirect("access_log")
     with transaction.atomic():
         log_access(actor=_actor(request), action="download_log", detail=dict(request.GET.items()))

@@ -100,7 +100,7 @@ def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse
     form = RoleForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(_("役割が正しくありません。"))
+            raise ValidationError(_("役割が正しくありません。一覧から役割を選んでください。"))
         services.membership_change_role(
             actor=actor, membership=target, role=form.cleaned_data["role"]
         )
