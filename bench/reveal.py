@@ -27,51 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+from mixed_load import PURPOSE, firm_with_numbers
 from provisioning import MANAGE, REPO_ROOT, progress, run_on_bench_database
-
-NUMBER_BODY = "1234567890"
-PURPOSE = "withholding_slip"
-
-
-def numbers(count: int) -> list[str]:
-    """Distinct valid numbers (the check digit computed by the product's own rule)."""
-    from tenants.custody.mynumber import check_digit
-
-    result = []
-    for i in range(count):
-        body = f"{10_000_000_000 + i:011d}"
-        result.append(body + str(check_digit(body)))
-    return result
-
-
-def setup_firm(people: int) -> tuple[str, list[int]]:
-    """A firm with `people` numbers and an owner's token with the reveal scope."""
-    from django_tenants.utils import tenant_context
-
-    from accounts.api_tokens import api_token_create
-    from accounts.models import Role, User
-    from accounts.services import membership_create
-    from firms.provisioning import provision_firm
-    from tenants.auditlog.services import Actor
-    from tenants.custody import services
-    from tenants.custody.models import Person
-
-    firm = provision_firm(name="Bench", slug="bench", owner=None)
-    owner = User.objects.create_user(email="owner@bench.test", password=None)
-    membership_create(user=owner, firm=firm, role=Role.OWNER)
-    raw = api_token_create(firm=firm, user=owner, scopes=["reveal"], name="bench")[1]
-    actor = Actor(user_id=owner.pk, email=owner.email, role=Role.OWNER)
-    ids = []
-    with tenant_context(firm):
-        for number in numbers(people):
-            person = Person.objects.create(
-                kind="employee", family_name="試験", given_name="太郎",
-                family_name_kana="シケン", given_name_kana="タロウ",
-            )  # fmt: skip
-            services.number_set(actor=actor, firm=firm, person=person, raw=number,
-                                purpose_codes=[PURPOSE])  # fmt: skip
-            ids.append(person.pk)
-    return raw, ids
 
 
 def kms_calls_per_thousand(ids: list[int]) -> int:
@@ -221,7 +178,7 @@ def measure(args: argparse.Namespace) -> int:
         subprocess.run([sys.executable, str(MANAGE), "migrate_schemas", "--verbosity", "0"],  # noqa: S603
                        cwd=REPO_ROOT, check=True)  # fmt: skip
         progress(f"a firm with {args.people} numbers")
-        token, ids = setup_firm(args.people)
+        token, ids = firm_with_numbers("bench", args.people)
         progress("KMS calls per 1,000 in-process reveals")
         kms = kms_calls_per_thousand(ids)
         port = free_port()

@@ -287,12 +287,12 @@ def headcount_changed(firm: Firm | None = None) -> None:
 
 
 def _enqueue_quantity_sync(firm_id: int) -> None:
-    from config.celery import send_or_leave_for_sweep
+    from config.celery import send_or_log
 
     from .tasks import sync_quantity
 
     # billing.sync_all_quantities (daily) catches a change whose sync was not sent.
-    send_or_leave_for_sweep(sync_quantity, [firm_id], what="billing.sync_quantity")
+    send_or_log(sync_quantity, [firm_id], what="billing.sync_quantity")
 
 
 def sync_quantity(firm: Firm) -> int | None:

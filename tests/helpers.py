@@ -89,3 +89,17 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def seed_demo_world(settings, objects_dir) -> Firm:
+    """The demo world `make run` serves (seed_demo), with documents in `objects_dir`."""
+    import os
+
+    from django.core.management import call_command
+
+    settings.DEMO_DATA_ALLOWED = True
+    settings.OBJECT_STORE = "local"
+    settings.OBJECT_STORE_LOCAL_DIR = str(objects_dir)
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", stdout=quiet)
+    return Firm.objects.get(slug="demo")

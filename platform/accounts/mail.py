@@ -17,7 +17,6 @@ number in its context, so the guard is the net under that rule, not the rule its
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,16 +26,16 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from config.scrub import number_shaped
+
 if TYPE_CHECKING:
     from firms.models import Firm
 
     from .models import User
 
-_DIGIT = r"[0-9０-９]"
-_SEP = r"[ \-‐‑–—−ー－　]?"
-# Letters and digits (ASCII and full width) and "_" on either side mean "part of a token".
-_EDGE = r"0-9０-９A-Za-zＡ-Ｚａ-ｚ_"
-NUMBER_SHAPED = re.compile(rf"(?<![{_EDGE}]){_DIGIT}(?:{_SEP}{_DIGIT}){{11}}(?![{_EDGE}])")
+# The log scrubber's pattern, except that letters and "_" on either side (ASCII and full
+# width) also mean "part of a token": random link tokens may hold runs of digits.
+NUMBER_SHAPED = number_shaped(r"0-9０-９A-Za-zＡ-Ｚａ-ｚ_")
 
 
 class MessageHasNumber(RuntimeError):

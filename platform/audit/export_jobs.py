@@ -32,10 +32,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import Membership, Role, User
-from config.progress import ProgressWriter, task_ref
+from config.progress import ProgressWriter
 from firms.models import Firm
 from objectstore import ObjectMissing, object_store
 from tenants.auditlog.models import AccessLogEntry
@@ -93,18 +92,11 @@ def _enqueue(job: AuditExportJob, queue: str | None = None) -> bool:
     """Send the job's task. With the broker down the request that asked still succeeds: the
     job stays queued on its row and `dispatch_queued_exports` (beat, every minute) sends it
     again once the broker is back (docs/decisions.md D25). Returns whether it was sent."""
+    from config.celery import send_or_log
+
     from .tasks import run_export_job
 
-    try:
-        # The id as config.progress.task_ref: a UUID's usual text can look like a My
-        # Number, and config.celery refuses to send that.
-        run_export_job.apply_async(args=[task_ref(job.pk)], queue=queue)
-    except (KombuOperationalError, OSError) as error:
-        logger.warning("AUDIT_EXPORT_NOT_SENT job=%s: the broker is unreachable (%s); "
-                       "beat's audit.dispatch_queued_exports sends it again",
-                       job.pk, type(error).__name__)  # fmt: skip
-        return False
-    return True
+    return send_or_log(run_export_job, [str(job.pk)], what=f"audit export {job.pk}", queue=queue)
 
 
 def dispatch_queued_exports(queue: str | None = None) -> int:

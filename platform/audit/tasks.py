@@ -31,13 +31,10 @@ def checkpoint_firm(schema_name: str) -> int | None:
 
 
 @shared_task(name="audit.run_export_job", autoretry_for=(ConnectionError,), max_retries=3)
-def run_export_job(job_ref: str) -> int:
-    """`job_ref`: the job's id as config.progress.task_ref (or, from before, its UUID)."""
-    from config.progress import from_task_ref
-
+def run_export_job(job_id: str) -> int:
     from .export_jobs import job_run
 
-    return job_run(str(from_task_ref(job_ref))).entries
+    return job_run(job_id).entries
 
 
 @shared_task(name="audit.dispatch_queued_exports", bind=True)

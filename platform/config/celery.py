@@ -23,10 +23,10 @@ class CustodyCeleryApp(TenantAwareCeleryApp):
         return super().send_task(name, args=args, kwargs=kwargs, **options)
 
 
-def send_or_leave_for_sweep(task, args: list, *, what: str, **options) -> bool:
-    """Send a task whose work a periodic sweep also picks up (docs/decisions.md D25): with
-    the broker down, log that it was not sent and return False instead of failing the
-    request that asked for it. The sweep does the work when it next runs."""
+def send_or_log(task, args: list, *, what: str, **options) -> bool:
+    """Send a task; with the broker down, log `TASK_NOT_SENT` and return False instead of
+    failing the request that asked for it (docs/decisions.md D25). The caller decides what a
+    False means: a sweep or dispatcher sends it later, or the job is marked not started."""
     import logging
 
     from kombu.exceptions import OperationalError
@@ -35,7 +35,7 @@ def send_or_leave_for_sweep(task, args: list, *, what: str, **options) -> bool:
         task.apply_async(args=args, **options)
     except (OperationalError, OSError) as error:
         logging.getLogger("config.celery").warning(
-            "TASK_NOT_SENT %s: the broker is unreachable (%s); the sweep will do it",
+            "TASK_NOT_SENT %s: the broker is unreachable (%s)",
             what, type(error).__name__,
         )  # fmt: skip
         return False

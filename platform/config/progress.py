@@ -11,9 +11,6 @@ offboarding export (docs/custody.md, docs/audit-export.md, docs/retention.md).
   JSON status endpoint answers; `progress_text` renders the line under the bar from the
   page's translated templates, as frontend/static/js/progress.js does in the browser
   (`display` gives a page both).
-- `task_ref` / `from_task_ref`: a job's UUID as a task argument that can never look like a
-  My Number. config.celery refuses to send an argument that does, and a UUID's usual text
-  does about once in 40 (a run of 12 digits between hyphens).
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ import contextlib
 import logging
 import math
 import time
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -134,20 +130,6 @@ def display(url: str, figures: dict[str, Any]) -> dict[str, Any]:
         "templates": {key: str(text) for key, text in TEXTS.items()},
         "minutes_from": MINUTES_FROM,
     }
-
-
-# --- task arguments -------------------------------------------------------------------------
-
-
-def task_ref(job_id: uuid.UUID | str) -> str:
-    """The id's 32 hex digits in groups of 8 joined by "_" (not a separator NUMBER_SHAPED
-    allows), so no run of 12 digits can form."""
-    digits = uuid.UUID(str(job_id)).hex
-    return "_".join(digits[i : i + 8] for i in range(0, 32, 8))
-
-
-def from_task_ref(ref: str) -> uuid.UUID:
-    return uuid.UUID(ref.replace("_", ""))
 
 
 # --- writing progress -----------------------------------------------------------------------

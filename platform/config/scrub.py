@@ -17,7 +17,16 @@ from django.views.debug import SafeExceptionReporterFilter
 REDACTED = "«redacted»"
 _DIGIT = r"[0-9０-９]"
 _SEP = r"[ \-‐‑–—−ー－　]?"
-NUMBER_SHAPED = re.compile(rf"(?<![0-9０-９]){_DIGIT}(?:{_SEP}{_DIGIT}){{11}}(?![0-9０-９])")
+
+
+def number_shaped(edge: str = "0-9０-９") -> re.Pattern[str]:
+    """12 digits, ASCII or full width, a space or hyphen allowed between any two, with no
+    character of the class `edge` on either side (by default: not part of a longer run of
+    digits)."""
+    return re.compile(rf"(?<![{edge}]){_DIGIT}(?:{_SEP}{_DIGIT}){{11}}(?![{edge}])")
+
+
+NUMBER_SHAPED = number_shaped()
 
 
 # A UUID's text (8-4-4-4-12 hex digits) holds a 12-digit run about once in 40 ids. Task

@@ -241,12 +241,12 @@ def _tell_owners(firm: Firm, owners: list[User]) -> None:
 
 
 def _enqueue_start(record_id: str) -> None:
-    from config.celery import send_or_leave_for_sweep
+    from config.celery import send_or_log
 
     from .tasks import offboarding_start
 
     # The hourly offboarding sweep makes the export of any record still at REQUESTED.
-    send_or_leave_for_sweep(offboarding_start, [record_id], what="firms.offboarding_start")
+    send_or_log(offboarding_start, [record_id], what="firms.offboarding_start")
 
 
 def offboarding_start(record_id: str) -> OffboardingRecord:

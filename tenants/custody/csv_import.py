@@ -36,12 +36,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import Membership, Role
 from billing.errors import BillingBlocked
 from billing.services import require_can_add_data
-from config.progress import ProgressWriter, job_status, task_ref
+from config.progress import ProgressWriter, job_status
 from firms.models import Firm
 from keys.envelope import seal, unseal
 from keys.errors import KeyUnavailable
@@ -587,18 +586,16 @@ def confirm_upload(
 
 
 def _enqueue(schema: str, upload_id: Any) -> None:
+    from config.celery import send_or_log
+
     from .tasks import import_upload
 
-    try:
-        import_upload.apply_async(
-            args=[schema, task_ref(upload_id)], headers={"_schema_name": schema}
-        )
-    except (KombuOperationalError, OSError) as error:
+    sent = send_or_log(import_upload, [schema, str(upload_id)], what=f"import {upload_id}",
+                       headers={"_schema_name": schema})  # fmt: skip
+    if not sent:
         # The broker is down (docs/decisions.md D25): the page still answers, the upload
         # shows at once that it did not start (nothing written), and the same button
         # queues it again.
-        logger.warning("IMPORT_NOT_SENT upload=%s: the broker is unreachable (%s)",
-                       upload_id, type(error).__name__)  # fmt: skip
         ImportUpload.objects.filter(pk=upload_id, status=Status.QUEUED).update(
             status=Status.FAILED, error="not_sent", finished_at=timezone.now()
         )

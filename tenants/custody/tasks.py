@@ -1,23 +1,21 @@
 """The CSV import of people runs here, not in the request (tenants.custody.csv_import).
 tenant-schemas-celery switches the worker to the firm's schema from the `_schema_name`
 header; the schema is also an argument, so a task that lost its header refuses to run
-instead of looking in the wrong schema. The upload's id travels as config.progress.task_ref:
-ids only, never anything of the file."""
+instead of looking in the wrong schema. Only the upload's id travels, never anything of the
+file."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.db import connection
 
-from config.progress import from_task_ref
-
 
 @shared_task(name="custody.import_upload")
-def import_upload(schema_name: str, upload_ref: str) -> str:
+def import_upload(schema_name: str, upload_id: str) -> str:
     current = getattr(connection, "schema_name", None)
     if current != schema_name:
         raise RuntimeError(f"import task for {schema_name!r} ran in schema {current!r}")
     from .csv_import import run_import
 
-    upload = run_import(from_task_ref(upload_ref))
+    upload = run_import(upload_id)
     return upload.status if upload is not None else "gone"

@@ -14,10 +14,10 @@ from tests.helpers import PASSWORD, make_firm, make_user, totp_code
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, site: str, email: str, secret: str) -> None:
+def sign_in(page: Page, site: str, email: str, secret: str, *, password: str = PASSWORD) -> None:
     page.goto(site + "/accounts/login/")
     page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
     page.get_by_label(re.compile("コード")).first.fill(totp_code(secret))
     page.get_by_role("button", name=re.compile("ログイン|サインイン|確認")).first.click()

@@ -88,7 +88,7 @@ def test_a_worker_runs_a_confirmed_import_in_the_firms_schema(worker_queue, monk
     monkeypatch.setattr(tasks.import_upload, "apply_async", to_the_test_queue)
     response = client.post(f"/people/import/{pk}/", {"action": "confirm"})
     assert response.status_code == 302 and len(sent) == 1  # queued after the commit
-    assert sent[0]["args"][0] == acme.schema_name and "-" not in sent[0]["args"][1]
+    assert sent[0]["args"] == [acme.schema_name, str(pk)]  # the schema and the id, nothing else
     deadline = time.monotonic() + 90
     while client.get(f"/people/import/{pk}/status/").json()["status"] != "done":
         assert time.monotonic() < deadline, "the worker did not import within 90 s"

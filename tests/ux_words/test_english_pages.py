@@ -9,12 +9,11 @@ import re
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from firms.models import Firm
-from tests.helpers import signed_in_firm_client, signed_in_public_client
+from tests.helpers import seed_demo_world, signed_in_firm_client, signed_in_public_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,11 +34,7 @@ OPERATOR_PAGES = ["/operator/", "/operator/firms/demo/", "/audit-exports/"]
 
 @pytest.fixture
 def demo(settings, tmp_path):
-    settings.DEMO_DATA_ALLOWED = True
-    settings.OBJECT_STORE = "local"
-    settings.OBJECT_STORE_LOCAL_DIR = str(tmp_path / "objects")
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    return Firm.objects.get(slug="demo")
+    return seed_demo_world(settings, tmp_path / "objects")
 
 
 def data_words(firm: Firm) -> set[str]:

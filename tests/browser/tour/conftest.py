@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.test_reveal_journey import sign_in as sign_in_with_totp
 from tests.browser.tour.index import TOUR_DIR, write_index
+from tests.helpers import seed_demo_world
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -75,10 +76,7 @@ class Tour:
 def demo(settings, tmp_path) -> None:
     """The same demo world `make run` serves: two firms, owner, handler, an accountant's
     practice serving both, an operator, people with numbers and open collection requests."""
-    settings.DEMO_DATA_ALLOWED = True
-    settings.OBJECT_STORE = "local"
-    settings.OBJECT_STORE_LOCAL_DIR = str(tmp_path / "objects")
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - closed at exit
+    seed_demo_world(settings, tmp_path / "objects")
 
 
 @pytest.fixture
@@ -106,16 +104,10 @@ def sign_in(page: Page, site: str, email: str) -> None:
     from allauth.mfa.models import Authenticator
 
     from accounts.models import User
-    from tests.helpers import totp_code
 
     user = User.objects.get(email=email)
     secret = get_adapter().decrypt(Authenticator.objects.get(user=user, type="totp").data["secret"])
-    page.goto(site + "/accounts/login/")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_label(re.compile("コード")).first.fill(totp_code(secret))
-    page.get_by_role("button", name=re.compile("ログイン|サインイン|確認")).first.click()
+    sign_in_with_totp(page, site, email, secret, password=DEMO_PASSWORD)
     expect(page.get_by_label(re.compile("コード"))).to_have_count(0)
 
 
