@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test setup lint typecheck pytest browser-deps messages stop-db bench clean infra-check trust-long security-check tour
+.PHONY: run test setup lint typecheck pytest browser-deps bench-deps bench-reveal messages stop-db bench clean infra-check trust-long security-check tour
 
 run: setup messages
 	$(PY) infra/dev/run.py
@@ -32,7 +32,10 @@ messages: setup
 
 # Playwright cannot download a browser here: use Debian's Chromium and a Japanese font.
 browser-deps:
-	@bash infra/dev/ensure_browser.sh
+	@bash infra/dev/ensure_debian_packages.sh chromium fonts-noto-cjk
+
+bench-deps:
+	@bash infra/dev/ensure_debian_packages.sh wrk
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -49,6 +52,10 @@ stop-db: setup
 
 bench: setup messages
 	$(PY) bench/provisioning.py
+
+# The custody core's figures (issue 3): reveal latency and throughput, loaded with wrk.
+bench-reveal: setup messages bench-deps
+	$(PY) bench/reveal.py
 
 # The product tour: every journey of every kind of user in Chromium, each page photographed at
 # desktop and phone sizes and audited with axe-core; open test-artifacts/tour/index.html.

@@ -1,7 +1,7 @@
 """A Playwright harness: Debian's Chromium against pytest-django's live server.
 
 Playwright cannot download its own browser here; `make test` installs Debian's `chromium`
-and `fonts-noto-cjk` (infra/dev/ensure_browser.sh). Screenshots go to test-artifacts/.
+and `fonts-noto-cjk` (make browser-deps). Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations

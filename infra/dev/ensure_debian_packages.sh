@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Playwright cannot download its own browser here, so the browser tests drive Debian's
-# Chromium, with a Japanese font (without it every Japanese character renders as a box).
+# Installs the named Debian packages that are missing. The browser tests drive Debian's
+# Chromium (Playwright cannot download its own browser here) with a Japanese font (without it
+# every Japanese character renders as a box); the benchmarks load the server with wrk.
 set -euo pipefail
 missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+for package in "$@"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
-  echo "Browser tests need: ${missing[*]} (install them with your package manager)" >&2
+  echo "Needed: ${missing[*]} (install them with your package manager)" >&2
   exit 1
 fi
 SUDO=""

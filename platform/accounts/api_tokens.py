@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,24 +45,41 @@ def api_token_create(
     return token, raw
 
 
+# Every API request asks this, so it is one plain statement: the ORM query it replaces
+# (select_related, join, annotate) cost about 4 ms of Python per request to compile.
+_TOKEN_FIELDS = ("id", "firm_id", "user_id", "scopes", "prefix", "last_used_at", "revoked_at")
+_USER_FIELDS = ("id", "email", "is_active", "is_operator")
+_TOKEN_LOOKUP = (
+    f"SELECT {', '.join('t.' + f for f in _TOKEN_FIELDS)}, "  # noqa: S608
+    f"{', '.join('u.' + f for f in _USER_FIELDS)}, m.id, m.role "
+    f"FROM {ApiToken._meta.db_table} t "
+    f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+    f"JOIN {Membership._meta.db_table} m ON m.user_id = t.user_id AND m.firm_id = t.firm_id "
+    "WHERE t.token_hash = %s AND t.firm_id = %s AND t.revoked_at IS NULL"
+)
+
+
 def api_token_for(raw: str, firm: Firm) -> tuple[ApiToken, Membership] | None:
     """The active token for this raw value in this firm, with its user's membership, in one
     query; or None. A token of another firm, a revoked token or a token whose user left the
-    firm is no token at all."""
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(
-            token_hash=token_hash(raw),
-            firm=firm,
-            revoked_at__isnull=True,
-            user__memberships__firm=firm,
-        )
-        .annotate(member_id=F("user__memberships__id"), member_role=F("user__memberships__role"))
-        .first()
-    )
-    if token is None:
+    firm is no token at all. The token and user carry only the fields a request reads; any
+    other is loaded on first use."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_LOOKUP, [token_hash(raw), firm.pk])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    membership = Membership(id=token.member_id, user=token.user, firm=firm, role=token.member_role)
+    token_values = list(row[: len(_TOKEN_FIELDS)])
+    scopes_at = _TOKEN_FIELDS.index("scopes")
+    if isinstance(token_values[scopes_at], str):  # jsonb comes back decoded; json as text
+        token_values[scopes_at] = json.loads(token_values[scopes_at])
+    user_values = row[len(_TOKEN_FIELDS) : len(_TOKEN_FIELDS) + len(_USER_FIELDS)]
+    member_id, member_role = row[-2:]
+    token = ApiToken.from_db(connection.alias, _TOKEN_FIELDS, token_values)
+    user = User.from_db(connection.alias, _USER_FIELDS, user_values)
+    token.user = user
+    token.firm = firm
+    membership = Membership(id=member_id, user=user, firm=firm, role=member_role)
     return token, membership
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -111,15 +112,20 @@ class RevealView(FirmAPIView):
 
     @extend_schema(request=RevealInSerializer, responses=RevealOutSerializer)
     def post(self, request, pk: int):
-        person = get_object_or_404(Person.objects.select_related("my_number"), pk=pk)
         data = self.get_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        number = services.number_reveal(
-            actor=self.actor,
-            firm=self.firm,
-            person=person,
-            purpose_code=data.validated_data["purpose"],
-        )
+        if not data.is_valid():
+            # Someone else's id is a 404 whatever the body, as on every other endpoint.
+            get_object_or_404(Person, pk=pk)
+            raise serializers.ValidationError(data.errors)
+        try:
+            number = services.number_reveal_for_id(
+                actor=self.actor,
+                firm=self.firm,
+                person_id=pk,
+                purpose_code=data.validated_data["purpose"],
+            )
+        except Person.DoesNotExist as error:
+            raise Http404 from error
         return Response({"my_number": number}, headers=NO_STORE)
 
 

@@ -92,8 +92,21 @@ def canonical_entry(
     request_id: str,
     detail: dict[str, Any],
 ) -> str:
-    values = (
-        str(seq),
+    values = _canonical_values(
+        seq, at, actor_user_id, actor_email, actor_role, api_token_id, person_id, action,
+        purpose, result, ip, user_agent, request_id, detail,
+    )  # fmt: skip
+    return CANONICAL_TAG + "".join(SEPARATOR + value for value in values)
+
+
+def _canonical_values(
+    seq: int | None, at: datetime, actor_user_id: int | None, actor_email: str,
+    actor_role: str, api_token_id: int | None, person_id: int | None, action: str,
+    purpose: str, result: str, ip: str | None, user_agent: str, request_id: str,
+    detail: dict[str, Any],
+) -> tuple[str, ...]:  # fmt: skip
+    return (
+        _text(seq),
         canonical_at(at),
         _text(actor_user_id),
         actor_email,
@@ -108,7 +121,37 @@ def canonical_entry(
         request_id,
         canonical_detail(detail),
     )
-    return CANONICAL_TAG + "".join(SEPARATOR + value for value in values)
+
+
+IP_AT = CANONICAL_FIELDS.index("ip")
+
+
+def canonical_around_seq_and_ip(
+    *,
+    at: datetime,
+    actor_user_id: int | None,
+    actor_email: str,
+    actor_role: str,
+    api_token_id: int | None,
+    person_id: int | None,
+    action: str,
+    purpose: str,
+    result: str,
+    user_agent: str,
+    request_id: str,
+    detail: dict[str, Any],
+) -> tuple[str, str, str]:
+    """canonical_entry in three pieces (a, b, c) around the two values PostgreSQL fills in
+    when it appends in one statement: the seq, from the chain head it locks, and the IP in its
+    own rendering. canonical_entry(...) == a + str(seq) + b + host(ip) + c."""
+    values = _canonical_values(
+        None, at, actor_user_id, actor_email, actor_role, api_token_id, person_id, action,
+        purpose, result, None, user_agent, request_id, detail,
+    )  # fmt: skip
+    before_seq = CANONICAL_TAG + SEPARATOR
+    before_ip = "".join(SEPARATOR + value for value in values[1:IP_AT]) + SEPARATOR
+    after_ip = "".join(SEPARATOR + value for value in values[IP_AT + 1 :])
+    return before_seq, before_ip, after_ip
 
 
 def entry_hash(prev_hash: str, canonical: str) -> str:

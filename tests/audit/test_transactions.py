@@ -15,7 +15,13 @@ from django_tenants.utils import tenant_context
 
 from tenants.auditlog.errors import AuditLogMisuse, AuditLogUnavailable
 from tenants.auditlog.models import AccessLogEntry
-from tenants.auditlog.services import Actor, log_access, log_access_denied, verify_chain
+from tenants.auditlog.services import (
+    Actor,
+    log_access,
+    log_access_committed,
+    log_access_denied,
+    verify_chain,
+)
 from tenants.workspace.models import FirmSettings
 
 from .conftest import HANDLER, append, sql
@@ -180,3 +186,69 @@ def test_verification_outside_a_transaction_reads_one_snapshot(acme):
     with tenant_context(acme):
         result = verify_chain()
     assert result.ok and result.entries_checked == 3
+
+
+def test_committed_entry_is_durable_when_it_returns(acme):
+    """Outside a transaction (a reveal) the entry is appended and committed by one statement:
+    another connection sees it as soon as log_access_committed returns."""
+    with tenant_context(acme):
+        entry = log_access_committed(actor=HANDLER, action="reveal", person_id=9, purpose="x")
+    assert not connection.in_atomic_block
+    seen: list = []
+
+    def other_connection() -> None:
+        try:
+            seen.extend(entries(acme))
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=other_connection)
+    reader.start()
+    reader.join()
+    assert seen == [(1, "reveal", "allowed")]
+    assert (entry.seq, entry.ip, entry.person_id) == (1, "192.0.2.7", 9)
+    with tenant_context(acme):
+        stored = AccessLogEntry.objects.get()
+        assert (stored.hash, stored.prev_hash) == (entry.hash, entry.prev_hash)
+        assert verify_chain().ok
+
+
+def test_committed_entry_fails_closed_when_the_log_is_unwritable(acme):
+    sql(acme, "ALTER TABLE auditlog_accesslogentry ADD CONSTRAINT broken CHECK (false) NOT VALID")
+    with tenant_context(acme), pytest.raises(AuditLogUnavailable):
+        log_access_committed(actor=HANDLER, action="reveal", person_id=9)
+    assert entries(acme) == []
+    assert sql(acme, "SELECT seq FROM auditlog_chainhead") == [(0,)]  # the head did not move
+
+
+def test_concurrent_committed_appends_never_fork_the_chain(acme):
+    """The one-statement append under contention: each statement waits for the head, then
+    reads the head its predecessor committed."""
+    threads, per_thread = 4, 25
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def appender(number: int) -> None:
+        actor = Actor(user_id=number, email=f"user{number}@acme.test", role="handler")
+        try:
+            start.wait()
+            with tenant_context(acme):
+                for index in range(per_thread):
+                    log_access_committed(actor=actor, action="reveal", person_id=index)
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=appender, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    total = threads * per_thread
+    with tenant_context(acme):
+        seqs = list(AccessLogEntry.objects.order_by("seq").values_list("seq", flat=True))
+        result = verify_chain()
+    assert seqs == list(range(1, total + 1))
+    assert result.ok and result.entries_checked == total

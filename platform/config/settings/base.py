@@ -79,7 +79,7 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "firms.middleware.FirmHostMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,7 +103,7 @@ def database_settings() -> dict:
         from config.embedded_db import ensure_running
 
         config = {**ensure_running(), "PASSWORD": "", "CONN_MAX_AGE": 60}
-    config["ENGINE"] = "django_tenants.postgresql_backend"
+    config["ENGINE"] = "config.db_backend"  # django-tenants' backend, fewer round trips
     config.setdefault("OPTIONS", {})
     config.setdefault("CONN_HEALTH_CHECKS", True)
     # TEST_DB_NAME lets two test runs on one machine (two checkouts, two agents) keep apart.
