@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,6 +153,50 @@ def canonical_around_seq_and_ip(
     before_ip = "".join(SEPARATOR + value for value in values[1:IP_AT]) + SEPARATOR
     after_ip = "".join(SEPARATOR + value for value in values[IP_AT + 1 :])
     return before_seq, before_ip, after_ip
+
+
+_BATCH_VARYING = ("seq", "person_id", "purpose", "detail")
+
+
+def canonical_batch(
+    *,
+    at: datetime,
+    actor_user_id: int | None,
+    actor_email: str,
+    actor_role: str,
+    api_token_id: int | None,
+    action: str,
+    result: str,
+    ip: str | None,
+    user_agent: str,
+    request_id: str,
+) -> Callable[[int, int | None, str, str], str]:
+    """canonical_entry for a bulk append, whose entries share everything but the seq, the
+    person, the purpose and the detail: the shared fields are rendered once, and the function
+    returned, render(seq, person_id, purpose, canonical_detail_text), only joins. An import
+    appends ten thousand entries; rendering every field of each cost more than hashing it."""
+    values = _canonical_values(
+        0, at, actor_user_id, actor_email, actor_role, api_token_id, None, action, "", result,
+        ip, user_agent, request_id, {},
+    )  # fmt: skip
+    cuts = [CANONICAL_FIELDS.index(name) for name in _BATCH_VARYING]
+    # The literal text before each varying field: the tag or separators and shared values.
+    pieces = []
+    previous = -1
+    for cut in cuts:
+        between = "".join(SEPARATOR + value for value in values[previous + 1 : cut])
+        pieces.append((CANONICAL_TAG if previous < 0 else "") + between + SEPARATOR)
+        previous = cut
+    before_seq, before_person, before_purpose, before_detail = pieces
+    assert previous == len(CANONICAL_FIELDS) - 1  # the detail is last: nothing after it
+
+    def render(seq: int, person_id: int | None, purpose: str, detail_text: str) -> str:
+        return (
+            f"{before_seq}{seq}{before_person}{_text(person_id)}{before_purpose}{purpose}"
+            f"{before_detail}{detail_text}"
+        )
+
+    return render
 
 
 def entry_hash(prev_hash: str, canonical: str) -> str:

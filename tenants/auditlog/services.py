@@ -26,7 +26,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from .chain import CANONICAL_FIELDS, canonical_around_seq_and_ip, canonical_entry, entry_hash
+from .chain import (
+    CANONICAL_FIELDS,
+    canonical_around_seq_and_ip,
+    canonical_batch,
+    canonical_detail,
+    entry_hash,
+)
 from .errors import AuditLogMisuse, AuditLogUnavailable
 from .models import AccessLogEntry, ActorRole, ChainHead, Result
 from .privacy import clean_detail, clean_user_agent, looks_like_my_number, scrubbed
@@ -308,6 +314,19 @@ def log_in_firm(
         return log_access(actor=actor, action=action, detail=detail)
 
 
+# What every entry of a bulk append shares, from its actor (see _actor_fields).
+_BATCH_SHARED = (
+    "actor_user_id", "actor_email", "actor_role", "api_token_id", "action", "result",
+    "user_agent", "request_id",
+)  # fmt: skip
+# log_access_many writes its rows as tuples in this order.
+assert ENTRY_COLUMNS == (
+    "seq", "at", "actor_user_id", "actor_email", "actor_role", "api_token_id", "person_id",
+    "action", "purpose", "result", "ip", "user_agent", "request_id", "detail", "prev_hash",
+    "hash",
+)  # fmt: skip
+
+
 def log_access_many(
     *, actor: Actor, action: str, people: list[tuple[int, str, dict[str, Any] | None]]
 ) -> int:
@@ -328,35 +347,38 @@ def log_access_many(
                 raise AuditLogUnavailable("the firm's chain head is missing")
             seq, prev_hash, ip_text = head
             at = timezone.now()
+            render = canonical_batch(
+                at=at, ip=ip_text, **{name: common[name] for name in _BATCH_SHARED}
+            )
+            user_id, email, role, token_id, _action, result, user_agent, request_id = (
+                common[name] for name in _BATCH_SHARED
+            )
             rows = []
-            # A bulk operation repeats a handful of details and purposes: clean each once.
-            cleaned_details: dict[str, dict[str, Any]] = {}
-            cleaned_purposes: dict[str, str] = {}
+            # A bulk operation repeats a handful of details and purposes: clean and render
+            # each once. Details are told apart by identity: the caller's list keeps every
+            # one alive (so no id is reused) and an importer passes one object per shape.
+            # The canonical text is compact JSON, which is also what goes into the jsonb.
+            details: dict[int, str] = {}
+            purposes: dict[str, str] = {}
             for person_id, purpose, detail in people:
                 seq += 1
-                key = json.dumps(detail, sort_keys=True, default=str)
-                if key not in cleaned_details:
-                    cleaned_details[key] = clean_detail(detail)
-                if purpose not in cleaned_purposes:
-                    cleaned_purposes[purpose] = scrubbed(purpose, limit=PURPOSE_MAX)
-                values = {
-                    **common,
-                    "person_id": person_id,
-                    "purpose": cleaned_purposes[purpose],
-                    "detail": cleaned_details[key],
-                    "seq": seq,
-                    "at": at,
-                    "ip": ip_text,
-                    "prev_hash": prev_hash,
-                }
-                canonical = canonical_entry(**{name: values[name] for name in CANONICAL_FIELDS})
-                values["hash"] = prev_hash = entry_hash(prev_hash, canonical)
-                rows.append(
-                    [
-                        json.dumps(values[c], ensure_ascii=False) if c == "detail" else values[c]
-                        for c in ENTRY_COLUMNS
-                    ]
+                detail_text = details.get(id(detail))
+                if detail_text is None:
+                    detail_text = details[id(detail)] = canonical_detail(clean_detail(detail))
+                clean_purpose = purposes.get(purpose)
+                if clean_purpose is None:
+                    clean_purpose = purposes[purpose] = scrubbed(purpose, limit=PURPOSE_MAX)
+                entry_digest = entry_hash(
+                    prev_hash, render(seq, person_id, clean_purpose, detail_text)
                 )
+                rows.append(
+                    (
+                        seq, at, user_id, email, role, token_id, person_id, action,
+                        clean_purpose, result, ip_text, user_agent, request_id, detail_text,
+                        prev_hash, entry_digest,
+                    )
+                )  # fmt: skip
+                prev_hash = entry_digest
             # COPY: one stream for thousands of entries instead of a statement each.
             copy_sql = (
                 f"COPY {AccessLogEntry._meta.db_table} ({', '.join(ENTRY_COLUMNS)}) FROM STDIN"

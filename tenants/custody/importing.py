@@ -112,6 +112,8 @@ def _write_chunk(firm: Firm, actor: Actor, ids: list[int], rows: list[ImportRow]
     records: list[tuple] = []
     links: list[tuple[int, int]] = []
     entries: list[tuple[int, str, dict[str, Any] | None]] = []
+    # One detail object per set of purposes: log_access_many renders each object once.
+    details: dict[tuple[str, ...], dict[str, Any]] = {}
     chunk = range(start, min(start + CHUNK, len(rows)))
     for i in chunk:
         person_id, row = ids[i], rows[i]
@@ -124,7 +126,8 @@ def _write_chunk(firm: Firm, actor: Actor, ids: list[int], rows: list[ImportRow]
             scheme, version = blob_header(ciphertext)
             records.append((person_id, ciphertext, scheme, version, indexes[i], now, now))
             links += [(person_id, p.pk) for p in chosen]
-        entries.append((person_id, "", {"import": True, "purposes": codes}))
+        detail = details.setdefault(tuple(codes), {"import": True, "purposes": codes})
+        entries.append((person_id, "", detail))
     # COPY, table by table: thousands of rows in one stream each instead of a model object
     # and an INSERT parameter list per row (docs/benchmarks.md).
     _copy(Person, PERSON_COLUMNS, (_person_values(ids[i], rows[i], now) for i in chunk))

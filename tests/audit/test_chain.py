@@ -14,13 +14,15 @@ from django_tenants.utils import schema_context, tenant_context
 from tenants.auditlog.chain import (
     GENESIS_HASH,
     SQL_CANONICAL_PREFIX,
+    canonical_around_seq_and_ip,
+    canonical_batch,
     canonical_detail,
     canonical_entry,
     entry_hash,
 )
 from tenants.auditlog.errors import AuditLogMisuse
 from tenants.auditlog.models import AccessLogEntry, ChainHead
-from tenants.auditlog.services import Actor, log_access, verify_chain
+from tenants.auditlog.services import Actor, log_access, log_access_many, verify_chain
 
 from .conftest import HANDLER, append, sql
 
@@ -200,3 +202,61 @@ def test_system_actor_names_its_job(acme):
     assert len(entry.request_id) == 32
     with pytest.raises(ValueError):
         Actor.system(f"note {VALID_NUMBER}")
+
+
+SHARED = {
+    "at": AccessLogEntry._meta.get_field("at").to_python("2026-11-27T01:02:03.000456+00:00"),
+    "actor_user_id": None,
+    "actor_email": "ユーザー+tag@例え.jp",
+    "actor_role": "accountant",
+    "api_token_id": 9,
+    "action": "create",
+    "result": "allowed",
+    "user_agent": "Agent \\ 絵文字 🙂",
+    "request_id": "req_ABC-123",
+}
+
+
+@pytest.mark.parametrize("person_id", [None, 7])
+def test_the_partial_renderings_equal_the_whole_one(person_id):
+    """The one-statement append and the bulk append render the canonical text in pieces;
+    joined, the pieces must be exactly canonical_entry."""
+    detail = {"ключ": "値", "n": -3}
+    whole = canonical_entry(
+        seq=12, person_id=person_id, purpose="withholding", ip="::ffff:192.0.2.1",
+        detail=detail, **SHARED,
+    )  # fmt: skip
+    before_seq, before_ip, after_ip = canonical_around_seq_and_ip(
+        person_id=person_id, purpose="withholding", detail=detail, **SHARED
+    )
+    assert before_seq + "12" + before_ip + "::ffff:192.0.2.1" + after_ip == whole
+    render = canonical_batch(ip="::ffff:192.0.2.1", **SHARED)
+    assert render(12, person_id, "withholding", canonical_detail(detail)) == whole
+
+
+def test_bulk_append_links_cleans_and_verifies(acme):
+    shared = {"import": True, "purposes": ["withholding"]}
+    people = [
+        (1, "withholding", shared),
+        (2, "", shared),
+        (3, VALID_NUMBER, {"import": True, "purposes": ["withholding"]}),
+        (4, "", {"note": VALID_NUMBER}),
+        (5, "", None),
+    ]
+    (first,) = append(acme, 1)
+    with tenant_context(acme), transaction.atomic():
+        assert log_access_many(actor=TRICKY, action="create", people=people) == 5
+    with tenant_context(acme):
+        rows = list(
+            AccessLogEntry.objects.filter(seq__gt=1)
+            .order_by("seq")
+            .values_list("seq", "person_id", "purpose", "detail", "prev_hash", "ip")
+        )
+        assert verify_chain().ok
+    assert [row[:2] for row in rows] == [(2, 1), (3, 2), (4, 3), (5, 4), (6, 5)]
+    assert rows[0][4] == first.hash  # linked to the entry before the batch
+    assert [row[2] for row in rows][:2] == ["withholding", ""]
+    assert VALID_NUMBER not in rows[2][2]  # a number-shaped purpose is masked
+    assert rows[0][3] == rows[1][3] == rows[2][3] == shared
+    assert VALID_NUMBER not in json.dumps(rows[3][3]) and rows[4][3] == {}
+    assert {row[5] for row in rows} == {"2001:db8::1"}
