@@ -169,3 +169,35 @@ def test_openapi_schema_describes_the_endpoints():
     for path in ("/api/v1/people/", "/api/v1/people/{id}/my-number/", "/api/v1/people/{id}/reveal/",
                  "/api/v1/purposes/", "/api/v1/access-log/", "/api/v1/exports/"):  # fmt: skip
         assert path in paths, path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reveal_outside_any_transaction_commits_its_entry_first_or_gives_nothing(acme, harry):
+    """Committed for real, as in production: the entry is committed by its own statement
+    before the number is answered, and with the log unwritable the answer is a 503 with no
+    number and nothing is written."""
+    from django.db import connection
+
+    client = api(acme, token(acme, harry))
+    person = create_person(client)
+    assert put_number(client, person["id"]).status_code == 200
+    url = f"/api/v1/people/{person['id']}/reveal/"
+    body = {"purpose": "withholding_slip"}
+    with tenant_context(acme):
+        before = AccessLogEntry.objects.count()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE auditlog_accesslogentry ADD CONSTRAINT broken CHECK (false) NOT VALID"
+            )
+    refused = client.post(url, body, content_type="application/json")
+    assert refused.status_code == 503 and NUMBER not in refused.content.decode()
+    with tenant_context(acme):
+        assert AccessLogEntry.objects.count() == before
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE auditlog_accesslogentry DROP CONSTRAINT broken")
+    revealed = client.post(url, body, content_type="application/json")
+    assert revealed.json() == {"my_number": NUMBER}
+    assert not connection.in_atomic_block  # the entry below was committed, not pending
+    with tenant_context(acme):
+        last = AccessLogEntry.objects.order_by("-seq").first()
+        assert (last.action, last.person_id, last.result) == ("reveal", person["id"], "allowed")
