@@ -204,7 +204,7 @@ def entry_hash(prev_hash: str, canonical: str) -> str:
 
 
 # Every field but the detail, rendered by PostgreSQL exactly as `canonical_entry` renders it
-# (concat() writes NULL as the empty string), ending with the separator before the detail.
+# (NULL as the empty string), ending with the separator before the detail.
 SQL_FIELDS: dict[str, str] = {
     "seq": "seq",
     "at": """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
@@ -222,8 +222,14 @@ SQL_FIELDS: dict[str, str] = {
 }
 assert tuple(SQL_FIELDS) == CANONICAL_FIELDS[:-1]
 
+# `||` over coalesced text rather than concat(): the same text, about 10% less of the
+# database's time when verification renders 300,000 entries (docs/benchmarks.md).
+_SQL_SEPARATOR = "E'\\x1f'"
 SQL_CANONICAL_PREFIX = (
-    f"concat('{CANONICAL_TAG}', "
-    + ", ".join(f"chr(31), {expression}" for expression in SQL_FIELDS.values())
-    + ", chr(31))"
+    f"'{CANONICAL_TAG}' || "
+    + " || ".join(
+        f"{_SQL_SEPARATOR} || coalesce(({expression})::text, '')"
+        for expression in SQL_FIELDS.values()
+    )
+    + f" || {_SQL_SEPARATOR}"
 )
