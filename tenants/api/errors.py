@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status
+from django.http import Http404
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -43,6 +44,10 @@ UNAVAILABLE_MESSAGE = (
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        # get_object_or_404's text names the model in English ("No Person matches the given
+        # query."): every missing or other firm's id gets the same plain, translated answer.
+        exc = exceptions.NotFound()
     if isinstance(exc, BadFilter):
         return Response({"detail": "A filter value is malformed."}, status=400)
     if isinstance(exc, InvalidMyNumber):

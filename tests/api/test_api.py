@@ -201,3 +201,16 @@ def test_reveal_outside_any_transaction_commits_its_entry_first_or_gives_nothing
     with tenant_context(acme):
         last = AccessLogEntry.objects.order_by("-seq").first()
         assert (last.action, last.person_id, last.result) == ("reveal", person["id"], "allowed")
+
+
+def test_a_missing_id_gets_the_same_plain_answer_everywhere(acme, harry):
+    client = api(acme, token(acme, harry))
+    answers = [
+        client.get("/api/v1/people/999999/"),
+        client.post("/api/v1/people/999999/reveal/", {"purpose": "withholding_slip"},
+                    content_type="application/json"),
+        client.post("/api/v1/people/999999/reveal/", {}, content_type="application/json"),
+    ]  # fmt: skip
+    assert {(a.status_code, a.json()["detail"]) for a in answers} == {
+        (404, "見つかりませんでした。")
+    }
