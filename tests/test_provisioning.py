@@ -168,3 +168,41 @@ def test_the_search_path_is_set_again_after_a_rolled_back_transaction():
         cursor.execute("SHOW search_path")
         assert "firm_acme" in cursor.fetchone()[0]
     assert Person.objects.count() == 0  # and the firm's table is found
+
+
+def test_search_path_is_set_only_when_it_changes():
+    """config.db_backend: selecting the schema the connection is already on sends no SET;
+    switching away and back sends it again; and after a rollback that undid a SET, the
+    path the backend believes in is the real one (D27)."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.custody.models import Person
+
+    acme, globex = make_firm("acme"), make_firm("globex")
+
+    def sets_while(work) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            work()
+        return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SET search")]
+
+    def count_in(firm) -> None:
+        connection.set_tenant(firm)
+        Person.objects.count()
+
+    def real_path() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW search_path")
+            return cursor.fetchone()[0]
+
+    assert sets_while(lambda: count_in(acme)) == ['SET search_path = "firm_acme","public"']
+    assert sets_while(lambda: count_in(acme)) == []  # already there: no round trip
+    assert sets_while(lambda: count_in(globex)) == ['SET search_path = "firm_globex","public"']
+    assert sets_while(lambda: count_in(acme)) == ['SET search_path = "firm_acme","public"']
+    with pytest.raises(RuntimeError), transaction.atomic():
+        count_in(globex)
+        raise RuntimeError  # the SET to globex is undone by the savepoint's rollback
+    connection.set_tenant(globex)
+    assert real_path() == "firm_globex, public"
+    assert sets_while(lambda: count_in(acme)) == ['SET search_path = "firm_acme","public"']
+    assert real_path() == "firm_acme, public"
