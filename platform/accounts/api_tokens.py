@@ -45,8 +45,9 @@ def api_token_create(
     return token, raw
 
 
-# Every API request asks this, so it is one plain statement: the ORM query it replaces
-# (select_related, join, annotate) cost about 4 ms of Python per request to compile.
+# Every API request asks this, so it is one plain statement: compiling the ORM query it
+# replaces (select_related, a join, annotations) was a large part of the 3.7 ms of Python a
+# reveal's lookups cost (D27, docs/benchmarks.md).
 _TOKEN_FIELDS = ("id", "firm_id", "user_id", "scopes", "prefix", "last_used_at", "revoked_at")
 _USER_FIELDS = ("id", "email", "is_active", "is_operator")
 _TOKEN_LOOKUP = (

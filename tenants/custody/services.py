@@ -173,8 +173,8 @@ def number_set(
 
 # A reveal's whole read in one plain statement: the person, their sealed number, the purpose
 # asked for and whether the person was notified of it. As ORM queries (the person with
-# select_related, then the purpose with an EXISTS) they cost about 5 ms of Python per reveal
-# to compile, more than the reveal's other work together (docs/benchmarks.md).
+# select_related, then the purpose with an EXISTS) they were two round trips and most of the
+# 3.7 ms of Python that compiling a reveal's queries cost (D27, docs/benchmarks.md).
 _NOTIFIED = MyNumberRecord.purposes.through._meta.db_table
 _REVEAL_TARGET = (
     "SELECT r.ciphertext, pur.code, EXISTS (SELECT 1 FROM "  # noqa: S608
@@ -187,8 +187,8 @@ _REVEAL_TARGET = (
 
 
 def number_reveal(*, actor: Actor, firm: Firm, person: Person, purpose_code: str | None) -> str:
-    """The plaintext number, for a purpose the person was notified of. The log entry and the
-    decryption commit together: if the entry cannot be written, nothing is returned."""
+    """The plaintext number, for a purpose the person was notified of. It is returned only
+    once its log entry has committed: if the entry cannot be written, nothing is returned."""
     return number_reveal_for_id(
         actor=actor, firm=firm, person_id=person.pk, purpose_code=purpose_code
     )
