@@ -23,6 +23,7 @@ from billing.errors import BillingBlocked
 from config.progress import display as progress_display
 from keys.errors import FirmKeyRefused, KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
+from tenants.auditlog.labels import action_label, role_label
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, actor_from_request, log_access, log_access_denied
 from tenants.retention.services import person_status
@@ -510,6 +511,9 @@ def access_log(request: HttpRequest) -> HttpResponse:
     for entry in page:
         entry.person_name = names.get(entry.person_id, "")
         entry.purpose_name = purposes.get(entry.purpose, entry.purpose)
+        entry.action_label = action_label(entry.action)
+        entry.role_label = role_label(entry.actor_role)
+    codes = AccessLogEntry.objects.values_list("action", flat=True).distinct()
     return render(
         request,
         "custody/access_log.html",
@@ -518,7 +522,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
             "filters": request.GET,
             "query": query.urlencode(),
             "purposes": Purpose.objects.all(),
-            "actions": AccessLogEntry.objects.values_list("action", flat=True).distinct(),
+            "actions": sorted(((code, action_label(code)) for code in codes), key=lambda a: a[1]),
             # The firm's members (the log also holds ids of people who have since left;
             # those can still be filtered by id through the URL or the API).
             "actors": Membership.objects.filter(firm=request.tenant)  # type: ignore[attr-defined]

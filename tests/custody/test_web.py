@@ -164,3 +164,19 @@ def test_owner_lets_accountants_reveal_and_the_change_is_logged(acme, alice, car
         assert (
             change.detail == {"accountants_may_reveal": True} and change.actor_email == alice.email
         )
+
+
+def test_access_log_names_actions_and_roles_in_words(acme, alice, harry):
+    """The log stores codes; its reader sees what they mean, in the page's language."""
+    client = signed_in_firm_client(harry, acme)
+    pk = add_person_with_number(client)
+    client.post(f"/people/{pk}/reveal/", {"purpose": "withholding_slip"})
+    page = signed_in_firm_client(alice, acme).get("/access-log/").content.decode()
+    rows = page.split("<tbody>")[1]
+    assert "<td>番号表示</td>" in rows and "<td>登録</td>" in rows
+    assert "事務取扱担当者" in rows and ">reveal<" not in rows and ">handler<" not in rows
+    assert '<option value="reveal">番号表示</option>' in page
+    english = signed_in_firm_client(alice, acme)
+    english.cookies["django_language"] = "en"
+    rows_en = english.get("/access-log/").content.decode().split("<tbody>")[1]
+    assert "番号表示" not in rows_en

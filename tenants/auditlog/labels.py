@@ -1,0 +1,67 @@
+"""What the log's codes mean, in the reader's language.
+
+Entries store short codes (stable, and covered by the hash); the log viewer and its filter
+show these labels instead. A code without a label is shown as it is.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
+from .models import Action, ActorRole
+
+# Each label has its own context ("access log action", written out for makemessages), so it
+# reads as something that happened ("Member added") even where the same Japanese words are a
+# button elsewhere ("Add member").
+ACTION_LABELS: dict[str, str | Promise] = {
+    **{action.value: action.label for action in Action},
+    # people and numbers
+    "import": pgettext_lazy("access log action", "一括登録"),
+    "import_upload": pgettext_lazy("access log action", "CSVのアップロード"),
+    "import_check": pgettext_lazy("access log action", "CSVの確認"),
+    "import_cancel": pgettext_lazy("access log action", "CSVの取消"),
+    # collecting numbers from the people themselves
+    "request": pgettext_lazy("access log action", "番号の提出依頼"),
+    "reissue": pgettext_lazy("access log action", "提出依頼の再発行"),
+    "remind": pgettext_lazy("access log action", "提出依頼の再通知"),
+    "revoke": pgettext_lazy("access log action", "提出依頼の取消"),
+    "submit": pgettext_lazy("access log action", "本人による提出"),
+    "decline": pgettext_lazy("access log action", "本人による辞退"),
+    "view_submission": pgettext_lazy("access log action", "提出内容の表示"),
+    "view_document": pgettext_lazy("access log action", "本人確認書類の表示"),
+    "reject": pgettext_lazy("access log action", "差し戻し"),
+    "delete_document": pgettext_lazy("access log action", "本人確認書類の削除"),
+    # retention
+    "legal_hold": pgettext_lazy("access log action", "削除の保留"),
+    "retention_rule": pgettext_lazy("access log action", "保存期間の設定"),
+    "certificate": pgettext_lazy("access log action", "削除証明書の出力"),
+    # oversight
+    "report": pgettext_lazy("access log action", "監督報告の作成"),
+    "investigation": pgettext_lazy("access log action", "漏えい等の調査"),
+    "audit_export": pgettext_lazy("access log action", "監査用の出力"),
+    # the firm, its members and its accountants
+    "member_add": pgettext_lazy("access log action", "メンバーの追加"),
+    "member_remove": pgettext_lazy("access log action", "メンバーの削除"),
+    "practice_invite": pgettext_lazy("access log action", "事務所の招待"),
+    "practice_link": pgettext_lazy("access log action", "事務所との連携"),
+    "practice_unlink": pgettext_lazy("access log action", "事務所との連携解除"),
+    "support_request": pgettext_lazy("access log action", "サポートアクセスの申請"),
+    "support_approve": pgettext_lazy("access log action", "サポートアクセスの承認"),
+    "support_deny": pgettext_lazy("access log action", "サポートアクセスの却下"),
+    "support_revoke": pgettext_lazy("access log action", "サポートアクセスの取消"),
+    "firm_suspend": pgettext_lazy("access log action", "利用の停止"),
+    "firm_resume": pgettext_lazy("access log action", "利用の再開"),
+    "offboarding": pgettext_lazy("access log action", "解約の手続"),
+}
+
+
+def action_label(code: str) -> str:
+    return str(ACTION_LABELS.get(code, code))
+
+
+def role_label(code: str) -> str:
+    try:
+        return str(ActorRole(code).label)
+    except ValueError:
+        return code
