@@ -59,5 +59,5 @@ def test_register_reveal_and_hide(site: str, page: Page, settings):
     shoot(page, "23-number-hidden-again")
 
     page.goto(page.url.split("/people/")[0] + "/access-log/")
-    expect(page.locator("table.log")).to_contain_text("reveal")
+    expect(page.locator("table.log")).to_contain_text("番号表示")
     shoot(page, "24-access-log")
