@@ -15,7 +15,19 @@ from .models import Action, ActorRole
 # reads as something that happened ("Member added") even where the same Japanese words are a
 # button elsewhere ("Add member").
 ACTION_LABELS: dict[str, str | Promise] = {
-    **{action.value: action.label for action in Action},
+    # the actions of the model's choices, worded as events
+    Action.CREATE: pgettext_lazy("access log action", "登録"),
+    Action.LIST: pgettext_lazy("access log action", "一覧表示"),
+    Action.VIEW: pgettext_lazy("access log action", "表示（マスク）"),
+    Action.REVEAL: pgettext_lazy("access log action", "番号表示"),
+    Action.EXPORT: pgettext_lazy("access log action", "出力"),
+    Action.UPDATE: pgettext_lazy("access log action", "更新"),
+    Action.DELETE: pgettext_lazy("access log action", "削除"),
+    Action.VERIFY: pgettext_lazy("access log action", "本人確認"),
+    Action.PERMISSION: pgettext_lazy("access log action", "権限変更"),
+    Action.KEY: pgettext_lazy("access log action", "鍵操作"),
+    Action.LOGIN: pgettext_lazy("access log action", "ログイン"),
+    Action.DOWNLOAD_LOG: pgettext_lazy("access log action", "ログ出力"),
     # people and numbers
     "import": pgettext_lazy("access log action", "一括登録"),
     "import_upload": pgettext_lazy("access log action", "CSVのアップロード"),

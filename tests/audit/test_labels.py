@@ -34,3 +34,9 @@ def test_unknown_codes_are_shown_as_they_are():
     assert action_label("something_new") == "something_new"
     assert role_label("nobody") == "nobody"
     assert role_label("handler") != "handler"
+
+
+def test_every_action_of_the_model_has_a_label():
+    from tenants.auditlog.models import Action
+
+    assert {action.value for action in Action} <= set(ACTION_LABELS)
