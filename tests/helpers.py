@@ -88,6 +88,33 @@ def database_url() -> str:
     return f"postgresql://{db['USER']}{password}@{host}{port}/{db['NAME']}"
 
 
+def start_worker(queue: str, **extra_env: str):
+    """A real Celery worker process (solo pool) on the test database, taking only `queue`,
+    so a worker of `make run` cannot take the test's messages. The caller stops it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url(),
+        **extra_env,
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+         "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
+         "--loglevel", "WARNING"],
+        env=env,
+    )  # fmt: skip
+
+
+def stop_worker(worker) -> None:
+    worker.terminate()
+    worker.wait(timeout=20)
+
+
 def closed_port() -> int:
     """A loopback port with nothing listening on it (a server that is down)."""
     import socket

@@ -7,9 +7,6 @@ worker from taking the test's message.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -19,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import HostHandoff
 from accounts.tasks import purge_expired_task
-from tests.helpers import database_url, make_firm, make_user
+from tests.helpers import make_firm, make_user, start_worker, stop_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,21 +24,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def worker_queue():
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-         "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel", "WARNING"],
-        env=env,
-    )  # fmt: skip
+    worker = start_worker(queue)
     yield queue
-    worker.terminate()
-    worker.wait(timeout=20)
+    stop_worker(worker)
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ def api_token_create(
 # replaces (select_related, a join, annotations) was a large part of the 3.7 ms of Python a
 # reveal's lookups cost (D27, docs/benchmarks.md).
 _TOKEN_FIELDS = ("id", "firm_id", "user_id", "scopes", "prefix", "last_used_at", "revoked_at")
+_SCOPES_AT = _TOKEN_FIELDS.index("scopes")
 _USER_FIELDS = ("id", "email", "is_active", "is_operator")
 _TOKEN_LOOKUP = (
     f"SELECT {', '.join('t.' + f for f in _TOKEN_FIELDS)}, "  # noqa: S608
@@ -71,9 +72,9 @@ def api_token_for(raw: str, firm: Firm) -> tuple[ApiToken, Membership] | None:
     if row is None:
         return None
     token_values = list(row[: len(_TOKEN_FIELDS)])
-    scopes_at = _TOKEN_FIELDS.index("scopes")
-    if isinstance(token_values[scopes_at], str):  # jsonb comes back decoded; json as text
-        token_values[scopes_at] = json.loads(token_values[scopes_at])
+    # Django has psycopg read jsonb as text for JSONField to decode; from_db runs no field
+    # converters, so the scopes are decoded here.
+    token_values[_SCOPES_AT] = json.loads(token_values[_SCOPES_AT])
     user_values = row[len(_TOKEN_FIELDS) : len(_TOKEN_FIELDS) + len(_USER_FIELDS)]
     member_id, member_role = row[-2:]
     token = ApiToken.from_db(connection.alias, _TOKEN_FIELDS, token_values)

@@ -21,7 +21,7 @@ from django_tenants.utils import get_public_schema_name
 from .models import Domain, Firm
 
 # django-tenants' connection (config.db_backend), which the stubs know as a plain one.
-tenant_connection: Any = connection
+_tenant_connection: Any = connection
 _FIRM_COLUMNS = [field.column for field in Firm._meta.concrete_fields]
 _FIRM_ATTNAMES = [field.attname for field in Firm._meta.concrete_fields]
 _PUBLIC = connection.ops.quote_name(get_public_schema_name())
@@ -52,14 +52,14 @@ class FirmHostMiddleware(TenantMainMiddleware):
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
-            tenant_connection.set_schema_to_public()
+            _tenant_connection.set_schema_to_public()
             return HttpResponseNotFound()
         firm = firm_for_host(hostname)
         if firm is None:
-            tenant_connection.set_schema_to_public()
+            _tenant_connection.set_schema_to_public()
             return self.no_tenant_found(request, hostname)
         firm.domain_url = hostname
         request.tenant = firm
-        tenant_connection.set_tenant(firm)
+        _tenant_connection.set_tenant(firm)
         self.setup_url_routing(request)
         return None

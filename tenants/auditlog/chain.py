@@ -124,7 +124,19 @@ def _canonical_values(
     )
 
 
-IP_AT = CANONICAL_FIELDS.index("ip")
+def _pieces_around(values: tuple[str, ...], varying: tuple[str, ...]) -> list[str]:
+    """The canonical text of `values` as the literal pieces around the `varying` fields (in
+    canonical order): piece i comes just before varying[i]; the last piece follows the last
+    of them. Joining the pieces with the varying values between them is canonical_entry."""
+    pieces: list[str] = []
+    lead, previous = CANONICAL_TAG, -1
+    for name in varying:
+        cut = CANONICAL_FIELDS.index(name)
+        between = "".join(SEPARATOR + value for value in values[previous + 1 : cut])
+        pieces.append(lead + between + SEPARATOR)
+        lead, previous = "", cut
+    pieces.append("".join(SEPARATOR + value for value in values[previous + 1 :]))
+    return pieces
 
 
 def canonical_around_seq_and_ip(
@@ -149,9 +161,7 @@ def canonical_around_seq_and_ip(
         None, at, actor_user_id, actor_email, actor_role, api_token_id, person_id, action,
         purpose, result, None, user_agent, request_id, detail,
     )  # fmt: skip
-    before_seq = CANONICAL_TAG + SEPARATOR
-    before_ip = "".join(SEPARATOR + value for value in values[1:IP_AT]) + SEPARATOR
-    after_ip = "".join(SEPARATOR + value for value in values[IP_AT + 1 :])
+    before_seq, before_ip, after_ip = _pieces_around(values, ("seq", "ip"))
     return before_seq, before_ip, after_ip
 
 
@@ -179,16 +189,10 @@ def canonical_batch(
         0, at, actor_user_id, actor_email, actor_role, api_token_id, None, action, "", result,
         ip, user_agent, request_id, {},
     )  # fmt: skip
-    cuts = [CANONICAL_FIELDS.index(name) for name in _BATCH_VARYING]
-    # The literal text before each varying field: the tag or separators and shared values.
-    pieces = []
-    previous = -1
-    for cut in cuts:
-        between = "".join(SEPARATOR + value for value in values[previous + 1 : cut])
-        pieces.append((CANONICAL_TAG if previous < 0 else "") + between + SEPARATOR)
-        previous = cut
-    before_seq, before_person, before_purpose, before_detail = pieces
-    assert previous == len(CANONICAL_FIELDS) - 1  # the detail is last: nothing after it
+    # The detail is the last field, so nothing follows it.
+    before_seq, before_person, before_purpose, before_detail, _ = _pieces_around(
+        values, _BATCH_VARYING
+    )
 
     def render(seq: int, person_id: int | None, purpose: str, detail_text: str) -> str:
         return (

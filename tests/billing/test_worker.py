@@ -3,9 +3,6 @@ subscription from the Stripe stub running in this test process."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -15,7 +12,7 @@ from billing import services, tasks
 from billing.models import FirmBilling, Status, WebhookEvent
 from tests.billing.conftest import SECRET, post_event
 from tests.billing.stripe_stub import event
-from tests.helpers import database_url, make_firm
+from tests.helpers import make_firm, start_worker, stop_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,21 +20,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def stub_worker(billing_on, monkeypatch):
     queue = f"test-billing-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-        "STRIPE_SECRET_KEY": "sk_test_stub",
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "STRIPE_API_BASE": billing_on.url,
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-         "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel", "WARNING"],
-        env=env,
-    )  # fmt: skip
+    worker = start_worker(
+        queue,
+        STRIPE_SECRET_KEY="sk_test_stub",
+        STRIPE_WEBHOOK_SECRET=SECRET,
+        STRIPE_API_BASE=billing_on.url,
+    )
     # The view's enqueue goes to this test's private queue, so a running `make run` worker
     # cannot take the message.
     monkeypatch.setattr(
@@ -46,8 +34,7 @@ def stub_worker(billing_on, monkeypatch):
         lambda pk: tasks.process_webhook_event.apply_async(args=[pk], queue=queue),
     )
     yield billing_on
-    worker.terminate()
-    worker.wait(timeout=20)
+    stop_worker(worker)
 
 
 def test_a_webhook_is_processed_by_a_real_worker(stub_worker):

@@ -5,9 +5,6 @@ check) in the firm's schema, to the end."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -23,7 +20,13 @@ from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.verification import verify_chain
 from tenants.custody import tasks
 from tenants.custody.models import ImportUpload, Person
-from tests.helpers import database_url, make_firm, make_user, signed_in_firm_client
+from tests.helpers import (
+    make_firm,
+    make_user,
+    signed_in_firm_client,
+    start_worker,
+    stop_worker,
+)
 
 from .test_import_progress import staged
 
@@ -33,21 +36,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def worker_queue():
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-         "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel", "WARNING"],
-        env=env,
-    )  # fmt: skip
+    worker = start_worker(queue)
     yield queue
-    worker.terminate()
-    worker.wait(timeout=20)
+    stop_worker(worker)
 
 
 def test_progress_written_inside_a_transaction_is_seen_at_once_and_kept():

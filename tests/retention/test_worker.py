@@ -4,9 +4,6 @@ task fans out one task per firm, carried into the firm's schema by tenant-schema
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import date
@@ -17,7 +14,7 @@ from django_tenants.utils import tenant_context
 from tenants.custody.models import MyNumberRecord
 from tenants.retention.models import DeletionRecord
 from tenants.retention.tasks import sweep_all
-from tests.helpers import database_url, make_firm
+from tests.helpers import make_firm, start_worker, stop_worker
 
 from .conftest import FAR_FUTURE, person_with_number
 
@@ -27,22 +24,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def worker_queue():
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-        "RETENTION_NOW": FAR_FUTURE.isoformat(),
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-         "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel", "WARNING"],
-        env=env,
-    )  # fmt: skip
+    worker = start_worker(queue, RETENTION_NOW=FAR_FUTURE.isoformat())
     yield queue
-    worker.terminate()
-    worker.wait(timeout=20)
+    stop_worker(worker)
 
 
 def deleted(firm) -> list[int]:

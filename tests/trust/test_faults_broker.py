@@ -12,9 +12,7 @@ site keep serving (docs/decisions.md D25):
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,11 +32,12 @@ from tenants.custody.models import ImportUpload, Person
 from tenants.custody.mynumber import check_digit
 from tests.helpers import (
     closed_port,
-    database_url,
     make_firm,
     make_user,
     signed_in_firm_client,
     signed_in_public_client,
+    start_worker,
+    stop_worker,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.trust]
@@ -71,23 +70,15 @@ def private_files(settings, tmp_path):
     return settings
 
 
-def start_worker(queue: str, settings) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-        "AUDIT_EXPORT_SIGNING_KEY_PATH": settings.AUDIT_EXPORT_SIGNING_KEY_PATH,
-        "OBJECT_STORE": "local",
-        "OBJECT_STORE_LOCAL_DIR": settings.OBJECT_STORE_LOCAL_DIR,
-        "AUDIT_EXPORT_REDISPATCH_SECONDS": "0",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-         "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel", "WARNING"],
-        env=env,
-    )  # fmt: skip
+def start_export_worker(queue: str, settings) -> subprocess.Popen:
+    """A worker that writes audit exports where this test's settings read them."""
+    return start_worker(
+        queue,
+        AUDIT_EXPORT_SIGNING_KEY_PATH=settings.AUDIT_EXPORT_SIGNING_KEY_PATH,
+        OBJECT_STORE="local",
+        OBJECT_STORE_LOCAL_DIR=settings.OBJECT_STORE_LOCAL_DIR,
+        AUDIT_EXPORT_REDISPATCH_SECONDS="0",
+    )
 
 
 def test_with_the_broker_down_the_export_page_answers_and_the_export_runs_once_it_is_back(
@@ -116,7 +107,7 @@ def test_with_the_broker_down_the_export_page_answers_and_the_export_runs_once_i
     # Redis is back: beat's next dispatch sends the queued export; a real worker makes it.
     point_the_app_at(settings.CELERY_BROKER_URL)
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    worker = start_worker(queue, settings)
+    worker = start_export_worker(queue, settings)
     try:
         dispatch_queued_exports.apply_async(queue=queue)
         deadline = time.monotonic() + 60
@@ -128,8 +119,7 @@ def test_with_the_broker_down_the_export_page_answers_and_the_export_runs_once_i
         dispatch_queued_exports.apply_async(queue=queue)
         time.sleep(1)
     finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+        stop_worker(worker)
     job.refresh_from_db()
     assert job.status == AuditExportJob.Status.DONE and job.entries >= 1
     download = public.get(f"/audit-exports/{job.pk}/download/")
