@@ -66,7 +66,7 @@ def pipeline(firm, actor, data: bytes) -> tuple[dict[str, float], int]:
     times["parse"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    errors = csv_import.check_csv(firm=firm, parsed=parsed)
+    errors = csv_import.check_csv(actor=actor, firm=firm, parsed=parsed)
     times["check"] = time.perf_counter() - mark
     assert not errors, errors[:5]
 
@@ -116,7 +116,7 @@ def run(people: int) -> int:
     # Warm the key caches and the ORM, so the figures are the import's, not start-up's.
     for warm in (firm, traced_firm):
         with tenant_context(warm):
-            csv_import.check_csv(firm=warm, parsed=csv_import.parse_csv(make_csv(1)))
+            csv_import.check_csv(actor=actor, firm=warm, parsed=csv_import.parse_csv(make_csv(1)))
 
     # 1. Timed, without tracemalloc (which slows every allocation): seconds and peak RSS.
     with tenant_context(firm):

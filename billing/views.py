@@ -12,6 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Role
+from authz.actions import Action
+from authz.web import allows
 
 from . import services
 from .errors import BillingError, WebhookRejected
@@ -26,6 +28,7 @@ def _owner(request: HttpRequest) -> Membership:
     return membership
 
 
+@allows(Action.FIRM_SETTINGS)
 @never_cache
 def overview(request: HttpRequest) -> HttpResponse:
     firm = _owner(request).firm
@@ -44,6 +47,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.FIRM_SETTINGS)
 @require_POST
 def checkout(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
@@ -60,6 +64,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
+@allows(Action.FIRM_SETTINGS)
 @require_POST
 def portal(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
@@ -71,6 +76,7 @@ def portal(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
+@allows(Action.FIRM_SETTINGS)
 def checkout_return(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
     if services.checkout_returned(
@@ -82,6 +88,7 @@ def checkout_return(request: HttpRequest) -> HttpResponse:
     return redirect("billing")
 
 
+@allows(Action.BILLING_WEBHOOK)
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:

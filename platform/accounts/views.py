@@ -7,9 +7,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.i18n import set_language as django_set_language
 
+from authz.actions import Action
+from authz.web import allows
+
 from . import services
 
 
+@allows(Action.PUBLIC_PAGE)
 def set_language(request: HttpRequest) -> HttpResponse:
     """Django's view (a GET changes nothing there, nor here)."""
     response = django_set_language(request)

@@ -33,7 +33,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
-from accounts.models import Membership, Role, User
+from accounts.models import Membership, User
+from authz.actions import Action
+from authz.decide import memberships_for
 from config.progress import ProgressWriter
 from firms.models import Firm
 from objectstore import ObjectMissing, object_store
@@ -47,17 +49,14 @@ from .sealing import SealBroken, check_stream, is_sealed_stream, seal_file, unse
 logger = logging.getLogger(__name__)
 
 # Who may export a firm's log: its owners, and the accountants who file for it.
-AUDIT_ROLES = (Role.OWNER, Role.ACCOUNTANT)
 MAX_DAYS = 3660
 
 
 def auditable_firms(user: User) -> list[Firm]:
-    return [
-        membership.firm
-        for membership in Membership.objects.filter(user=user, role__in=AUDIT_ROLES)
-        .select_related("firm")
-        .order_by("firm__name")
-    ]
+    """The firms whose log the user may export now: the authorization layer's memberships
+    for audit exports (owner or accountant, an active account, MFA)."""
+    memberships = memberships_for(user, Action.AUDIT_EXPORT)
+    return sorted((membership.firm for membership in memberships), key=lambda firm: firm.name)
 
 
 def job_request(*, user: User, firm_ids: list[int], since: date, until: date,

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from authz.actions import Action
+from authz.web import allows
 from tenants.auditlog.services import actor_from_request
 from tenants.custody.csv_stream import csv_response
 from tenants.custody.errors import NotAllowed
@@ -52,6 +54,7 @@ class _BadRequest(Exception):
     pass
 
 
+@allows(Action.REPORTS_VIEW)
 @never_cache
 def supervision(request: HttpRequest) -> HttpResponse:
     try:
@@ -61,6 +64,7 @@ def supervision(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/supervision.html", {"report": report})
 
 
+@allows(Action.REPORTS_VIEW)
 @never_cache
 def supervision_pdf(request: HttpRequest) -> HttpResponse:
     try:
@@ -109,6 +113,7 @@ def _investigation(request: HttpRequest, output: str) -> leaks.Investigation | N
         raise PermissionDenied from error
 
 
+@allows(Action.REPORTS_VIEW)
 @never_cache
 def investigation(request: HttpRequest) -> HttpResponse:
     error = ""
@@ -124,6 +129,7 @@ def investigation(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.REPORTS_VIEW)
 @never_cache
 def investigation_csv(request: HttpRequest) -> HttpResponseBase:
     try:

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.services import signed_in_user
+from authz.actions import Action
+from authz.web import allows
 from config.progress import display as progress_display
 
 from .export_jobs import auditable_firms, export_stream, job_request
@@ -29,6 +31,7 @@ def _date(text: str) -> date:
         raise ValidationError(_("日付を YYYY-MM-DD で入力してください。")) from error
 
 
+@allows(Action.AUDIT_EXPORT)
 @login_required
 def exports(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
@@ -59,6 +62,7 @@ def _job(request: HttpRequest, pk) -> AuditExportJob:
     return get_object_or_404(AuditExportJob, pk=pk, requested_by=signed_in_user(request))
 
 
+@allows(Action.AUDIT_EXPORT)
 @login_required
 @never_cache
 def export_status(request: HttpRequest, pk) -> JsonResponse:
@@ -76,6 +80,7 @@ def export_status(request: HttpRequest, pk) -> JsonResponse:
     )
 
 
+@allows(Action.AUDIT_EXPORT)
 @login_required
 @never_cache
 def export_download(request: HttpRequest, pk) -> HttpResponseBase:

@@ -3,6 +3,7 @@ entries name the schema they run in."""
 
 import os
 
+from celery.signals import task_postrun
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -54,3 +55,12 @@ def _make_filesystem_broker_folders(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
+
+
+@task_postrun.connect
+def _write_pending_denials(**kwargs):
+    """A refusal inside a task's transaction is written to the firm's log once the task is
+    done (authz.errors: the transaction has rolled back by then)."""
+    from authz.errors import flush_pending
+
+    flush_pending()

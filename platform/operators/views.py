@@ -19,6 +19,8 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 from accounts.models import SupportGrant
 from accounts.services import signed_in_user
 from accounts.support import support_request
+from authz.actions import Action
+from authz.web import allows
 from billing.services import billing_state
 from firms import lifecycle
 from firms.models import Firm
@@ -33,6 +35,7 @@ from .metrics import firm_figures
 PAGE_SIZE = 50
 
 
+@allows(Action.OPERATOR_CONSOLE)
 def console(request: HttpRequest) -> HttpResponse:
     firms = (
         Firm.objects.exclude(schema_name=get_public_schema_name())
@@ -53,6 +56,7 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "operators/console.html", {"rows": rows, "page": page})
 
 
+@allows(Action.OPERATOR_CONSOLE)
 def firm_detail(request: HttpRequest, slug: str) -> HttpResponse:
     firm = get_object_or_404(
         Firm.objects.exclude(schema_name=get_public_schema_name()).select_related("key"),
@@ -71,6 +75,7 @@ def _firm(slug: str) -> Firm:
     return get_object_or_404(Firm.objects.exclude(schema_name=get_public_schema_name()), slug=slug)
 
 
+@allows(Action.OPERATOR_CONSOLE)
 @require_POST
 def firm_status(request: HttpRequest, slug: str) -> HttpResponse:
     firm = _firm(slug)
@@ -88,6 +93,7 @@ def firm_status(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("operator_firm", slug=slug)
 
 
+@allows(Action.OPERATOR_CONSOLE)
 @require_POST
 def firm_support(request: HttpRequest, slug: str) -> HttpResponse:
     firm = _firm(slug)
@@ -106,6 +112,7 @@ def firm_support(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("operator_firm", slug=slug)
 
 
+@allows(Action.OPERATOR_CONSOLE)
 @require_POST
 def firm_verify_chain(request: HttpRequest, slug: str) -> HttpResponse:
     """Verify the firm's access-log chain: hashes only, no number is read."""
@@ -131,6 +138,7 @@ def firm_verify_chain(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("operator_firm", slug=slug)
 
 
+@allows(Action.OPERATOR_CONSOLE)
 @require_POST
 def firm_rotate_key(request: HttpRequest, slug: str) -> HttpResponse:
     """Rotate the firm's key now: a new key-encryption key, every data key re-wrapped under
@@ -153,6 +161,7 @@ def firm_rotate_key(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("operator_firm", slug=slug)
 
 
+@allows(Action.OPERATOR_CONSOLE)
 @require_POST
 def firm_offboard(request: HttpRequest, slug: str) -> HttpResponse:
     """Start offboarding for a firm (firms.offboarding): the owners are told and still get

@@ -18,6 +18,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role, User
 from accounts.services import invitation_issue, memberships_delete
+from authz.actions import Action
+from authz.decide import memberships_for
 from billing.services import clients_changed
 from firms.models import Firm
 from firms.provisioning import provision_firm
@@ -253,15 +255,26 @@ def billing_firm_set(*, admin: PracticeMember, firm: Firm | None) -> Practice:
     return practice
 
 
-def client_firms(user: User) -> list[PracticeClient]:
-    """The active links of every practice the user belongs to (the portfolio)."""
-    return list(
-        PracticeClient.objects.filter(
+def client_firms(user: User, *, page: str = "") -> list[PracticeClient]:
+    """The active links of the user's practices to the firms whose data the user may read
+    right now: the authorization layer's memberships for the portfolio (a member of the firm
+    with a role allowed, an active account, MFA). A practice link alone is not enough: staff
+    removed from a firm, or without MFA, see none of it. With `page`, the read is recorded in
+    each firm's own log (names of the firm's people are shown across firms)."""
+    roles = {m.firm_id: m.role for m in memberships_for(user, Action.PORTFOLIO_VIEW)}
+    links = [
+        link
+        for link in PracticeClient.objects.filter(
             practice__members__user=user, status=PracticeClient.Status.ACTIVE
         )
         .select_related("firm", "practice")
         .distinct()
-    )
+        if link.firm_id in roles
+    ]
+    if page:
+        for link in links:
+            _firm_log(link.firm, user, roles[link.firm_id], "portfolio", {"page": page})
+    return links
 
 
 def request_numbers_across_firms(

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Role
 from accounts.services import signed_in_user
+from authz.actions import Action
+from authz.web import allows
 from firms.models import Firm, public_url
 from tenants.custody.errors import CustodyError
 
@@ -43,6 +45,7 @@ def _report(request: HttpRequest, call, success: str) -> bool:
     return True
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 def practice_list(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
@@ -60,6 +63,7 @@ def practice_list(request: HttpRequest) -> HttpResponse:
     return render(request, "practices/list.html", {"seats": services.practices_of(user)})
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
     member = _seat(request, practice_id)
@@ -88,6 +92,7 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
     )
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 @require_POST
 def member_add(request: HttpRequest, practice_id: int) -> HttpResponse:
@@ -97,6 +102,7 @@ def member_add(request: HttpRequest, practice_id: int) -> HttpResponse:
     return redirect("practice_detail", practice_id=practice_id)
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 @require_POST
 def member_remove(request: HttpRequest, practice_id: int, member_id: int) -> HttpResponse:
@@ -107,6 +113,7 @@ def member_remove(request: HttpRequest, practice_id: int, member_id: int) -> Htt
     return redirect("practice_detail", practice_id=practice_id)
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 @require_POST
 def billing_firm(request: HttpRequest, practice_id: int) -> HttpResponse:
@@ -118,6 +125,7 @@ def billing_firm(request: HttpRequest, practice_id: int) -> HttpResponse:
     return redirect("practice_detail", practice_id=practice_id)
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 @require_POST
 def client_new(request: HttpRequest, practice_id: int) -> HttpResponse:
@@ -135,6 +143,7 @@ def client_new(request: HttpRequest, practice_id: int) -> HttpResponse:
     return redirect("practice_detail", practice_id=practice_id)
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 @require_POST
 def link_accept(request: HttpRequest, link_id: int) -> HttpResponse:
@@ -145,6 +154,7 @@ def link_accept(request: HttpRequest, link_id: int) -> HttpResponse:
     return redirect("practice_detail", practice_id=link.practice_id)
 
 
+@allows(Action.PRACTICE_MANAGE)
 @login_required
 @require_POST
 def link_end(request: HttpRequest, link_id: int) -> HttpResponse:
@@ -158,12 +168,13 @@ def link_end(request: HttpRequest, link_id: int) -> HttpResponse:
     return redirect("practice_detail", practice_id=link.practice_id)
 
 
+@allows(Action.PORTFOLIO_VIEW)
 @login_required
 def portfolio_view(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     sort = request.GET.get("sort", "attention")
     only = request.GET.get("only", "")
-    rows = portfolio(services.client_firms(user), sort=sort, only=only)
+    rows = portfolio(services.client_firms(user, page="portfolio"), sort=sort, only=only)
     return render(
         request,
         "practices/portfolio.html",
@@ -176,11 +187,12 @@ def portfolio_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.PORTFOLIO_VIEW)
 @login_required
 def new_hires(request: HttpRequest) -> HttpResponse:
     """Everyone without a number across the client firms, to ask them all at once."""
     user = signed_in_user(request)
-    links = services.client_firms(user)
+    links = services.client_firms(user, page="new_hires")
     if request.method == "POST":
         made: dict[str, int] = {}
 
@@ -208,16 +220,18 @@ def new_hires(request: HttpRequest) -> HttpResponse:
     return render(request, "practices/new_hires.html", {"waiting": people_without_numbers(links)})
 
 
+@allows(Action.PORTFOLIO_VIEW)
 @login_required
 def deletions(request: HttpRequest) -> HttpResponse:
     """Every number due for deletion across the client firms, this month and overdue."""
-    links = services.client_firms(signed_in_user(request))
+    links = services.client_firms(signed_in_user(request), page="deletions")
     return render(request, "practices/deletions.html", {"due": deletions_due(links)})
 
 
 # --- on a firm's host: the owner's view of practices ----------------------------------------
 
 
+@allows(Action.FIRM_SETTINGS)
 def firm_practices(request: HttpRequest) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     if membership.role != Role.OWNER:
@@ -234,6 +248,7 @@ def firm_practices(request: HttpRequest) -> HttpResponse:
     return render(request, "practices/firm.html", {"links": links})
 
 
+@allows(Action.FIRM_SETTINGS)
 @require_POST
 def firm_practice_end(request: HttpRequest, link_id: int) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]

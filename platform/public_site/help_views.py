@@ -7,18 +7,25 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from authz.actions import Action
+from authz.web import allows
 
+
+@allows(Action.PUBLIC_PAGE)
 def help_index(request: HttpRequest) -> HttpResponse:
     return render(request, "help/index.html")
 
 
+@allows(Action.PUBLIC_PAGE)
 def help_employees(request: HttpRequest) -> HttpResponse:
     return render(request, "help/employees.html")
 
 
+@allows(Action.PUBLIC_PAGE)
 def help_owners(request: HttpRequest) -> HttpResponse:
     return render(request, "help/owners.html")
 
 
+@allows(Action.PUBLIC_PAGE)
 def help_handlers(request: HttpRequest) -> HttpResponse:
     return render(request, "help/handlers.html")

@@ -17,30 +17,37 @@ from accounts.handoff import handoff_start
 from accounts.models import Invitation, Membership
 from accounts.services import signed_in_user
 from accounts.support import active_grant
+from authz.actions import Action
+from authz.web import allows
 from firms.forms import INVITATION_SESSION_KEY
 from firms.models import Firm
 from practices.models import PracticeMember
 from tenants.auditlog.services import client_ip
 
 
+@allows(Action.PUBLIC_PAGE)
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "public_site/landing.html")
 
 
+@allows(Action.PUBLIC_PAGE)
 def pricing(request: HttpRequest) -> HttpResponse:
     from billing.plans import PLANS
 
     return render(request, "public_site/pricing.html", {"plans": list(PLANS.values())})
 
 
+@allows(Action.PUBLIC_PAGE)
 def terms(request: HttpRequest) -> HttpResponse:
     return render(request, "public_site/terms.html")
 
 
+@allows(Action.PUBLIC_PAGE)
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+@allows(Action.ACCOUNT_HOME)
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Where sign-in lands: operators to the console, a one-firm user into the firm."""
@@ -63,6 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.ACCOUNT_HOME)
 @login_required
 def go_to_firm(request: HttpRequest, slug: str) -> HttpResponse:
     """Open a firm: 404 unless the user belongs to it, else a one-time hand-off to its host."""
@@ -75,6 +83,7 @@ def go_to_firm(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(handoff_start(request, user, firm, request.GET.get("next")))
 
 
+@allows(Action.SIGN_IN)
 @login_required
 def mfa_required(request: HttpRequest) -> HttpResponse:
     if is_mfa_enabled(request.user):
@@ -82,6 +91,7 @@ def mfa_required(request: HttpRequest) -> HttpResponse:
     return render(request, "public_site/mfa_required.html")
 
 
+@allows(Action.SIGN_IN)
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     # Guessing tokens: after INVITATION failures from one address in the window, every

@@ -1,11 +1,15 @@
 """The one base class of every firm API view. Authentication and permissions are fixed here;
-a subclass that tries to change them fails at import, so no endpoint can be weaker."""
+a subclass that tries to change them fails at import, so no endpoint can be weaker. Each
+method names its token scope (`required_scopes`) and its authorization action
+(`required_actions`, authz.actions): the token needs the scope, and its member's current role
+must be allowed the action (authz.decide), or the request is refused and the refusal logged."""
 
 from __future__ import annotations
 
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import JSONRenderer
 
+from authz.actions import Action
 from tenants.auditlog.services import Actor, actor_from_request
 
 from .authentication import FirmTokenAuthentication
@@ -22,6 +26,9 @@ class FirmAPIView(GenericAPIView):
     renderer_classes = [JSONRenderer]
     schema = FirmAutoSchema()
     required_scopes: dict[str, str] = {}
+    required_actions: dict[str, Action] = {}
+    # Read by authz.web: reached as Action.API, decided here once the token is known.
+    authz_api = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -31,6 +38,8 @@ class FirmAPIView(GenericAPIView):
         for method in HANDLED_METHODS:
             if method in cls.__dict__ and method.upper() not in cls.required_scopes:
                 raise TypeError(f"{cls.__name__}.{method} needs a scope in required_scopes")
+            if method in cls.__dict__ and method.upper() not in cls.required_actions:
+                raise TypeError(f"{cls.__name__}.{method} needs an action in required_actions")
 
     @property
     def actor(self) -> Actor:

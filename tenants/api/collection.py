@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from authz.actions import Action
 from tenants.collection import services
 from tenants.collection.models import CollectionRequest, DocumentKind, RequestStatus
 from tenants.custody.models import Person
@@ -67,6 +68,7 @@ class CollectionRequestsView(FirmAPIView):
     serializer_class = CollectionRequestSerializer
     pagination_class = Pages
     required_scopes = {"GET": "read", "POST": "write"}
+    required_actions = {"GET": Action.COLLECTION_VIEW, "POST": Action.COLLECTION_REQUEST}
 
     @extend_schema(
         operation_id="collection_requests_list",
@@ -105,6 +107,7 @@ class CollectionRequestsView(FirmAPIView):
 class CollectionRequestView(FirmAPIView):
     serializer_class = CollectionRequestSerializer
     required_scopes = {"GET": "read"}
+    required_actions = {"GET": Action.COLLECTION_VIEW}
 
     def get(self, request, pk: int):
         item = get_object_or_404(CollectionRequest.objects.prefetch_related("purposes"), pk=pk)
@@ -114,6 +117,7 @@ class CollectionRequestView(FirmAPIView):
 class CollectionRequestRevokeView(FirmAPIView):
     serializer_class = CollectionRequestSerializer
     required_scopes = {"POST": "write"}
+    required_actions = {"POST": Action.COLLECTION_REQUEST}
 
     @extend_schema(request=None)
     def post(self, request, pk: int):

@@ -8,6 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from authz.errors import Denied
 from billing.errors import BillingBlocked
 from keys.errors import FirmKeyRefused, KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
@@ -44,6 +45,10 @@ UNAVAILABLE_MESSAGE = (
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Denied):
+        # Written to the firm's log now if the refusal happened inside a transaction.
+        exc.log_once()
+        return Response({"detail": str(exc.message), "code": exc.code}, status=exc.status)
     if isinstance(exc, Http404):
         # get_object_or_404's text names the model in English ("No Person matches the given
         # query."): every missing or other firm's id gets the same plain, translated answer.

@@ -2,9 +2,14 @@ from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
+from authz.decide import deny, require
+from tenants.auditlog.services import actor_from_request
+
 
 class TokenHasScope(BasePermission):
-    """The view names the scope each HTTP method needs (`required_scopes`)."""
+    """The view names the scope each HTTP method needs (`required_scopes`) and the action
+    (`required_actions`); the token's member must be allowed the action by the authorization
+    layer, which logs a refusal in the firm's log and raises authz.errors.Denied."""
 
     message = "This token lacks the scope this endpoint needs."
 
@@ -15,4 +20,11 @@ class TokenHasScope(BasePermission):
         if not hasattr(view, request.method.lower()):
             return True  # no such method here: DRF answers 405 next
         needed = view.required_scopes.get(request.method)
-        return needed is not None and needed in token.scopes
+        action = view.required_actions.get(request.method)
+        if needed is None or action is None:
+            return False
+        actor = actor_from_request(request._request)
+        if needed not in token.scopes:
+            raise deny(actor, action, message=self.message, detail={"scope": needed})
+        require(actor, action)
+        return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
+from authz.actions import Action
 from tenants.retention import services
 from tenants.retention.forms import PeriodForm
 from tenants.retention.models import DeletionRecord
@@ -31,6 +32,7 @@ class DeletionsView(FirmAPIView):
     serializer_class = DeletionRecordSerializer
     pagination_class = Pages
     required_scopes = {"GET": "read"}
+    required_actions = {"GET": Action.RETENTION_VIEW}
 
     def get_queryset(self):
         form = PeriodForm(self.request.query_params)

@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from authz.actions import Action
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import log_access
 from tenants.custody import services
@@ -41,6 +42,7 @@ class PeopleView(FirmAPIView):
     serializer_class = PersonSerializer
     pagination_class = Pages
     required_scopes = {"GET": "read", "POST": "write"}
+    required_actions = {"GET": Action.PEOPLE_VIEW, "POST": Action.PEOPLE_WRITE}
 
     def get_queryset(self):
         return Person.objects.select_related("my_number", "retention").order_by("id")
@@ -62,6 +64,11 @@ class PeopleView(FirmAPIView):
 class PersonView(FirmAPIView):
     serializer_class = PersonSerializer
     required_scopes = {"GET": "read", "PATCH": "write", "DELETE": "write"}
+    required_actions = {
+        "GET": Action.PEOPLE_VIEW,
+        "PATCH": Action.PEOPLE_WRITE,
+        "DELETE": Action.PERSON_DELETE,
+    }
 
     def get_object(self) -> Person:
         return get_object_or_404(
@@ -89,6 +96,7 @@ class PersonView(FirmAPIView):
 class MyNumberView(FirmAPIView):
     serializer_class = MyNumberInSerializer
     required_scopes = {"PUT": "write"}
+    required_actions = {"PUT": Action.PEOPLE_WRITE}
 
     @extend_schema(request=MyNumberInSerializer, responses=MyNumberOutSerializer)
     def put(self, request, pk: int):
@@ -109,6 +117,7 @@ class MyNumberView(FirmAPIView):
 class RevealView(FirmAPIView):
     serializer_class = RevealInSerializer
     required_scopes = {"POST": "reveal"}
+    required_actions = {"POST": Action.NUMBER_REVEAL}
 
     @extend_schema(request=RevealInSerializer, responses=RevealOutSerializer)
     def post(self, request, pk: int):
@@ -132,6 +141,7 @@ class RevealView(FirmAPIView):
 class PurposesView(FirmAPIView):
     serializer_class = PurposeSerializer
     required_scopes = {"GET": "read"}
+    required_actions = {"GET": Action.PURPOSES_VIEW}
     pagination_class = None
 
     def get_queryset(self):
@@ -166,6 +176,7 @@ class AccessLogView(FirmAPIView):
     serializer_class = AccessLogEntrySerializer
     pagination_class = Pages
     required_scopes = {"GET": "audit"}
+    required_actions = {"GET": Action.LOG_VIEW}
 
     def get_queryset(self):
         return filter_entries(AccessLogEntry.objects.order_by("-seq"), self.request.query_params)
@@ -185,6 +196,7 @@ class AccessLogView(FirmAPIView):
 class ExportView(FirmAPIView):
     serializer_class = ExportInSerializer
     required_scopes = {"POST": "export"}
+    required_actions = {"POST": Action.NUMBER_EXPORT}
 
     @extend_schema(request=ExportInSerializer, responses={(200, "text/csv"): bytes})
     def post(self, request):

@@ -65,6 +65,11 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "firm_suspend": pgettext_lazy("access log action", "利用の停止"),
     "firm_resume": pgettext_lazy("access log action", "利用の再開"),
     "offboarding": pgettext_lazy("access log action", "解約の手続"),
+    # the authorization layer (authz): a read of the portfolio across firms, a link shown,
+    # a check of numbers against the firm's
+    "number_match": pgettext_lazy("access log action", "番号の重複確認"),
+    "link_show": pgettext_lazy("access log action", "提出用リンクの表示"),
+    "portfolio": pgettext_lazy("access log action", "顧問先一覧での閲覧"),
 }
 
 
@@ -77,3 +82,15 @@ def role_label(code: str) -> str:
         return str(ActorRole(code).label)
     except ValueError:
         return code
+
+
+def _authz_labels() -> None:
+    """Refusals of an action with no code of its own are logged under authz's code for it."""
+    from authz.actions import LABELS
+    from authz.decide import log_code
+
+    for action, label in LABELS.items():
+        ACTION_LABELS.setdefault(log_code(action), label)
+
+
+_authz_labels()

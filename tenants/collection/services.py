@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import mail
+from authz.actions import Action
+from authz.decide import require
 from billing.services import require_can_add_data
 from firms.models import Firm, firm_url
 from keys.envelope import seal, unseal
@@ -81,6 +83,26 @@ def request_token(firm: Firm, request: CollectionRequest) -> str:
     return unseal(
         firm, bytes(request.token_ciphertext), record=_token_ref(request), field="token"
     ).decode()
+
+
+def request_links_shown(
+    *, actor: Actor, firm: Firm, requests: Sequence[CollectionRequest]
+) -> list[str]:
+    """The live links of these requests, to show or hand over. A link is a credential to
+    submit on the person's behalf, so only roles that may make requests see it (never a
+    viewer or support staff), and each showing is on the firm's record, in the same
+    transaction as the reads that unseal it."""
+    require(actor, Action.COLLECTION_LINK_SHOW, log_action="link_show")
+    with transaction.atomic():
+        urls = [submit_url(firm, request_token(firm, item)) for item in requests]
+        for item in requests:
+            log_access(
+                actor=actor,
+                action="link_show",
+                person_id=item.person_id,
+                detail={"request": item.pk},
+            )
+    return urls
 
 
 def _token_ref(request: CollectionRequest) -> str:

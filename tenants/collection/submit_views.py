@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from authz.actions import Action
+from authz.web import allows
 from keys.errors import KeyUnavailable
 from objectstore import ObjectStoreUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
@@ -53,6 +55,7 @@ def _link_problem(request: HttpRequest, error: CollectionError) -> HttpResponse:
     return _private(response)
 
 
+@allows(Action.SUBMIT_BY_LINK)
 @never_cache
 def submit(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -133,6 +136,7 @@ def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=
     return _private(response)
 
 
+@allows(Action.SUBMIT_BY_LINK)
 @require_POST
 @never_cache
 def decline(request: HttpRequest, token: str) -> HttpResponse:
@@ -153,6 +157,7 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
     return _private(redirect("collection_submit_done"))
 
 
+@allows(Action.SUBMIT_BY_LINK)
 @never_cache
 def done(request: HttpRequest) -> HttpResponse:
     return _private(render(request, "collection/submit_done.html"))

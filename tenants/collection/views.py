@@ -17,6 +17,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from authz.actions import Action
+from authz.decide import permits
+from authz.web import allows
 from keys.errors import KeyUnavailable
 from objectstore import ObjectMissing, ObjectStoreUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
@@ -53,6 +56,7 @@ def _firm(request: HttpRequest):
     return request.tenant  # type: ignore[attr-defined]
 
 
+@allows(Action.COLLECTION_VIEW)
 def requests_list(request: HttpRequest) -> HttpResponse:
     counts = services.counts_by_status()
     status = request.GET.get("status", "")
@@ -79,6 +83,7 @@ def requests_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.COLLECTION_REQUEST)
 def request_new(request: HttpRequest) -> HttpResponse:
     if not policy.can_write(_role(request)):
         messages.error(request, _("この操作を行う権限がありません。"))
@@ -117,6 +122,7 @@ def _show_issued(request: HttpRequest, issued: list[services.IssuedRequest]) -> 
     return redirect("collection_issued")
 
 
+@allows(Action.COLLECTION_LINK_SHOW)
 @never_cache
 def requests_issued(request: HttpRequest) -> HttpResponse:
     """The links and QR codes of the requests just made, to hand over or copy."""
@@ -124,16 +130,18 @@ def requests_issued(request: HttpRequest) -> HttpResponse:
     issued = CollectionRequest.objects.filter(
         pk__in=ids, status=RequestStatus.PENDING
     ).select_related("person")
-    firm = _firm(request)
-    items = [{"request": item, **_link(firm, item)} for item in issued.order_by("id")]
+    issued_list = list(issued.order_by("id"))
+    urls = services.request_links_shown(actor=_actor(request), firm=_firm(request),
+                                        requests=issued_list)  # fmt: skip
+    items = [{"request": item, **_link(url)} for item, url in zip(issued_list, urls, strict=True)]
     return render(request, "collection/issued.html", {"items": items})
 
 
-def _link(firm, item: CollectionRequest) -> dict:
-    url = services.submit_url(firm, services.request_token(firm, item))
+def _link(url: str) -> dict:
     return {"url": url, "qr": qr_svg(url, title=_("提出ページのQRコード"))}
 
 
+@allows(Action.COLLECTION_REQUEST)
 @require_POST
 def requests_from_csv(request: HttpRequest) -> HttpResponse:
     """Bulk requests from a CSV of person_id,email: all of them, or none."""
@@ -222,6 +230,7 @@ def _people_from_csv(data: bytes) -> tuple[list[Person], dict[int, str]]:
     return [found[pk] for pk in emails], emails
 
 
+@allows(Action.COLLECTION_VIEW)
 @never_cache
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(CollectionRequest.objects.select_related("person"), pk=pk)
@@ -231,8 +240,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _detail_page(request, item: CollectionRequest, *, shown_numbers=None, approve_form=None,
                  reject_form=None, status=200) -> HttpResponse:  # fmt: skip
     role = _role(request)
-    firm = _firm(request)
-    link = _link(firm, item) if item.shown_status == RequestStatus.PENDING else None
+    link = None
+    if item.shown_status == RequestStatus.PENDING and permits(role, Action.COLLECTION_LINK_SHOW):
+        [url] = services.request_links_shown(actor=_actor(request), firm=_firm(request),
+                                             requests=[item])  # fmt: skip
+        link = _link(url)
     return render(
         request,
         "collection/detail.html",
@@ -267,6 +279,7 @@ def _service_call(request: HttpRequest, pk: int, call) -> HttpResponse:
     return redirect("collection_request", pk=pk)
 
 
+@allows(Action.COLLECTION_REQUEST)
 @require_POST
 def request_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     def revoke(item):
@@ -276,6 +289,7 @@ def request_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return _service_call(request, pk, revoke)
 
 
+@allows(Action.COLLECTION_REQUEST)
 @require_POST
 def request_reissue(request: HttpRequest, pk: int) -> HttpResponse:
     def reissue(item):
@@ -287,6 +301,7 @@ def request_reissue(request: HttpRequest, pk: int) -> HttpResponse:
     return _service_call(request, pk, reissue)
 
 
+@allows(Action.COLLECTION_VERIFY)
 @require_POST
 @never_cache
 def request_show_numbers(request: HttpRequest, pk: int) -> HttpResponse:
@@ -299,6 +314,7 @@ def request_show_numbers(request: HttpRequest, pk: int) -> HttpResponse:
     return _service_call(request, pk, show)
 
 
+@allows(Action.COLLECTION_VERIFY)
 @require_POST
 def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
     form = ApproveForm(request.POST)
@@ -319,6 +335,7 @@ def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
     return _service_call(request, pk, approve)
 
 
+@allows(Action.COLLECTION_VERIFY)
 @require_POST
 def request_reject(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST)
@@ -336,6 +353,7 @@ def request_reject(request: HttpRequest, pk: int) -> HttpResponse:
     return _service_call(request, pk, reject)
 
 
+@allows(Action.COLLECTION_VERIFY)
 @never_cache
 def document_view(request: HttpRequest, pk: str) -> HttpResponse:
     document = get_object_or_404(Document.objects.select_related("request"), pk=pk)
@@ -368,6 +386,7 @@ def document_view(request: HttpRequest, pk: str) -> HttpResponse:
     return response
 
 
+@allows(Action.PEOPLE_WRITE)
 @never_cache
 def paper_entry(request: HttpRequest, person_pk: int) -> HttpResponse:
     """A number handed over on paper: entered by a handler, with the scanned documents."""

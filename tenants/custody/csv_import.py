@@ -4,7 +4,7 @@
   header row (English codes or the Japanese headings payroll software writes) and turns every
   row into an `ImportRow`, collecting per-row errors; a problem with the file as a whole
   raises `CsvRejected`. It touches no database.
-- `check_csv(firm=..., parsed=...)` adds the full import check (people_import_check: check
+- `check_csv(actor=..., firm=..., parsed=...)` adds the full import check (people_import_check: check
   digits, duplicates within the file and against the firm's numbers) without writing.
 - `upload_csv` stages an uploaded file for its preview: the file holds plaintext numbers, so
   only its envelope ciphertext is stored (`ImportUpload`), for an hour.
@@ -303,11 +303,11 @@ def _date(line: int, name: str, value: str, errors: list[RowError]) -> date | No
 # --- checking (reads the firm's numbers, writes nothing) -----------------------------------
 
 
-def check_csv(*, firm: Firm, parsed: ParsedCsv) -> list[RowError]:
+def check_csv(*, actor: Actor, firm: Firm, parsed: ParsedCsv) -> list[RowError]:
     """The file's own errors and the import check's, sorted by row and column order."""
     order = {name: i for i, (name, _heading, _required) in enumerate(COLUMNS)}
     errors = parsed.errors + people_import_check(
-        firm=firm, rows=parsed.rows, row_numbers=parsed.row_numbers
+        actor=actor, firm=firm, rows=parsed.rows, row_numbers=parsed.row_numbers
     )
     return sorted(set(errors), key=lambda e: (e.row, order.get(e.field, -1), e.reason))
 
@@ -381,7 +381,7 @@ def upload_csv(*, actor: Actor, firm: Firm, data: bytes) -> Preview:
     except CsvRejected as rejected:
         log_rejected(actor=actor, rejected=rejected, byte_count=len(data))
         raise
-    errors = check_csv(firm=firm, parsed=parsed)
+    errors = check_csv(actor=actor, firm=firm, parsed=parsed)
     return Preview(
         upload=stage_upload(actor=actor, firm=firm, data=data, parsed=parsed, errors=errors),
         parsed=parsed,
@@ -454,7 +454,7 @@ def preview_upload(*, actor: Actor, firm: Firm, upload: ImportUpload) -> Preview
     _require_own(actor, upload)
     _usable(upload)
     parsed = _open(firm, upload)
-    errors = check_csv(firm=firm, parsed=parsed)
+    errors = check_csv(actor=actor, firm=firm, parsed=parsed)
     with transaction.atomic():
         ImportUpload.objects.filter(pk=upload.pk).update(error_count=len(errors))
         log_access(actor=actor, action="import_check", detail=_counts(upload, errors))
@@ -690,7 +690,7 @@ def _import(firm: Firm, upload: ImportUpload, started: datetime) -> int:
     except IntegrityError:
         # A number registered between the check and the write (the unique blind index
         # caught it): nothing was written.
-        if check_csv(firm=firm, parsed=_open(firm, upload)):
+        if check_csv(actor=actor, firm=firm, parsed=_open(firm, upload)):
             raise ImportRejected(errors=[]) from None
         raise
     return count

@@ -12,6 +12,8 @@ from datetime import date
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
+from authz.actions import Action
+from authz.decide import deny, require
 from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal, unseal
@@ -40,10 +42,13 @@ def _record_ref(person_id: int) -> str:
 
 
 def require_allowed(allowed: bool, *, actor: Actor, action: str, person_id: int | None = None,
-             purpose: str = "") -> None:  # fmt: skip
+             purpose: str = "", detail: dict | None = None) -> None:  # fmt: skip
+    """Refuse with NotAllowed, the refusal in the firm's log: written now, or, inside a
+    transaction (a bulk operation), once the transaction is gone (authz.errors)."""
     if not allowed:
-        log_access_denied(actor=actor, action=action, person_id=person_id, purpose=purpose)
-        raise NotAllowed
+        denial = deny(actor, None, log_action=action, person_id=person_id,
+                      purpose=purpose, detail=detail)  # fmt: skip
+        raise NotAllowed from denial
 
 
 # --- people ---------------------------------------------------------------------------------
@@ -137,8 +142,11 @@ def resolve_purposes(codes: Iterable[str] | None, kind: str) -> list[Purpose]:
 def number_set(
     *, actor: Actor, firm: Firm, person: Person, raw: str, purpose_codes: Iterable[str] | None
 ) -> MyNumberRecord:
-    """Set or replace a person's number (validated, encrypted, blind-indexed)."""
+    """Set or replace a person's number (validated, encrypted, blind-indexed). Entering a
+    number tells whether the firm already holds it (DuplicateMyNumber), so only roles that
+    may reveal may enter one (authz NUMBER_MATCH, issue 16 finding 13)."""
     require_allowed(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
+    require(actor, Action.NUMBER_MATCH, log_action="update", person_id=person.pk)
     require_can_add_data(firm)
     number = mynumber.validate(raw)
     purposes = resolve_purposes(purpose_codes, person.kind)

@@ -19,6 +19,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership
+from authz.actions import Action
+from authz.web import allows
 from billing.errors import BillingBlocked
 from config.progress import display as progress_display
 from keys.errors import FirmKeyRefused, KeyUnavailable
@@ -73,6 +75,7 @@ def _role(request: HttpRequest) -> str:
     return request.membership.role  # type: ignore[attr-defined]
 
 
+@allows(Action.PEOPLE_VIEW)
 def people(request: HttpRequest) -> HttpResponse:
     queryset = Person.objects.select_related("my_number", "employee")
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
@@ -107,6 +110,7 @@ def _import_refused(request: HttpRequest) -> HttpResponse:
     return redirect("people")
 
 
+@allows(Action.PEOPLE_WRITE)
 @csrf_exempt
 def people_import(request: HttpRequest) -> HttpResponse:
     """The upload form (GET) and the upload (POST). Our own upload handler must be in place
@@ -166,12 +170,14 @@ def _people_import(request: HttpRequest, handler: BoundedMemoryUploadHandler) ->
     )
 
 
+@allows(Action.PEOPLE_WRITE)
 def people_import_template(request: HttpRequest) -> HttpResponseBase:
     """An empty CSV with the Japanese headings, UTF-8 with a BOM for Excel."""
     headings = [heading for _name, heading, _required in csv_import.COLUMNS]
     return csv_response("people-import-template.csv", headings, [], bom=True)
 
 
+@allows(Action.PEOPLE_WRITE)
 @never_cache
 def people_import_preview(request: HttpRequest, pk) -> HttpResponse:
     """The staged file's counts, errors and first rows (GET); confirm or cancel (POST). Once
@@ -257,6 +263,7 @@ def _import_progress(request: HttpRequest, upload: ImportUpload, actor: Actor) -
     )
 
 
+@allows(Action.PEOPLE_WRITE)
 @never_cache
 @require_GET
 def people_import_status(request: HttpRequest, pk) -> JsonResponse:
@@ -271,6 +278,7 @@ def people_import_status(request: HttpRequest, pk) -> JsonResponse:
     return JsonResponse(figures)
 
 
+@allows(Action.PEOPLE_WRITE)
 def person_new(request: HttpRequest) -> HttpResponse:
     form = PersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -286,6 +294,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
     return render(request, "custody/person_form.html", {"form": form, "person": None})
 
 
+@allows(Action.PEOPLE_WRITE)
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(Person, pk=pk)
     form = PersonForm(request.POST or None, instance=person)
@@ -300,6 +309,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "custody/person_form.html", {"form": form, "person": person})
 
 
+@allows(Action.PEOPLE_VIEW)
 @never_cache
 def person(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(Person.objects.select_related("my_number", "employee"), pk=pk)
@@ -333,6 +343,7 @@ def _person_page(request, found: Person, *, number_form=None, reveal_form=None, 
     )
 
 
+@allows(Action.PEOPLE_WRITE)
 @require_POST
 def person_number(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(Person.objects.select_related("my_number"), pk=pk)
@@ -364,6 +375,7 @@ def person_number(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("person", pk=pk)
 
 
+@allows(Action.NUMBER_REVEAL)
 @never_cache
 @require_POST
 def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
@@ -396,6 +408,7 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@allows(Action.PERSON_DELETE)
 @require_POST
 def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(Person, pk=pk)
@@ -408,6 +421,7 @@ def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("people")
 
 
+@allows(Action.PURPOSES_VIEW, POST=Action.PURPOSES_MANAGE)
 def purposes(request: HttpRequest) -> HttpResponse:
     """The firm's purposes of use; owners add new ones and stop or resume them."""
     can_manage = policy.can_manage_purposes(_role(request))
@@ -438,6 +452,7 @@ def purposes(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.PURPOSES_MANAGE)
 @require_POST
 def purpose_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     if not policy.can_manage_purposes(_role(request)):
@@ -460,6 +475,7 @@ def purpose_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("purposes")
 
 
+@allows(Action.NUMBER_EXPORT)
 def exports(request: HttpRequest) -> HttpResponseBase:
     form = PurposeChoiceForm(request.POST or None)
     people_with_numbers = Person.objects.filter(my_number__isnull=False)
@@ -495,6 +511,7 @@ def exports(request: HttpRequest) -> HttpResponseBase:
     )
 
 
+@allows(Action.LOG_VIEW)
 def access_log(request: HttpRequest) -> HttpResponse:
     try:
         entries = filter_entries(AccessLogEntry.objects.order_by("-seq"), request.GET)
@@ -538,6 +555,7 @@ LOG_COLUMNS = (
 )  # fmt: skip
 
 
+@allows(Action.LOG_VIEW)
 def access_log_csv(request: HttpRequest) -> HttpResponseBase:
     try:
         entries = filter_entries(AccessLogEntry.objects.order_by("seq"), request.GET)

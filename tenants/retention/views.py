@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from authz.actions import Action
+from authz.web import allows
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import actor_from_request
 from tenants.custody.csv_stream import csv_response
@@ -39,6 +41,7 @@ def _refused(request: HttpRequest, error: CustodyError, to: str = "retention") -
     return redirect(to)
 
 
+@allows(Action.RETENTION_VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
     role = _role(request)
     if not policy.can_read(role):
@@ -57,6 +60,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.RETENTION_MANAGE)
 @require_POST
 def approve(request: HttpRequest) -> HttpResponse:
     ids = [int(pk) for pk in request.POST.getlist("proposal") if pk.isdigit()]
@@ -71,6 +75,7 @@ def approve(request: HttpRequest) -> HttpResponse:
     return redirect("retention")
 
 
+@allows(Action.RETENTION_MANAGE)
 @require_POST
 def hold_new(request: HttpRequest) -> HttpResponse:
     form = HoldForm(request.POST)
@@ -89,6 +94,7 @@ def hold_new(request: HttpRequest) -> HttpResponse:
     return redirect("retention")
 
 
+@allows(Action.RETENTION_MANAGE)
 @require_POST
 def hold_lift(request: HttpRequest, pk: int) -> HttpResponse:
     hold = get_object_or_404(LegalHold, pk=pk)
@@ -100,6 +106,7 @@ def hold_lift(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("retention")
 
 
+@allows(Action.RETENTION_VIEW, POST=Action.RETENTION_MANAGE)
 def rules(request: HttpRequest) -> HttpResponse:
     role = _role(request)
     if not policy.can_read(role):
@@ -123,6 +130,7 @@ def rules(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.RETENTION_MANAGE)
 @require_POST
 def rule_update(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(RetentionRule, pk=pk)
@@ -153,6 +161,7 @@ def _period(request: HttpRequest) -> tuple[date | None, date | None, PeriodForm]
     return None, None, form
 
 
+@allows(Action.RETENTION_VIEW)
 def deletions(request: HttpRequest) -> HttpResponse:
     since, until, form = _period(request)
     page = Paginator(services.records_between(since, until).reverse(), 100).get_page(
@@ -186,6 +195,7 @@ def _certificate(request: HttpRequest, output: str):
     return records, since, until, f"deletion-certificate-{stamp}"
 
 
+@allows(Action.RETENTION_MANAGE)
 def certificate_csv(request: HttpRequest) -> HttpResponseBase:
     try:
         records, _since, _until, name = _certificate(request, "csv")
@@ -194,6 +204,7 @@ def certificate_csv(request: HttpRequest) -> HttpResponseBase:
     return csv_response(f"{name}.csv", CSV_COLUMNS, csv_rows(records), bom=True)
 
 
+@allows(Action.RETENTION_MANAGE)
 def certificate_pdf_view(request: HttpRequest) -> HttpResponse:
     try:
         records, since, until, name = _certificate(request, "pdf")

@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from authz.actions import Action
+from authz.web import allows
 from keys.byok import ByokRejected, set_firm_byok_key
 from keys.errors import KeyUnavailable
 
@@ -32,6 +34,7 @@ REASONS = {
 }
 
 
+@allows(Action.FIRM_SETTINGS)
 def byok(request: HttpRequest) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     if membership.role != Role.OWNER:

@@ -28,6 +28,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership, Role
+from authz.actions import Action
+from authz.web import allows
 from config.progress import display as progress_display
 from firms import offboarding
 from firms.models import OffboardingRecord
@@ -75,6 +77,7 @@ def _messages(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+@allows(Action.OFFBOARD)
 def offboarding_page(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
     record = offboarding.record_for(membership.firm)
@@ -119,6 +122,7 @@ def offboarding_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.OFFBOARD)
 @never_cache
 @require_GET
 def offboarding_status(request: HttpRequest) -> JsonResponse:
@@ -131,6 +135,7 @@ def offboarding_status(request: HttpRequest) -> JsonResponse:
     return JsonResponse(offboarding.export_progress(record))
 
 
+@allows(Action.OFFBOARD)
 def offboarding_archive(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
     try:
@@ -146,6 +151,7 @@ def offboarding_archive(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@allows(Action.OFFBOARD)
 @require_POST
 def offboarding_confirm(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
@@ -178,6 +184,7 @@ def _certificate_response(record: OffboardingRecord, output: str) -> HttpRespons
     return response
 
 
+@allows(Action.OFFBOARD)
 def offboarding_certificate(request: HttpRequest, output: str) -> HttpResponse:
     membership = _owner(request)
     record = offboarding.record_for(membership.firm)
@@ -189,12 +196,14 @@ def offboarding_certificate(request: HttpRequest, output: str) -> HttpResponse:
 # --- bare domain: the former owners' certificates ------------------------------------------
 
 
+@allows(Action.ACCOUNT_HOME)
 @login_required
 def certificates(request: HttpRequest) -> HttpResponse:
     records = offboarding.certificates_for(request.user)  # type: ignore[arg-type]
     return render(request, "workspace/offboarding_certificates.html", {"records": records})
 
 
+@allows(Action.ACCOUNT_HOME)
 @login_required
 def certificate_download(request: HttpRequest, record_id: UUID, output: str) -> HttpResponse:
     mine = offboarding.certificates_for(request.user)  # type: ignore[arg-type]

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Role, SupportGrant
 from accounts.support import support_decide, support_revoke
+from authz.actions import Action
+from authz.web import allows
 
 
 def _owner(request: HttpRequest) -> Membership:
@@ -21,12 +23,14 @@ def _owner(request: HttpRequest) -> Membership:
     return membership
 
 
+@allows(Action.FIRM_SETTINGS)
 def support_access(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
     grants = SupportGrant.objects.filter(firm=membership.firm).select_related("operator")
     return render(request, "workspace/support_access.html", {"grants": grants})
 
 
+@allows(Action.FIRM_SETTINGS)
 @require_POST
 def support_access_decide(request: HttpRequest, grant_id: int) -> HttpResponse:
     membership = _owner(request)

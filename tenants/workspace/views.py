@@ -16,6 +16,8 @@ from accounts import services
 from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.handoff import end_parent_session, handoff_redeem
 from accounts.models import ApiToken, Invitation, Membership, Role, SupportGrant
+from authz.actions import Action
+from authz.web import allows
 from billing.services import billing_enabled, billing_state
 from firms.models import public_url
 from tenants.auditlog.services import actor_from_request, log_access
@@ -26,6 +28,7 @@ from .models import FirmSettings
 from .onboarding import onboarding_status, purposes_confirm
 
 
+@allows(Action.FIRM_HOME)
 def dashboard(request: HttpRequest) -> HttpResponse:
     from tenants.custody.models import MyNumberRecord, Person
 
@@ -52,6 +55,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.PURPOSES_MANAGE)
 @require_POST
 def purposes_confirmed(request: HttpRequest) -> HttpResponse:
     """An owner confirms the purposes of use (step 1 of the first-run checklist)."""
@@ -63,6 +67,7 @@ def purposes_confirmed(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard")
 
 
+@allows(Action.MEMBERS_VIEW, POST=Action.MEMBERS_MANAGE)
 def members(request: HttpRequest) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
     firm = actor.firm
@@ -93,6 +98,7 @@ def members(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.MEMBERS_MANAGE)
 @require_POST
 def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
@@ -111,6 +117,7 @@ def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse
     return redirect("members")
 
 
+@allows(Action.MEMBERS_MANAGE)
 @require_POST
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
@@ -124,6 +131,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("members")
 
 
+@allows(Action.MEMBERS_MANAGE)
 @require_POST
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
@@ -137,6 +145,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     return redirect("members")
 
 
+@allows(Action.SIGN_IN)
 def handoff(request: HttpRequest) -> HttpResponse:
     next_path = handoff_redeem(request, request.GET.get("t", ""))
     if next_path is None:
@@ -144,6 +153,7 @@ def handoff(request: HttpRequest) -> HttpResponse:
     return redirect(next_path)
 
 
+@allows(Action.FIRM_HOME)
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     end_parent_session(request)
@@ -157,6 +167,7 @@ def _message(error: Exception) -> str:
     return str(error) or _("この操作を行う権限がありません。")
 
 
+@allows(Action.TOKENS_MANAGE)
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """Owners create and revoke the firm's API tokens; a new token is shown once."""
     actor: Membership = request.membership  # type: ignore[attr-defined]
@@ -190,6 +201,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allows(Action.TOKENS_MANAGE)
 @require_POST
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
@@ -201,6 +213,7 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("api_tokens")
 
 
+@allows(Action.FIRM_SETTINGS)
 def firm_settings(request: HttpRequest) -> HttpResponse:
     """Owners decide, for example, whether accountants may reveal numbers; every change is
     a permission event in the access log."""

@@ -86,10 +86,12 @@ def test_only_the_firms_owner_reaches_billing(billing_on, acme, alice, harry, gl
     handler = signed_in_firm_client(harry, acme)
     outsider = signed_in_firm_client(gina, globex)
     outsider.defaults["HTTP_HOST"] = "acme.localhost"  # Globex's owner tries Acme's host
-    for client in (handler, outsider):
-        assert client.get("/billing/").status_code == 404
-        assert client.post("/billing/checkout/", {"plan": "standard"}).status_code == 404
-        assert client.post("/billing/portal/").status_code == 404
+    # A member who is not the owner is refused (403, on the firm's record); someone from
+    # another firm does not learn the firm exists (404).
+    for client, status in ((handler, 403), (outsider, 404)):
+        assert client.get("/billing/").status_code == status
+        assert client.post("/billing/checkout/", {"plan": "standard"}).status_code == status
+        assert client.post("/billing/portal/").status_code == status
     assert not billing_on.sessions and not billing_on.customers
     # Gina's own firm page works and shows Globex, not Acme.
     own = signed_in_firm_client(gina, globex).get("/billing/")

@@ -80,8 +80,8 @@ def test_bad_paper_entries_store_nothing(acme, harry, settings, overrides, messa
 def test_a_viewer_cannot_enter_numbers_on_paper(acme, vera, settings):
     person = make_person(acme)
     response = signed_in_firm_client(vera, acme).post(f"/collection/paper/{person.pk}/", form())
-    assert response.status_code == 400 and "権限がありません" in response.content.decode()
+    assert response.status_code == 403 and "許可されていません" in response.content.decode()
     assert files(settings) == []
     with tenant_context(acme):
         assert not MyNumberRecord.objects.exists()
-        assert AccessLogEntry.objects.filter(action="verify", result="denied").exists()
+        assert AccessLogEntry.objects.filter(action="people_write", result="denied").exists()

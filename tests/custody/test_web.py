@@ -112,7 +112,7 @@ def test_owner_creates_an_api_token_shown_once(acme, alice):
 
 
 def test_non_owner_has_no_token_page(acme, harry):
-    assert signed_in_firm_client(harry, acme).get("/api-tokens/").status_code == 404
+    assert signed_in_firm_client(harry, acme).get("/api-tokens/").status_code == 403
 
 
 def test_owner_adds_a_purpose_and_others_cannot(acme, alice, harry):
@@ -152,7 +152,7 @@ def test_owner_lets_accountants_reveal_and_the_change_is_logged(acme, alice, car
     assert (
         accountant.post(f"/people/{pk}/reveal/", {"purpose": "withholding_slip"}).status_code == 403
     )
-    assert accountant.get("/settings/").status_code == 404  # owners only
+    assert accountant.get("/settings/").status_code == 403  # owners only
     owner = signed_in_firm_client(alice, acme)
     owner.post(
         "/settings/", {"accountants_may_reveal": "on", "delete_documents_after_approval": "on"}

@@ -216,7 +216,7 @@ def test_an_owner_switches_to_their_own_key_from_the_settings(aws_kms):
     handler = make_user("harry@acme.test", firm=firm, role="handler")
     client = signed_in_firm_client(owner, firm)
     assert "自社管理の鍵" in client.get("/settings/byok/").content.decode()
-    assert signed_in_firm_client(handler, firm).get("/settings/byok/").status_code == 404
+    assert signed_in_firm_client(handler, firm).get("/settings/byok/").status_code == 403
 
     bad = client.post("/settings/byok/", {"key_arn": "not-an-arn"}, follow=True)
     assert "ARN の形式が正しくありません" in bad.content.decode()

@@ -97,7 +97,7 @@ def test_the_archive_rests_encrypted_and_only_owners_download_it(acme, alice, ha
     record = _offboard(acme, alice, include_numbers=True)
     stored = object_store().get(record.archive_key)
     assert b"people.csv" not in stored and stored[:2] != b"PK"
-    assert signed_in_firm_client(harry, acme).get("/offboarding/archive/").status_code == 404
+    assert signed_in_firm_client(harry, acme).get("/offboarding/archive/").status_code == 403
     record.refresh_from_db()
     assert record.archive_downloaded_at is None
 

@@ -98,7 +98,7 @@ def test_the_page_is_for_owners_and_asks_for_the_code(acme, alice, harry, gina):
     page = owner.get("/offboarding/")
     assert page.status_code == 200
     assert "解約の流れ" in page.content.decode() and "totp_code" in page.content.decode()
-    assert signed_in_firm_client(harry, acme).get("/offboarding/").status_code == 404
+    assert signed_in_firm_client(harry, acme).get("/offboarding/").status_code == 403
     wrong = owner.post("/offboarding/", {"understood": "on", "totp_code": wrong_code(alice)})
     assert wrong.status_code == 200 and "確認コードが正しくありません" in wrong.content.decode()
     acme.refresh_from_db()

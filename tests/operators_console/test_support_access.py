@@ -81,8 +81,8 @@ def test_support_access_needs_the_owners_approval_and_ends_by_itself(acme, alice
     assert (
         NUMBER not in refused.content.decode() and "1234-5678-9018" not in refused.content.decode()
     )
-    assert support.get("/settings/").status_code == 404
-    assert support.get("/support-access/").status_code == 404
+    assert support.get("/settings/").status_code == 403
+    assert support.get("/support-access/").status_code == 403
 
     with tenant_context(acme):
         roles = set(AccessLogEntry.objects.values_list("actor_role", "action"))
@@ -120,7 +120,7 @@ def test_the_owner_may_deny_or_end_a_grant_early(acme, alice, olga):
 
 def test_only_the_firms_owner_decides(acme, globex, alice, harry, gina, olga):
     grant = request_access(olga, acme)
-    assert signed_in_firm_client(harry, acme).get("/support-access/").status_code == 404
+    assert signed_in_firm_client(harry, acme).get("/support-access/").status_code == 403
     signed_in_firm_client(harry, acme).post(f"/support-access/{grant.pk}/", {"decision": "approve"})
     # Another firm's owner, on their own host, cannot reach Acme's grant.
     response = signed_in_firm_client(gina, globex).post(

@@ -117,13 +117,13 @@ def test_only_members_see_a_practice_and_only_admins_change_it(tanaka, suzuki, p
 
 def test_a_non_owner_cannot_invite_or_end(acme, harry, alice, tanaka, practice):
     handler = signed_in_firm_client(harry, acme)
-    assert handler.get("/practices/").status_code == 404
+    assert handler.get("/practices/").status_code == 403
     handler.post("/practices/", {"code": practice.code})
     assert not PracticeClient.objects.exists()
     link = services.practice_invite(
         owner=Membership.objects.get(user=alice, firm=acme), code=practice.code
     )
-    assert handler.post(f"/practices/{link.pk}/end/").status_code == 404
+    assert handler.post(f"/practices/{link.pk}/end/").status_code == 403
 
 
 def test_another_firms_owner_cannot_touch_the_link(acme, globex, alice, gina, tanaka, practice):
@@ -197,12 +197,13 @@ def test_new_hires_of_every_client_firm_are_asked_at_once(acme, globex, alice, g
         assert request.status == "pending"
         assert entry.actor_email == tanaka.email and entry.actor_role == "accountant"
     assert "未提出の方はいません" in console.get("/portfolio/new-hires/").content.decode()
-    # Someone outside the practice cannot ask in its clients' names.
+    # Someone outside the practice cannot ask in its clients' names; without MFA, they are
+    # sent to enrol before anything is read.
     outsider = signed_in_public_client(vera)
-    response = outsider.post(
-        "/portfolio/new-hires/", {"people": [f"acme:{hanako.pk}"]}, follow=True
-    )
-    assert "選択内容が正しくありません" in response.content.decode()
+    response = outsider.post("/portfolio/new-hires/", {"people": [f"acme:{hanako.pk}"]})
+    assert response.status_code == 302 and response["Location"] == "/mfa/required/"
+    with tenant_context(acme):
+        assert CollectionRequest.objects.count() == 1  # only the practice's own request
 
 
 def test_the_portfolio_counts_numbers_past_their_deletion_date(acme, alice, tanaka, practice):

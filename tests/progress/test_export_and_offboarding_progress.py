@@ -121,7 +121,7 @@ def test_the_status_of_an_offboarding_export_partway_done(offboarding, acme, ali
 
 
 def test_only_the_firms_owners_see_the_offboarding_progress(offboarding, acme, harry, globex, gina):
-    assert signed_in_firm_client(harry, acme).get("/offboarding/status/").status_code == 404
+    assert signed_in_firm_client(harry, acme).get("/offboarding/status/").status_code == 403
     # Gina's own firm has no offboarding; Acme's host is not hers at all.
     assert signed_in_firm_client(gina, globex).get("/offboarding/status/").status_code == 404
 

@@ -180,7 +180,7 @@ def test_only_the_owner_sees_the_checklist_or_confirms_purposes(acme, alice, har
         client = signed_in_firm_client(user, acme)
         page = client.get("/").content.decode()
         assert 'id="onboarding"' not in page and 'id="setup-complete"' not in page
-        assert client.post("/setup/purposes/confirm/").status_code == 404
+        assert client.post("/setup/purposes/confirm/").status_code == 403
         assert 'action="/setup/purposes/confirm/"' not in client.get("/purposes/").content.decode()
     with tenant_context(acme):
         assert FirmSettings.current().purposes_confirmed_at is None

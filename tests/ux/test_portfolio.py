@@ -99,7 +99,7 @@ def test_the_portfolio_shows_each_firms_figures_with_problems_first(
     assert "対応事項なし" in row(page, "initech") and "0 / 0" in row(page, "initech")
 
     # A member of one of the firms who is not in the practice sees none of it.
-    outsider = signed_in_public_client(vera).get("/portfolio/").content.decode()
+    outsider = signed_in_public_client(harry).get("/portfolio/").content.decode()
     assert 'id="firm-' not in outsider and "担当中の事業者はありません。" in outsider
 
     # The other orders still work.

@@ -1,0 +1,164 @@
+"""Every action the product lets someone take, and who may take it: the one policy table.
+
+A web view, an API method, a task or a command names one of these actions; `authz.decide`
+reads this table and nothing else, so a new feature adds a row here rather than an `if` in a
+view. Roles are a firm member's role (accounts.Role), the read-only role of an operator under
+an owner-approved support grant ("support"), and "system" for scheduled jobs and commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import pgettext_lazy
+
+from accounts.models import Role
+
+SUPPORT = "support"
+SYSTEM = "system"
+
+
+class Where(StrEnum):
+    """Who can be asked at all, before roles: anyone (the public site, sign-in, a collection
+    link, a signed webhook), a signed-in account on the bare domain, a signed-in account with
+    MFA (anything that reads firm data from the bare domain), a platform operator (always with
+    MFA), or a member of the firm whose host this is."""
+
+    ANYONE = "anyone"
+    ACCOUNT = "account"
+    ACCOUNT_MFA = "account_mfa"
+    OPERATOR = "operator"
+    FIRM = "firm"
+
+
+@dataclass(frozen=True)
+class Rule:
+    where: Where
+    # For Where.FIRM: the roles that may. Accountants who may reveal only when the firm allows
+    # it are expressed by `accountant_if_firm_allows`.
+    roles: frozenset[str] = frozenset()
+    accountant_if_firm_allows: bool = False
+
+
+MEMBERS = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, Role.VIEWER, SUPPORT})
+STAFF = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, Role.VIEWER})
+WRITERS = frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT, SYSTEM})
+REVEALERS = frozenset({Role.OWNER, Role.HANDLER})
+OWNERS = frozenset({Role.OWNER})
+
+
+class Action(StrEnum):
+    # -- anyone ----------------------------------------------------------------------------
+    PUBLIC_PAGE = "public.page"  # the public site, help, health, language switch, API docs
+    SIGN_IN = "account.sign_in"  # sign-up, login, MFA enrolment, invitations, host hand-off
+    SUBMIT_BY_LINK = "collection.submit"  # the person's page: the link is the credential
+    BILLING_WEBHOOK = "billing.webhook"  # Stripe's signature is the credential
+    API = "api.request"  # the firm API: decided per method by FirmAPIView, token by token
+
+    # -- the bare domain -------------------------------------------------------------------
+    ACCOUNT_HOME = "account.home"  # the firm chooser, opening a firm, own certificates
+    PRACTICE_MANAGE = "practice.manage"  # an office's own pages (seat checked by the service)
+    PORTFOLIO_VIEW = "portfolio.view"  # client firms' figures and names, per firm as below
+    AUDIT_EXPORT = "audit.export"  # consolidated exports across firms
+    OPERATOR_CONSOLE = "operator.console"
+
+    # -- a firm's host ---------------------------------------------------------------------
+    FIRM_HOME = "firm.home"  # dashboard, help, language, sign-out
+    PEOPLE_VIEW = "people.view"  # people masked
+    PEOPLE_WRITE = "people.write"  # create, edit, number entry, import, paper entry
+    PERSON_DELETE = "people.delete"
+    NUMBER_REVEAL = "number.reveal"
+    NUMBER_EXPORT = "number.export"
+    # Whether the firm already holds a given number (duplicate detection): as telling as a
+    # reveal of who holds it, so only roles that may reveal may ask (finding 13).
+    NUMBER_MATCH = "number.match"
+    COLLECTION_VIEW = "collection.view"
+    COLLECTION_REQUEST = "collection.request"
+    # A live collection link is a credential to submit on the person's behalf (finding 5).
+    COLLECTION_LINK_SHOW = "collection.link_show"
+    COLLECTION_VERIFY = "collection.verify"  # submitted numbers and documents, approve, reject
+    LOG_VIEW = "log.view"
+    REPORTS_VIEW = "reports.view"
+    PURPOSES_VIEW = "purposes.view"
+    PURPOSES_MANAGE = "purposes.manage"
+    MEMBERS_VIEW = "members.view"
+    MEMBERS_MANAGE = "members.manage"
+    TOKENS_MANAGE = "tokens.manage"
+    FIRM_SETTINGS = "firm.settings"  # settings, BYOK, support grants, practices, billing
+    RETENTION_VIEW = "retention.view"
+    RETENTION_MANAGE = "retention.manage"  # approvals, holds, periods, certificates
+    OFFBOARD = "firm.offboard"
+
+
+RULES: dict[Action, Rule] = {
+    Action.PUBLIC_PAGE: Rule(Where.ANYONE),
+    Action.SIGN_IN: Rule(Where.ANYONE),
+    Action.SUBMIT_BY_LINK: Rule(Where.ANYONE),
+    Action.BILLING_WEBHOOK: Rule(Where.ANYONE),
+    Action.API: Rule(Where.ANYONE),
+    Action.ACCOUNT_HOME: Rule(Where.ACCOUNT),
+    Action.PRACTICE_MANAGE: Rule(Where.ACCOUNT_MFA),
+    Action.PORTFOLIO_VIEW: Rule(Where.ACCOUNT_MFA, STAFF - {Role.VIEWER}),
+    Action.AUDIT_EXPORT: Rule(Where.ACCOUNT_MFA, frozenset({Role.OWNER, Role.ACCOUNTANT})),
+    Action.OPERATOR_CONSOLE: Rule(Where.OPERATOR),
+    Action.FIRM_HOME: Rule(Where.FIRM, MEMBERS),
+    Action.PEOPLE_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.PEOPLE_WRITE: Rule(Where.FIRM, WRITERS),
+    Action.PERSON_DELETE: Rule(Where.FIRM, WRITERS),
+    Action.NUMBER_REVEAL: Rule(Where.FIRM, REVEALERS, accountant_if_firm_allows=True),
+    Action.NUMBER_EXPORT: Rule(Where.FIRM, REVEALERS, accountant_if_firm_allows=True),
+    Action.NUMBER_MATCH: Rule(Where.FIRM, REVEALERS | {SYSTEM}, accountant_if_firm_allows=True),
+    Action.COLLECTION_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.COLLECTION_REQUEST: Rule(Where.FIRM, WRITERS),
+    Action.COLLECTION_LINK_SHOW: Rule(Where.FIRM, WRITERS - {SYSTEM}),
+    Action.COLLECTION_VERIFY: Rule(Where.FIRM, REVEALERS, accountant_if_firm_allows=True),
+    Action.LOG_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.REPORTS_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.PURPOSES_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.PURPOSES_MANAGE: Rule(Where.FIRM, OWNERS),
+    Action.MEMBERS_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.MEMBERS_MANAGE: Rule(Where.FIRM, OWNERS),
+    Action.TOKENS_MANAGE: Rule(Where.FIRM, OWNERS),
+    Action.FIRM_SETTINGS: Rule(Where.FIRM, OWNERS),
+    Action.RETENTION_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.RETENTION_MANAGE: Rule(Where.FIRM, OWNERS),
+    Action.OFFBOARD: Rule(Where.FIRM, OWNERS),
+}
+
+
+def rule(action: Action) -> Rule:
+    return RULES[action]
+
+
+def _label(text: str) -> Any:
+    return pgettext_lazy("access log action", text)
+
+
+# How the access log's reader sees a refused action that has no code of its own
+# (tenants.auditlog.labels merges these, keyed by authz.decide.log_code).
+LABELS: dict[Action, Any] = {
+    Action.FIRM_HOME: _label("事業者画面の表示"),
+    Action.PEOPLE_VIEW: _label("従業員等の閲覧"),
+    Action.PEOPLE_WRITE: _label("従業員等の登録・変更"),
+    Action.PERSON_DELETE: _label("従業員等の削除"),
+    Action.NUMBER_REVEAL: _label("番号表示"),
+    Action.NUMBER_EXPORT: _label("番号の出力"),
+    Action.NUMBER_MATCH: _label("番号の重複確認"),
+    Action.COLLECTION_VIEW: _label("提出依頼の閲覧"),
+    Action.COLLECTION_REQUEST: _label("提出依頼の作成・取消"),
+    Action.COLLECTION_LINK_SHOW: _label("提出用リンクの表示"),
+    Action.COLLECTION_VERIFY: _label("提出内容の確認"),
+    Action.LOG_VIEW: _label("アクセス記録の閲覧"),
+    Action.REPORTS_VIEW: _label("報告書の閲覧"),
+    Action.PURPOSES_VIEW: _label("利用目的の閲覧"),
+    Action.PURPOSES_MANAGE: _label("利用目的の変更"),
+    Action.MEMBERS_VIEW: _label("メンバーの閲覧"),
+    Action.MEMBERS_MANAGE: _label("メンバーの変更"),
+    Action.TOKENS_MANAGE: _label("APIトークンの管理"),
+    Action.FIRM_SETTINGS: _label("事業者の設定"),
+    Action.RETENTION_VIEW: _label("保存期間の閲覧"),
+    Action.RETENTION_MANAGE: _label("削除・保存期間の管理"),
+    Action.OFFBOARD: _label("解約手続き"),
+}

@@ -1,0 +1,89 @@
+"""Every view of both URL confs declares its authorization action (issue 16): a view that
+declares none is refused, so a forgotten declaration fails closed, and this walk finds it
+before a user does."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import Http404, HttpResponse
+from django.test import RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from authz.actions import RULES, Action
+from authz.web import AuthorizationMiddleware, declared_action
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _views(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _views(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+def _all_views():
+    for conf in ("config.urls_tenant", "config.urls_public"):
+        for route, view in _views(get_resolver(conf).url_patterns):
+            yield conf, route, view
+
+
+def test_every_view_declares_an_action_for_every_method():
+    undeclared = [
+        f"{conf} {route or '/'} {method}"
+        for conf, route, view in _all_views()
+        for method in METHODS
+        if declared_action(view, method) not in RULES
+    ]
+    assert len(list(_all_views())) > 100  # the walk found the URL confs
+    assert undeclared == []
+
+
+def test_every_api_method_names_its_action():
+    from tenants.api.base import FirmAPIView
+
+    missing = []
+    for _conf, route, view in _all_views():
+        view_class = getattr(view, "cls", None)
+        if view_class is None or not issubclass(view_class, FirmAPIView):
+            continue
+        for method in METHODS:
+            if hasattr(view_class, method.lower()):
+                action = view_class.required_actions.get(method)
+                if action not in RULES:
+                    missing.append(f"{route} {method}")
+    assert missing == []
+
+
+def test_an_api_view_without_actions_cannot_be_defined():
+    from tenants.api.base import FirmAPIView
+
+    with pytest.raises(TypeError, match="required_actions"):
+
+        class Forgetful(FirmAPIView):  # noqa: F841 - defining it is the test
+            required_scopes = {"GET": "read"}
+
+            def get(self, request):
+                return HttpResponse("numbers")
+
+
+def test_a_view_that_declares_nothing_is_refused_before_it_runs():
+    ran = []
+
+    def undeclared(request):
+        ran.append(request)
+        return HttpResponse("numbers")
+
+    request = RequestFactory().get("/anything/")
+    middleware = AuthorizationMiddleware(lambda request: HttpResponse())
+    with pytest.raises(Http404):
+        middleware.process_view(request, undeclared, (), {})
+    assert ran == []
+
+
+def test_per_method_declarations_override_the_default():
+    from tenants.workspace import views
+
+    assert declared_action(views.members, "GET") is Action.MEMBERS_VIEW
+    assert declared_action(views.members, "POST") is Action.MEMBERS_MANAGE
