@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -102,7 +103,7 @@ _TOKEN_LOOKUP = (
     f"FROM {ApiToken._meta.db_table} t "
     f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
     f"JOIN {Membership._meta.db_table} m ON m.user_id = t.user_id AND m.firm_id = t.firm_id "
-    "WHERE t.token_hash = %s AND t.firm_id = %s AND t.revoked_at IS NULL"
+    "WHERE t.token_hash = %s AND t.firm_id = %s AND t.revoked_at IS NULL AND u.is_active"
 )
 
 
@@ -140,6 +141,35 @@ def api_token_touch(token: ApiToken) -> None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+@dataclass(frozen=True)
+class RefusedToken:
+    """A genuine token of this firm that no longer works, and why: what the firm's log
+    records when someone still presents it."""
+
+    token: ApiToken
+    reason: str  # "revoked", "account_inactive" or "not_a_member"
+
+
+def api_token_refused(raw: str, firm: Firm) -> RefusedToken | None:
+    """Why a token api_token_for refused was refused, if it is a real token of this firm;
+    None for a value that never was one (nothing to log: anyone can send garbage). Only on
+    the refusal path, so the lookup every request makes stays one statement."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=token_hash(raw), firm=firm)
+        .first()
+    )
+    if token is None:
+        return None
+    if token.revoked_at is not None:
+        reason = "revoked"
+    elif not token.user.is_active:
+        reason = "account_inactive"
+    else:
+        reason = "not_a_member"
+    return RefusedToken(token=token, reason=reason)
 
 
 def api_tokens_revoke_for(*, user_id: int, firm_id: int) -> list[int]:
