@@ -22,7 +22,7 @@ from authz.web import allows
 from firms.forms import INVITATION_SESSION_KEY
 from firms.models import Firm
 from practices.models import PracticeMember
-from tenants.auditlog.services import client_ip
+from tenants.auditlog.services import actor_from_request, client_ip
 
 
 @allows(Action.PUBLIC_PAGE)
@@ -117,7 +117,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 user=user, email__iexact=user.email, verified=True
             ).exists():
                 raise ValidationError(_("メールアドレスの確認を完了してから参加してください。"))
-            membership = services.invitation_accept(raw_token=token, user=user)
+            membership = services.invitation_accept(
+                raw_token=token, user=user, log_actor=actor_from_request(request, role=found.role)
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return render(request, "public_site/invitation.html", {"invitation": found})

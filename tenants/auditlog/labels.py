@@ -55,6 +55,11 @@ ACTION_LABELS: dict[str, str | Promise] = {
     # the firm, its members and its accountants
     "member_add": pgettext_lazy("access log action", "メンバーの追加"),
     "member_remove": pgettext_lazy("access log action", "メンバーの削除"),
+    "member_role": pgettext_lazy("access log action", "役割の変更"),
+    "member_invite": pgettext_lazy("access log action", "メンバーの招待"),
+    "invite_revoke": pgettext_lazy("access log action", "招待の取消"),
+    "token_create": pgettext_lazy("access log action", "APIトークンの発行"),
+    "token_revoke": pgettext_lazy("access log action", "APIトークンの無効化"),
     "practice_invite": pgettext_lazy("access log action", "事務所の招待"),
     "practice_link": pgettext_lazy("access log action", "事務所との連携"),
     "practice_unlink": pgettext_lazy("access log action", "事務所との連携解除"),

@@ -51,6 +51,33 @@ def require_allowed(allowed: bool, *, actor: Actor, action: str, person_id: int 
         raise NotAllowed from denial
 
 
+# --- purposes of use ------------------------------------------------------------------------
+# A purpose is what a reveal or an export must name: adding, stopping or resuming one changes
+# what may be revealed, so each change commits with its entry or not at all.
+
+
+def purpose_add(*, actor: Actor, purpose: Purpose) -> Purpose:
+    """Register a new purpose (validated, not yet saved, e.g. by the page's form)."""
+    require_allowed(policy.can_manage_purposes(actor.role), actor=actor, action="permission")
+    with transaction.atomic():
+        purpose.save()
+        log_access(actor=actor, action="permission",
+                   detail={"purpose": purpose.code, "event": "added"})  # fmt: skip
+    return purpose
+
+
+def purpose_toggle(*, actor: Actor, purpose_id: int) -> Purpose:
+    """Stop a purpose, or resume a stopped one. Purpose.DoesNotExist for an unknown id."""
+    require_allowed(policy.can_manage_purposes(actor.role), actor=actor, action="permission")
+    with transaction.atomic():
+        purpose = Purpose.objects.select_for_update().get(pk=purpose_id)
+        purpose.active = not purpose.active
+        purpose.save(update_fields=["active"])
+        log_access(actor=actor, action="permission",
+                   detail={"purpose": purpose.code, "active": purpose.active})  # fmt: skip
+    return purpose
+
+
 # --- people ---------------------------------------------------------------------------------
 
 

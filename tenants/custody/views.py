@@ -436,13 +436,7 @@ def purposes(request: HttpRequest) -> HttpResponse:
             )
             return redirect("purposes")
         if form.is_valid():
-            with transaction.atomic():
-                purpose = form.save()
-                log_access(
-                    actor=_actor(request),
-                    action="permission",
-                    detail={"purpose": purpose.code, "event": "added"},
-                )
+            services.purpose_add(actor=_actor(request), purpose=form.save(commit=False))
             messages.success(request, _("利用目的を追加しました。"))
             return redirect("purposes")
     return render(
@@ -463,15 +457,8 @@ def purpose_toggle(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         )
         return redirect("purposes")
-    purpose = get_object_or_404(Purpose, pk=pk)
-    purpose.active = not purpose.active
-    purpose.save(update_fields=["active"])
-    with transaction.atomic():
-        log_access(
-            actor=_actor(request),
-            action="permission",
-            detail={"purpose": purpose.code, "active": purpose.active},
-        )
+    get_object_or_404(Purpose, pk=pk)
+    services.purpose_toggle(actor=_actor(request), purpose_id=pk)
     return redirect("purposes")
 
 

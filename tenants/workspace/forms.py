@@ -17,7 +17,11 @@ class RoleForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(label=_("名前（用途）"), max_length=100)
-    user = forms.ChoiceField(label=_("このトークンで操作する利用者"))
+    # Not shown: a token is minted in its holder's own name. A post naming another member is
+    # refused by the service (accounts.api_tokens), one naming no member here by this field.
+    user = forms.ChoiceField(
+        label=_("このトークンで操作する利用者"), required=False, widget=forms.HiddenInput
+    )
     scopes = forms.MultipleChoiceField(
         label=_("権限"), widget=forms.CheckboxSelectMultiple, choices=ApiScope.choices
     )

@@ -75,7 +75,10 @@ def members(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.invitation_create(
-                actor=actor, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
+                actor=actor,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                log_actor=actor_from_request(request),
             )
         except PermissionDenied as error:
             messages.error(request, _message(error))
@@ -108,7 +111,10 @@ def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse
         if not form.is_valid():
             raise ValidationError(_("役割が正しくありません。一覧から役割を選んでください。"))
         services.membership_change_role(
-            actor=actor, membership=target, role=form.cleaned_data["role"]
+            actor=actor,
+            membership=target,
+            role=form.cleaned_data["role"],
+            log_actor=actor_from_request(request),
         )
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, _message(error))
@@ -123,7 +129,9 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
     target = get_object_or_404(Membership, pk=membership_id, firm=actor.firm)
     try:
-        services.membership_remove(actor=actor, membership=target)
+        services.membership_remove(
+            actor=actor, membership=target, log_actor=actor_from_request(request)
+        )
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, _message(error))
     else:
@@ -137,7 +145,9 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
     invitation = get_object_or_404(Invitation, pk=invitation_id, firm=actor.firm)
     try:
-        services.invitation_revoke(actor=actor, invitation=invitation)
+        services.invitation_revoke(
+            actor=actor, invitation=invitation, log_actor=actor_from_request(request)
+        )
     except PermissionDenied as error:
         messages.error(request, _message(error))
     else:
@@ -169,7 +179,8 @@ def _message(error: Exception) -> str:
 
 @allows(Action.TOKENS_MANAGE)
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    """Owners create and revoke the firm's API tokens; a new token is shown once."""
+    """Owners create and revoke the firm's API tokens; a new token is shown once. A token is
+    minted in the owner's own name only: it acts as, and is logged under, its holder."""
     actor: Membership = request.membership  # type: ignore[attr-defined]
     if actor.role != Role.OWNER:
         raise Http404
@@ -177,16 +188,19 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None, members=members)
     raw_token = None
     if request.method == "POST" and form.is_valid():
-        user = next(m.user for m in members if str(m.user_id) == form.cleaned_data["user"])
+        # The holder is the owner minting it; a post naming another member (an old form, a
+        # script) reaches the service, which refuses it with a clear message.
+        named = form.cleaned_data["user"] or str(actor.user_id)
+        user = next(m.user for m in members if str(m.user_id) == named)
         try:
             _token, raw_token = api_token_create(
                 firm=actor.firm,
                 user=user,
                 scopes=form.cleaned_data["scopes"],
                 name=form.cleaned_data["name"],
-                created_by=actor.user,
+                actor=actor_from_request(request),
             )
-        except ValidationError as error:
+        except (ValidationError, PermissionDenied) as error:
             form.add_error(None, _message(error))
         else:
             form = ApiTokenForm(members=members)
@@ -208,7 +222,7 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     if actor.role != Role.OWNER:
         raise Http404
     token = get_object_or_404(ApiToken, pk=token_id, firm=actor.firm)
-    api_token_revoke(token)
+    api_token_revoke(token, actor=actor_from_request(request))
     messages.success(request, _("トークンを無効にしました。"))
     return redirect("api_tokens")
 

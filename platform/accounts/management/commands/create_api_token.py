@@ -1,7 +1,9 @@
 """Create a firm API token for a member, for scripts and payroll software.
 
 ./manage.py create_api_token --tenant SLUG --user EMAIL --scopes read,write,reveal,export,audit
-The token is printed once, as the last word of the last line.
+The token is printed once, as the last word of the last line. It acts as the member named
+(who must be an active member of the firm), and is for them only: the firm's access log
+records its minting with the command, a system actor, as the one who minted it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.api_tokens import api_token_create
 from accounts.models import User
 from firms.models import Firm
+from tenants.auditlog.services import Actor
+
+# What the firm's log names as the actor: system:create-api-token.
+COMMAND_ACTOR = "create-api-token"
 
 
 class Command(BaseCommand):
@@ -32,7 +38,13 @@ class Command(BaseCommand):
             raise CommandError(f"No account {options['user']!r}.")
         scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
         try:
-            token, raw = api_token_create(firm=firm, user=user, scopes=scopes, name=options["name"])
+            token, raw = api_token_create(
+                firm=firm,
+                user=user,
+                scopes=scopes,
+                name=options["name"],
+                actor=Actor.system(COMMAND_ACTOR),
+            )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(f"Token for {user.email} in {firm.slug}, scopes {','.join(token.scopes)}")
