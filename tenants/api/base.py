@@ -29,6 +29,8 @@ class FirmAPIView(GenericAPIView):
     required_actions: dict[str, Action] = {}
     # Read by authz.web: reached as Action.API, decided here once the token is known.
     authz_api = True
+    # The URL's `pk` is a person's id: a refusal is logged against that person.
+    pk_is_person = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

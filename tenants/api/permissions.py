@@ -24,7 +24,12 @@ class TokenHasScope(BasePermission):
         if needed is None or action is None:
             return False
         actor = actor_from_request(request._request)
+        # Whose record a refusal was about, where the URL names a person (the access log's
+        # "whose"); an id that is not a number names nobody.
+        person_id = view.kwargs.get("pk") if view.pk_is_person else None
+        person_id = person_id if isinstance(person_id, int) else None
         if needed not in token.scopes:
-            raise deny(actor, action, message=self.message, detail={"scope": needed})
-        require(actor, action)
+            raise deny(actor, action, message=self.message, person_id=person_id,
+                       detail={"scope": needed})  # fmt: skip
+        require(actor, action, person_id=person_id)
         return True

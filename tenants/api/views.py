@@ -63,6 +63,7 @@ class PeopleView(FirmAPIView):
 
 class PersonView(FirmAPIView):
     serializer_class = PersonSerializer
+    pk_is_person = True
     required_scopes = {"GET": "read", "PATCH": "write", "DELETE": "write"}
     required_actions = {
         "GET": Action.PEOPLE_VIEW,
@@ -95,6 +96,7 @@ class PersonView(FirmAPIView):
 
 class MyNumberView(FirmAPIView):
     serializer_class = MyNumberInSerializer
+    pk_is_person = True
     required_scopes = {"PUT": "write"}
     required_actions = {"PUT": Action.PEOPLE_WRITE}
 
@@ -116,6 +118,7 @@ class MyNumberView(FirmAPIView):
 
 class RevealView(FirmAPIView):
     serializer_class = RevealInSerializer
+    pk_is_person = True
     required_scopes = {"POST": "reveal"}
     required_actions = {"POST": Action.NUMBER_REVEAL}
 
