@@ -1,4 +1,4 @@
-"""The operator console (bare domain, operators only, MFA always: see AccessPolicyMiddleware).
+"""The operator console (bare domain, operators only, MFA always: see AuthorizationMiddleware).
 
 Operators see firms' state and run their lifecycle and keys; nothing here decrypts a number.
 """

@@ -103,7 +103,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def actor_from_request(request: HttpRequest, *, role: str | None = None) -> Actor:
     """The actor of a request on a firm host. The role is, in order: the one given, the
-    member's role in this firm (AccessPolicyMiddleware or the API authentication set
+    member's role in this firm (AuthorizationMiddleware or the API authentication set
     request.membership), "api" for a token without membership, "operator" for a platform
     operator, else blank."""
     user = getattr(request, "user", None)

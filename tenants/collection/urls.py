@@ -15,7 +15,7 @@ urlpatterns = [
     path("collection/<int:pk>/reject/", views.request_reject, name="collection_reject"),
     path("collection/documents/<uuid:pk>/", views.document_view, name="collection_document"),
     path("collection/paper/<int:person_pk>/", views.paper_entry, name="collection_paper"),
-    # The person's pages: open to anyone holding the link (AccessPolicyMiddleware).
+    # The person's pages: open to anyone holding the link (AuthorizationMiddleware).
     path("s/done/", submit_views.done, name="collection_submit_done"),
     path("s/<str:token>/", submit_views.submit, name="collection_submit"),
     path("s/<str:token>/decline/", submit_views.decline, name="collection_decline"),

@@ -1,4 +1,4 @@
-"""Pages on a firm's host. AccessPolicyMiddleware has already checked membership and MFA, and
+"""Pages on a firm's host. AuthorizationMiddleware has already checked membership and MFA, and
 set request.membership; views here only decide what the role may do."""
 
 from __future__ import annotations
