@@ -9,6 +9,7 @@ import stripe
 from celery import shared_task
 from django.db import DatabaseError
 
+from authz.actions import Action
 from firms.models import Firm
 
 from . import services
@@ -23,7 +24,12 @@ def _backoff(retries: int) -> int:
     return min(30 * 2**retries, 3600)
 
 
-@shared_task(bind=True, name="billing.process_webhook_event", max_retries=MAX_RETRIES)
+@shared_task(
+    bind=True,
+    name="billing.process_webhook_event",
+    max_retries=MAX_RETRIES,
+    authz_action=Action.BILLING_WEBHOOK,
+)
 def process_webhook_event(self, event_pk: int) -> str:
     try:
         return services.process_event(event_pk)
@@ -42,7 +48,9 @@ def process_webhook_event(self, event_pk: int) -> str:
         return "failed"
 
 
-@shared_task(bind=True, name="billing.sync_quantity", max_retries=5)
+@shared_task(
+    bind=True, name="billing.sync_quantity", max_retries=5, authz_action=Action.SYSTEM_SCHEDULE
+)
 def sync_quantity(self, firm_id: int) -> int | None:
     firm = Firm.objects.filter(pk=firm_id).first()
     if firm is None:
@@ -53,7 +61,7 @@ def sync_quantity(self, firm_id: int) -> int | None:
         raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from error
 
 
-@shared_task(name="billing.sync_all_quantities")
+@shared_task(name="billing.sync_all_quantities", authz_action=Action.SYSTEM_SCHEDULE)
 def sync_all_quantities() -> int:
     """Daily (beat): catches every change the per-change sync missed, e.g. numbers deleted
     by the retention sweep."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import connection
 
+from authz.actions import Action
 from firms.models import Firm
 
 from .checkpoints import firms_with_logs, record_checkpoint
 
 
-@shared_task(name="audit.checkpoint_all")
+@shared_task(name="audit.checkpoint_all", authz_action=Action.SYSTEM_SCHEDULE)
 def checkpoint_all() -> int:
     schemas = [firm.schema_name for firm in firms_with_logs()]
     for schema in schemas:
@@ -21,7 +22,7 @@ def checkpoint_all() -> int:
     return len(schemas)
 
 
-@shared_task(name="audit.checkpoint_firm")
+@shared_task(name="audit.checkpoint_firm", authz_action=Action.SYSTEM_SCHEDULE)
 def checkpoint_firm(schema_name: str) -> int | None:
     current = getattr(connection, "schema_name", None)
     if current != schema_name:
@@ -30,14 +31,19 @@ def checkpoint_firm(schema_name: str) -> int | None:
     return None if checkpoint is None else checkpoint.seq
 
 
-@shared_task(name="audit.run_export_job", autoretry_for=(ConnectionError,), max_retries=3)
+@shared_task(
+    name="audit.run_export_job",
+    autoretry_for=(ConnectionError,),
+    max_retries=3,
+    authz_action=Action.AUDIT_EXPORT,
+)
 def run_export_job(job_id: str) -> int:
     from .export_jobs import job_run
 
     return job_run(job_id).entries
 
 
-@shared_task(name="audit.dispatch_queued_exports", bind=True)
+@shared_task(name="audit.dispatch_queued_exports", bind=True, authz_action=Action.SYSTEM_SCHEDULE)
 def dispatch_queued_exports(self) -> int:
     """Beat, every minute: send again the exports still queued (docs/decisions.md D25), to
     the queue this task came from (so a worker serving one queue does all of it)."""
@@ -46,7 +52,7 @@ def dispatch_queued_exports(self) -> int:
     return dispatch(queue=(self.request.delivery_info or {}).get("routing_key") or None)
 
 
-@shared_task(name="audit.purge_expired_exports")
+@shared_task(name="audit.purge_expired_exports", authz_action=Action.SYSTEM_SCHEDULE)
 def purge_expired_exports() -> int:
     from .export_jobs import purge_expired_exports as purge
 

@@ -31,6 +31,9 @@ class Where(StrEnum):
     ACCOUNT_MFA = "account_mfa"
     OPERATOR = "operator"
     FIRM = "firm"
+    # The platform itself: beat's schedules, and commands run on the server by an operator
+    # with shell access. Services decide what such a job may do with Actor.system(...).
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ class Action(StrEnum):
     PORTFOLIO_VIEW = "portfolio.view"  # client firms' figures and names, per firm as below
     AUDIT_EXPORT = "audit.export"  # consolidated exports across firms
     OPERATOR_CONSOLE = "operator.console"
+
+    # -- the platform's own jobs (tasks and commands) --------------------------------------
+    SYSTEM_SCHEDULE = "system.schedule"  # checkpoints, reminders, purges, key upkeep, billing
+    RETENTION_SWEEP = "system.retention"  # deletions that are due
+    OPERATOR_COMMAND = "operator.command"  # a management command on the server
 
     # -- a firm's host ---------------------------------------------------------------------
     FIRM_HOME = "firm.home"  # dashboard, help, language, sign-out
@@ -103,6 +111,9 @@ RULES: dict[Action, Rule] = {
     Action.PORTFOLIO_VIEW: Rule(Where.ACCOUNT_MFA, STAFF - {Role.VIEWER}),
     Action.AUDIT_EXPORT: Rule(Where.ACCOUNT_MFA, frozenset({Role.OWNER, Role.ACCOUNTANT})),
     Action.OPERATOR_CONSOLE: Rule(Where.OPERATOR),
+    Action.SYSTEM_SCHEDULE: Rule(Where.SYSTEM, frozenset({SYSTEM})),
+    Action.RETENTION_SWEEP: Rule(Where.SYSTEM, frozenset({SYSTEM})),
+    Action.OPERATOR_COMMAND: Rule(Where.SYSTEM, frozenset({SYSTEM})),
     Action.FIRM_HOME: Rule(Where.FIRM, MEMBERS),
     Action.PEOPLE_VIEW: Rule(Where.FIRM, MEMBERS),
     Action.PEOPLE_WRITE: Rule(Where.FIRM, WRITERS),

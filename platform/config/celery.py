@@ -3,7 +3,6 @@ entries name the schema they run in."""
 
 import os
 
-from celery.signals import task_postrun
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -14,6 +13,9 @@ class NumberInTaskArguments(ValueError):
 
 
 class CustodyCeleryApp(TenantAwareCeleryApp):
+    # Every task declares its authorization action, or it does not run (authz.jobs).
+    task_cls = "authz.jobs:AuthorizedTask"
+
     def send_task(self, name, args=None, kwargs=None, **options):
         """Task arguments sit in the broker (Redis, files) in plaintext: refuse to send one
         that carries anything shaped like a number. Tasks take ids, never numbers."""
@@ -55,12 +57,3 @@ def _make_filesystem_broker_folders(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
-
-
-@task_postrun.connect
-def _write_pending_denials(**kwargs):
-    """A refusal inside a task's transaction is written to the firm's log once the task is
-    done (authz.errors: the transaction has rolled back by then)."""
-    from authz.errors import flush_pending
-
-    flush_pending()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from authz.actions import Action
 from firms.models import Firm
 
 from .errors import CiphertextInvalid, KeyUnavailable
@@ -14,7 +15,7 @@ from .health import check_firm_key, firms_to_check
 from .rotation import ROTATION_ACTOR, due_firms, is_due, retire_unused_keks, rotate_firm_key
 
 
-@shared_task(name="keys.rotate_due")
+@shared_task(name="keys.rotate_due", authz_action=Action.SYSTEM_SCHEDULE)
 def rotate_due() -> int:
     """Destroy replaced KEKs nothing refers to any more (retries after a provider failure),
     then send one rotation per firm whose key is due."""
@@ -25,7 +26,7 @@ def rotate_due() -> int:
     return len(firms)
 
 
-@shared_task(name="keys.rotate_firm")
+@shared_task(name="keys.rotate_firm", authz_action=Action.SYSTEM_SCHEDULE)
 def rotate_firm(firm_id: int) -> int | None:
     firm = Firm.objects.get(pk=firm_id)
     if not is_due(firm):  # rotated meanwhile (by an operator, or a duplicate message)
@@ -37,7 +38,7 @@ def rotate_firm(firm_id: int) -> int | None:
     return result.data_key_version
 
 
-@shared_task(name="keys.health_check_all")
+@shared_task(name="keys.health_check_all", authz_action=Action.SYSTEM_SCHEDULE)
 def health_check_all() -> int:
     firms = firms_to_check()
     for firm in firms:
@@ -45,7 +46,7 @@ def health_check_all() -> int:
     return len(firms)
 
 
-@shared_task(name="keys.health_check_firm")
+@shared_task(name="keys.health_check_firm", authz_action=Action.SYSTEM_SCHEDULE)
 def health_check_firm(firm_id: int) -> bool | None:
     result = check_firm_key(Firm.objects.get(pk=firm_id))
     return None if result is None else result.ok

@@ -7,12 +7,13 @@ from celery import shared_task
 from django.db import connection
 
 from audit.checkpoints import firms_with_logs
+from authz.actions import Action
 from firms.models import Firm
 
 from .services import purge_deleted_documents, send_due_reminders
 
 
-@shared_task(name="collection.remind_all")
+@shared_task(name="collection.remind_all", authz_action=Action.SYSTEM_SCHEDULE)
 def remind_all() -> int:
     schemas = [firm.schema_name for firm in firms_with_logs()]
     for schema in schemas:
@@ -20,7 +21,7 @@ def remind_all() -> int:
     return len(schemas)
 
 
-@shared_task(name="collection.remind_firm")
+@shared_task(name="collection.remind_firm", authz_action=Action.SYSTEM_SCHEDULE)
 def remind_firm(schema_name: str) -> int:
     current = getattr(connection, "schema_name", None)
     if current != schema_name:

@@ -18,7 +18,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from authz.actions import Action
-from authz.decide import require
 from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal
@@ -28,7 +27,7 @@ from tenants.auditlog.services import Actor, log_access, log_access_many
 from . import mynumber
 from .errors import CustodyError
 from .models import MyNumberRecord, Person, PersonKind, Purpose
-from .services import NUMBER_FIELD, default_purposes
+from .services import NUMBER_FIELD, default_purposes, require_action
 
 
 @dataclass
@@ -85,7 +84,7 @@ def people_import(
 
     The rows are written CHUNK at a time, all in one transaction; `progress(rows written)`
     is called after each chunk (the background import reports it, config.progress)."""
-    require(actor, Action.PEOPLE_WRITE, log_action="import", detail={"rows": len(rows)})
+    require_action(actor, Action.PEOPLE_WRITE, log_action="import", detail={"rows": len(rows)})
     require_can_add_data(firm, adding_people=len(rows))
     purposes = {p.code: p for p in Purpose.objects.filter(active=True)}
     numbers, indexes, errors = _check_all(actor, firm, rows, purposes, row_numbers)
@@ -197,7 +196,9 @@ def _check_all(
     numbers, errors = _check(rows, purposes, label)
     if not numbers:
         return numbers, {}, sorted(errors, key=lambda e: (e.row, e.field))
-    require(actor, Action.NUMBER_MATCH, log_action="number_match", detail={"rows": len(numbers)})
+    require_action(
+        actor, Action.NUMBER_MATCH, log_action="number_match", detail={"rows": len(numbers)}
+    )
     indexes = {i: blind_index(firm, number) for i, number in numbers.items()}
     taken = _taken(list(indexes.values()))
     with transaction.atomic():

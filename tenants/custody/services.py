@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from authz.actions import Action
-from authz.decide import deny, require
+from authz.decide import deny, permits
 from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal, unseal
@@ -48,6 +48,15 @@ def require_allowed(allowed: bool, *, actor: Actor, action: str, person_id: int 
     if not allowed:
         denial = deny(actor, None, log_action=action, person_id=person_id,
                       purpose=purpose, detail=detail)  # fmt: skip
+        raise NotAllowed from denial
+
+
+def require_action(actor: Actor, action: Action, *, log_action: str, person_id: int | None = None,
+                   detail: dict | None = None) -> None:  # fmt: skip
+    """The authorization layer's answer for this action, refused as the custody services
+    refuse (NotAllowed, which the pages turn into a message), the refusal logged as above."""
+    if not permits(actor.role, action):
+        denial = deny(actor, action, log_action=log_action, person_id=person_id, detail=detail)
         raise NotAllowed from denial
 
 
@@ -173,7 +182,7 @@ def number_set(
     number tells whether the firm already holds it (DuplicateMyNumber), so only roles that
     may reveal may enter one (authz NUMBER_MATCH, issue 16 finding 13)."""
     require_allowed(policy.can_write(actor.role), actor=actor, action="update", person_id=person.pk)
-    require(actor, Action.NUMBER_MATCH, log_action="update", person_id=person.pk)
+    require_action(actor, Action.NUMBER_MATCH, log_action="update", person_id=person.pk)
     require_can_add_data(firm)
     number = mynumber.validate(raw)
     purposes = resolve_purposes(purpose_codes, person.kind)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import connection
 
+from authz.actions import Action
 
-@shared_task(name="custody.import_upload")
+
+@shared_task(name="custody.import_upload", authz_action=Action.PEOPLE_WRITE)
 def import_upload(schema_name: str, upload_id: str) -> str:
     current = getattr(connection, "schema_name", None)
     if current != schema_name:

@@ -9,12 +9,13 @@ from celery import shared_task
 from django.db import connection
 
 from audit.checkpoints import firms_with_logs
+from authz.actions import Action
 from firms.models import Firm
 
 from .services import retention_sweep
 
 
-@shared_task(name="retention.sweep_all", bind=True)
+@shared_task(name="retention.sweep_all", bind=True, authz_action=Action.RETENTION_SWEEP)
 def sweep_all(self) -> int:
     queue = (self.request.delivery_info or {}).get("routing_key") or None
     schemas = [firm.schema_name for firm in firms_with_logs()]
@@ -26,7 +27,12 @@ def sweep_all(self) -> int:
 # Acknowledged only once done, and given back if the worker dies: the sweep is idempotent
 # (tests/trust/test_faults_sweep.py), so a worker killed mid-sweep leaves the message for
 # the next worker instead of leaving the rest of the firm for tomorrow's run.
-@shared_task(name="retention.sweep_firm", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="retention.sweep_firm",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    authz_action=Action.RETENTION_SWEEP,
+)
 def sweep_firm(schema_name: str) -> int:
     current = getattr(connection, "schema_name", None)
     if current != schema_name:

@@ -87,3 +87,74 @@ def test_per_method_declarations_override_the_default():
 
     assert declared_action(views.members, "GET") is Action.MEMBERS_VIEW
     assert declared_action(views.members, "POST") is Action.MEMBERS_MANAGE
+
+
+# -- tasks and management commands ---------------------------------------------------------
+
+OUR_APPS = ("accounts", "audit", "firms", "keys", "operators", "practices", "billing", "tenants.")
+
+
+def _our_tasks() -> dict:
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    return {
+        name: task for name, task in app.tasks.items() if not name.startswith(("celery.", "tests."))
+    }
+
+
+def test_every_task_declares_an_action():
+    tasks = _our_tasks()
+    assert len(tasks) >= 20  # autodiscovery found them
+    assert [name for name, task in tasks.items() if task.authz_action not in RULES] == []
+
+
+def test_a_task_that_declares_nothing_does_not_run():
+    from authz.errors import Denied
+    from config.celery import app
+
+    ran = []
+
+    @app.task(name="tests.undeclared")
+    def undeclared() -> None:
+        ran.append(True)
+
+    with pytest.raises(Denied):
+        undeclared()
+    assert ran == []
+
+
+def test_every_command_declares_an_action():
+    from django.core.management import get_commands, load_command_class
+
+    from authz.jobs import DeclaredCommand
+
+    ours = {
+        name: app
+        for name, app in get_commands().items()
+        if app in OUR_APPS or app.startswith("tenants.")
+    }
+    assert len(ours) >= 19
+    undeclared = []
+    for name, app in ours.items():
+        command = load_command_class(app, name)
+        if not isinstance(command, DeclaredCommand) or command.authz_action not in RULES:
+            undeclared.append(name)
+    assert undeclared == []
+
+
+def test_a_command_that_declares_nothing_does_not_run():
+    from django.core.management import call_command
+    from django.core.management.base import BaseCommand, CommandError
+
+    from authz.jobs import DeclaredCommand
+
+    ran = []
+
+    class Undeclared(DeclaredCommand, BaseCommand):
+        def handle(self, *args, **options):
+            ran.append(True)
+
+    with pytest.raises(CommandError, match="declares no authorization action"):
+        call_command(Undeclared())
+    assert ran == []

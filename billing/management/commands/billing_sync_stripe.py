@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from billing.catalog import sync_catalog
 from billing.stripe_api import billing_enabled, client
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Create or update the Stripe catalog (products, prices, tax rate), idempotently."
 
     def add_arguments(self, parser):

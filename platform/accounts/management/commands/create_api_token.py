@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.api_tokens import api_token_create
 from accounts.models import User
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import Firm
 from tenants.auditlog.services import Actor
 
@@ -20,7 +22,8 @@ from tenants.auditlog.services import Actor
 COMMAND_ACTOR = "create-api-token"
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Create an API token for a member of a firm (printed once)."
 
     def add_arguments(self, parser):

@@ -17,10 +17,13 @@ from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import User
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import public_url
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Create a platform operator and print a one-time link to set the password."
 
     def add_arguments(self, parser):

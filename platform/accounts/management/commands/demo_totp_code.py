@@ -13,8 +13,12 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 
-class Command(BaseCommand):
+
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Print the current TOTP code of a user (local default only)."
 
     def add_arguments(self, parser):

@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from audit.export import FORMATS, export_audit
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import Firm
 
 
@@ -19,7 +21,8 @@ def _day(text: str) -> date:
         raise CommandError(f"not a date (YYYY-MM-DD): {text!r}") from error
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = (
         "Export every access-log entry of the given firms in a period (dates inclusive, in "
         "the platform's time zone) to one signed file."

@@ -29,6 +29,8 @@ from audit.investigation import (
     log_detail,
     merge,
 )
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import Firm
 from operators.log import log_operator_action
 from tenants.auditlog.services import Actor, log_access
@@ -43,7 +45,8 @@ def _day(text: str) -> date:
         raise CommandError(f"not a date (YYYY-MM-DD): {text!r}") from error
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = (
         "List every person whose record an actor (email or API token id) touched in a period "
         "(dates inclusive, platform time zone), with how, as CSV."

@@ -6,10 +6,13 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.signing import public_key_b64
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from infra.audit.verify_audit_export import ExportInvalid, verify
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Verify a consolidated audit export: signature, file digest and every firm's chain."
 
     def add_arguments(self, parser):

@@ -13,10 +13,14 @@ from django.core.management.commands import flush
 from django.db import connections, transaction
 from django_tenants.utils import get_public_schema_name
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import Domain, Firm, TemplateDump
 
 
-class Command(flush.Command):
+class Command(DeclaredCommand, flush.Command):
+    authz_action = Action.OPERATOR_COMMAND
+
     def handle(self, **options):
         database = options["database"]
         public = list(Firm.objects.using(database).filter(schema_name=get_public_schema_name()))

@@ -22,6 +22,8 @@ from django_tenants.management.commands.migrate_schemas import (
 from django_tenants.utils import get_public_schema_name
 from psycopg import sql
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import Firm, FirmKey
 from firms.provisioning import ensure_public_tenant
 from firms.schema_status import schemas_behind, tenant_app_labels
@@ -30,7 +32,8 @@ from firms.template_schema import refresh_template_dump, template_dump_is_curren
 TARGETED_OPTIONS = ("app_label", "fake", "fake_initial", "plan", "prune", "migration_name")
 
 
-class Command(MigrateSchemasCommand):
+class Command(DeclaredCommand, MigrateSchemasCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Migrate the public, template and firm schemas, skipping those already up to date."
 
     def handle(self, *args, **options):

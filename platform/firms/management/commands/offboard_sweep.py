@@ -11,10 +11,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.offboarding import offboarding_sweep
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Run every firm offboarding step that is due."
 
     def handle(self, *args: Any, **options: Any) -> None:

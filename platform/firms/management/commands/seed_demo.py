@@ -15,6 +15,8 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from accounts.services import membership_create
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import Firm, firm_url, public_url
 from firms.provisioning import provision_firm
 
@@ -37,7 +39,8 @@ DEMO_USERS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Create the demo firms and users (local default only) and print their logins."
 
     def handle(self, *args, **options):

@@ -10,12 +10,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from keys.health import check_all, check_firm_key
 
 from ._common import firm_by_slug
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Round-trip every firm's key-encryption key (or one firm's) and report."
 
     def add_arguments(self, parser: CommandParser) -> None:

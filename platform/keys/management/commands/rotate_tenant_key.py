@@ -10,13 +10,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from keys.errors import CiphertextInvalid, KeyUnavailable
 from keys.rotation import rotate_firm_key
 
 from ._common import actor, add_actor_argument, firm_by_slug
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Rotate a firm's key-encryption key and data key now."
 
     def add_arguments(self, parser: CommandParser) -> None:

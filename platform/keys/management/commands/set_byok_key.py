@@ -11,13 +11,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from keys.byok import ByokRejected, set_firm_byok_key
 from keys.errors import KeyUnavailable
 
 from ._common import actor, add_actor_argument, firm_by_slug
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Use a KMS key in the firm's own AWS account as its key-encryption key."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date, parse_datetime
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from operators.log import EXPORT_COLUMNS, export_rows
 
 
@@ -31,7 +33,8 @@ def _moment(value: str | None, option: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Export the operator log (with its hash chain) as CSV."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -10,10 +10,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from operators.log import verify_operator_log
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Verify the operator log's hash chain."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -11,11 +11,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from audit.checkpoints import firms_with_logs
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from firms.models import Firm
 from tenants.retention.services import retention_sweep
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Delete (or propose) every My Number past its retention due date."
 
     def add_arguments(self, parser: CommandParser) -> None:
