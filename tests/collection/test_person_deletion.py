@@ -5,6 +5,7 @@ commit is finished by the collection sweep, which removes files no row points at
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -76,7 +77,7 @@ def test_a_removal_that_fails_after_the_commit_is_finished_by_the_sweep(
         assert not Person.objects.filter(pk=person.pk).exists()
         assert {d.storage_key for d in documents} <= _versions(acme)
         # A file stored a moment ago whose row has not committed yet is not an orphan.
-        files.store_document(acme, __import__("uuid").uuid4(), files.CheckedDocument(
+        files.store_document(acme, uuid.uuid4(), files.CheckedDocument(
             data=b"%PDF-1.4 in flight", content_type="application/pdf"))  # fmt: skip
         assert purge_orphan_documents(acme) == 0
         removed = purge_orphan_documents(acme, now=timezone.now() + timedelta(hours=2))
@@ -96,3 +97,19 @@ def test_a_refused_deletion_removes_no_file(acme, alice, django_capture_on_commi
         assert Person.objects.filter(pk=employee.pk).exists()
         assert not DeletionRecord.objects.filter(person_id=employee.pk).exists()
     assert documents[0].storage_key in _versions(acme)
+
+
+def test_the_reminder_task_removes_files_no_row_names(acme, settings):
+    import os
+    from pathlib import Path
+
+    from tenants.collection.tasks import remind_firm
+
+    kept = add_documents(acme, person_with_number(acme, 8), count=1)
+    orphan = files.store_document(acme, uuid.uuid4(), files.CheckedDocument(
+        data=b"%PDF-1.4 orphan", content_type="application/pdf"))  # fmt: skip
+    two_hours_ago = timezone.now().timestamp() - 7200
+    os.utime(Path(settings.OBJECT_STORE_LOCAL_DIR) / orphan, (two_hours_ago, two_hours_ago))
+    with tenant_context(acme):
+        remind_firm(acme.schema_name)
+    assert _versions(acme) == {kept[0].storage_key}
