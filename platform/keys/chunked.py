@@ -40,10 +40,11 @@ def _field(field: str, index: int, last: bool) -> str:
 
 class SealingWriter(io.RawIOBase):
     """A write-only stream that seals what is written to it, chunk by chunk, onto `target`
-    (a binary file open for writing): plaintext never reaches `target`, and memory holds at
-    most two chunks (one kept back until the next write or close() says whether it is the
-    last). close() writes the last chunk; it does not close `target`. Not seekable, which
-    zipfile handles by writing data descriptors. `size` and `sha256` describe the plaintext."""
+    (a binary file open for writing): plaintext never reaches `target`, and memory holds a
+    few chunks at most whatever the size (the buffered one, kept back until the next write
+    or close() says whether it is the last, and the one being sealed). close() writes the
+    last chunk; it does not close `target`. Not seekable, which zipfile handles by writing
+    data descriptors. `size` and `sha256` describe the plaintext."""
 
     def __init__(self, firm: Firm, target: BinaryIO, *, record: str, field: str,
                  chunk_size: int = CHUNK_SIZE) -> None:  # fmt: skip
@@ -69,8 +70,10 @@ class SealingWriter(io.RawIOBase):
         self._buffer += data
         # Keep at least one full chunk back: only close() knows which chunk is the last.
         while len(self._buffer) > self._chunk_size:
-            self._seal(bytes(self._buffer[: self._chunk_size]), last=False)
+            with memoryview(self._buffer) as view:
+                chunk = bytes(view[: self._chunk_size])
             del self._buffer[: self._chunk_size]
+            self._seal(chunk, last=False)
         return len(data)
 
     def close(self) -> None:

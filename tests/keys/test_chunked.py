@@ -70,3 +70,26 @@ def test_a_destroyed_firm_key_opens_no_copy(acme, tmp_path):
     destroy_firm_key(acme)
     with pytest.raises(KeyUnavailable):
         _open(acme, kept)
+
+
+def test_sealing_a_large_stream_holds_a_few_chunks_at_most(acme, tmp_path):
+    import tracemalloc
+
+    block = os.urandom(64 * 1024)
+    with open(tmp_path / "sealed", "wb") as target:
+        chunked.envelope.seal(acme, b"warm", record=RECORD, field=FIELD)  # keys cached first
+        tracemalloc.start()
+        try:
+            with chunked.SealingWriter(acme, target, record=RECORD, field=FIELD) as writer:
+                for _ in range(256):  # 16 MiB through 1 MiB chunks
+                    writer.write(block)
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert writer.size == 16 * 1024 * 1024 and writer.chunks == 16
+    # A chunk buffered, one being sealed and its ciphertext: a few MiB for 16 MiB, and the
+    # same for any size.
+    assert peak < 5 * chunked.CHUNK_SIZE, peak
+    with open(tmp_path / "sealed", "rb") as stream:
+        opened = chunked.unseal_chunks(acme, stream, record=RECORD, field=FIELD)
+        assert sum(len(part) for part in opened) == writer.size
