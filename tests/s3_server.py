@@ -6,7 +6,7 @@ Use it from any test package by importing the fixtures into that package's conft
 
     from tests.s3_server import s3_server, s3_store  # noqa: F401
 
-`s3_store` resets the server, creates an empty bucket and points the settings at it
+`s3_store` resets the server, creates an empty versioned bucket (as production's) and points the settings at it
 (OBJECT_STORE="s3", endpoint, bucket, region, dummy credentials), so objectstore.object_store()
 in that test is an S3ObjectStore talking HTTP to the server: the production code path. The
 fixture's value (an `S3Bucket`) reads the bucket directly, to check what was really stored.
@@ -60,9 +60,14 @@ class S3Server:
             response.read()
 
     def create_bucket(self, name: str) -> None:
-        self.client().create_bucket(
+        client = self.client()
+        client.create_bucket(
             Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region}
         )
+        # Versioned, as the production bucket is (infra/terraform/s3.tf): a delete that
+        # removed only the current version would leave the old bytes behind, and the tests
+        # must see that.
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,16 @@ class S3Bucket:
 
     def head(self, key: str) -> dict[str, Any]:
         return self.client().head_object(Bucket=self.name, Key=key)
+
+    def versions(self, prefix: str = "") -> list[tuple[str, str]]:
+        """Every version and delete marker under prefix, as (key, "version"|"marker"), read
+        directly: what a deletion must leave empty on a versioned bucket."""
+        found: list[tuple[str, str]] = []
+        pages = self.client().get_paginator("list_object_versions")
+        for page in pages.paginate(Bucket=self.name, Prefix=prefix):
+            found += [(item["Key"], "version") for item in page.get("Versions", [])]
+            found += [(item["Key"], "marker") for item in page.get("DeleteMarkers", [])]
+        return sorted(found)
 
 
 @pytest.fixture(scope="session")

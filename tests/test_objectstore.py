@@ -341,3 +341,79 @@ def test_s3_put_file_to_a_missing_bucket_is_unavailable(s3_store, settings, tmp_
     settings.OBJECT_STORE_S3_BUCKET = "no-such-bucket"
     with pytest.raises(ObjectStoreUnavailable, match="no-such-bucket"):
         object_store().put_file(KEY, source)
+
+
+# --- deletion is final: every version, every object under a prefix (issue 16, finding 1) ---
+
+SIBLING = KEY + "-2"  # shares KEY as a string prefix: must survive KEY's deletion
+
+
+def test_s3_delete_removes_every_version_and_delete_marker(s3_store):
+    store = object_store()
+    store.put(KEY, b"first sealing")
+    store.put(KEY, b"second sealing")
+    # A plain DeleteObject on a versioned bucket only stacks a delete marker on top.
+    s3_store.client().delete_object(Bucket=s3_store.name, Key=KEY)
+    store.put(KEY, b"third sealing")
+    store.put(SIBLING, b"another document")
+    assert [kind for key, kind in s3_store.versions(KEY) if key == KEY].count("version") == 3
+    store.delete(KEY)
+    assert s3_store.versions(KEY) == [(SIBLING, "version")]
+    assert not store.exists(KEY)
+    store.delete(KEY)  # nothing left to delete is still fine
+
+
+def test_s3_delete_prefix_pages_and_batches_and_keeps_other_firms(s3_store, monkeypatch):
+    from objectstore import s3
+
+    # Small pages and batches, so a handful of objects go through several of each.
+    monkeypatch.setattr(s3, "LIST_PAGE_SIZE", 3)
+    monkeypatch.setattr(s3, "DELETE_BATCH", 4)
+    store = object_store()
+    for i in range(7):
+        store.put(f"firm_a/documents/{i}", b"v1")
+        store.put(f"firm_a/documents/{i}", b"v2")
+    s3_store.client().delete_object(Bucket=s3_store.name, Key="firm_a/documents/0")
+    store.put("firm_a/offboarding/archive", b"sealed")
+    store.put("firm_ab/documents/0", b"a neighbour whose name starts the same")
+    assert len(s3_store.versions("firm_a/")) == 16
+    listed = store.versions("firm_a/")
+    assert len(listed) == 16 and {v.key for v in listed if v.delete_marker} == {
+        "firm_a/documents/0"
+    }
+    assert store.delete_prefix("firm_a/") == 16
+    assert s3_store.versions("firm_a/") == [] and store.versions("firm_a/") == []
+    assert s3_store.versions() == [("firm_ab/documents/0", "version")]
+    assert store.delete_prefix("firm_a/") == 0
+
+
+@pytest.mark.parametrize("prefix", ["", "firm_a", "/", "../", "firm_a//"])
+def test_delete_prefix_refuses_anything_but_a_folder(prefix, local, s3_store):
+    local.put("firm_a/x", b"x")
+    object_store().put("firm_a/x", b"x")
+    for store in (local, object_store()):
+        with pytest.raises(ValueError):
+            store.delete_prefix(prefix)
+        with pytest.raises(ValueError):
+            store.versions(prefix)
+    assert local.exists("firm_a/x") and object_store().exists("firm_a/x")
+
+
+def test_local_delete_prefix_leaves_nothing_behind(local):
+    for i in range(3):
+        local.put(f"firm_a/documents/{i}", b"sealed")
+    local.put("firm_a/offboarding/archive", b"sealed")
+    local.put("firm_ab/documents/0", b"neighbour")
+    # A write that died between its temporary file and the rename.
+    (local.root / "firm_a" / "documents" / ".~tmp-crashed").write_bytes(b"sealed")
+    listed = local.versions("firm_a/")
+    assert sorted(v.key for v in listed) == [
+        "firm_a/documents/.~tmp-crashed", "firm_a/documents/0", "firm_a/documents/1",
+        "firm_a/documents/2", "firm_a/offboarding/archive",
+    ]  # fmt: skip
+    assert all(v.last_modified is not None and not v.delete_marker for v in listed)
+    assert local.delete_prefix("firm_a/") == 5
+    assert not (local.root / "firm_a").exists()
+    assert local.versions("firm_a/") == []
+    assert local.get("firm_ab/documents/0") == b"neighbour"
+    assert local.delete_prefix("firm_a/") == 0

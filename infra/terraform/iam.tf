@@ -126,15 +126,17 @@ data "aws_iam_policy_document" "app" {
       values   = [local.account_id]
     }
   }
-  # objectstore.s3 (documents) and audit.export_jobs (exports, multipart upload).
+  # objectstore.s3 (documents) and audit.export_jobs (exports, multipart upload). The
+  # bucket is versioned: a deletion removes every version (DeleteObjectVersion), found with
+  # ListObjectVersions (s3:ListBucketVersions); docs/documents.md.
   statement {
     sid       = "Documents"
-    actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = ["${aws_s3_bucket.documents.arn}/*"]
   }
   statement {
     sid       = "DocumentsList"
-    actions   = ["s3:ListBucket"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
     resources = [aws_s3_bucket.documents.arn]
   }
   statement {

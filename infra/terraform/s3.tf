@@ -107,8 +107,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "documents" {
     id     = "expire-deleted-versions"
     status = "Enabled"
     filter {}
-    # A document deleted by the retention sweep or offboarding leaves a noncurrent version;
-    # it is sealed under a firm key (crypto-shredded on offboarding) and expires here.
+    # The application deletes every version of an object it deletes (objectstore.s3); this
+    # only catches versions left by anything else (a console delete, an interrupted run).
     noncurrent_version_expiration {
       noncurrent_days = 30
     }

@@ -2,15 +2,18 @@
 
 1. the final export: one zip the owner downloads (people, masked unless the owner chose to
    include numbers, each number's export logged per person; the deletion records; the full
-   access log as a signed audit export), sealed under a platform key in object storage;
+   access log as a signed audit export), sealed in chunks with the firm's own envelope keys
+   (keys.chunked) under the firm's folder in object storage, so the key's destruction makes
+   every copy of it unreadable;
 2. billing stops (the Stripe subscription is canceled; billing off: nothing);
 3. crypto-shredding, once the owner confirms the download or OFFBOARDING_EXPORT_DAYS after
    the export was ready: keys.envelope.destroy_firm_key (aws: ScheduleKeyDeletion with the
    shortest window, 7 days; local: the KEK erased; BYOK: the wrapped data keys erased), and
    the archive is removed with it;
-4. OFFBOARDING_DROP_DAYS after the shredding (default 7, the KMS pending window) the schema
-   is dropped and the firm's public rows go; the OffboardingRecord (public schema) stays and
-   is the offboarding certificate's source.
+4. OFFBOARDING_DROP_DAYS after the shredding (default 7, the KMS pending window) every object
+   under the firm's folder goes with all its versions, a listing proves none is left, then
+   the schema is dropped and the firm's public rows go; the OffboardingRecord (public
+   schema) stays and is the offboarding certificate's source.
 
 Steps 2-4 are driven by `offboarding_sweep` (beat `firms.offboarding_sweep`, hourly, and
 `./manage.py offboard_sweep`). Each step decides from stored state under a row lock, so the
@@ -26,20 +29,17 @@ import hashlib
 import io
 import json
 import logging
-import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO, cast
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -49,7 +49,6 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import (
     get_public_schema_name,
     schema_context,
-    schema_exists,
     tenant_context,
 )
 from psycopg import sql
@@ -67,7 +66,10 @@ logger = logging.getLogger(__name__)
 
 ACTION = "offboarding"  # the firm log's action; detail.event says which step
 SYSTEM = "offboarding"  # Actor.system reason, and "system:offboarding" in the operator log
-ARCHIVE_PREFIX = "platform/offboarding"
+# The archive's field in the associated data of its chunks (keys.chunked); its record is
+# "offboarding:<record id>".
+ARCHIVE_FIELD = "offboarding_archive"
+HASH_BLOCK = 1024 * 1024
 # An export that started this long ago without finishing is taken over by the sweep.
 EXPORT_LEASE = timedelta(hours=1)
 # "All time" for the access log part of the archive.
@@ -263,24 +265,32 @@ def offboarding_start(record_id: str) -> OffboardingRecord:
 # --- 2. the final export -------------------------------------------------------------------
 
 
-def _archive_key_material() -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None,
-        info=b"mynumber-custody:offboarding-archive",
-    ).derive(settings.SECRET_KEY.encode())  # fmt: skip
+def archive_key(record: OffboardingRecord) -> str:
+    """Under the firm's folder, so the drop's deletion of the folder (and its proof) covers it."""
+    return f"{record.schema_name}/offboarding/{record.pk}.zip"
 
 
-def _aad(record: OffboardingRecord) -> bytes:
-    return f"offboarding-archive:{record.pk}".encode()
+def objects_prefix(record: OffboardingRecord) -> str:
+    """The folder of every object of the firm (documents, the archive)."""
+    return f"{record.schema_name}/"
 
 
-def _seal_archive(record: OffboardingRecord, data: bytes) -> bytes:
-    nonce = os.urandom(12)
-    return nonce + AESGCM(_archive_key_material()).encrypt(nonce, data, _aad(record))
+def _archive_record(record: OffboardingRecord) -> str:
+    return f"offboarding:{record.pk}"
 
 
-def _unseal_archive(record: OffboardingRecord, blob: bytes) -> bytes:
-    return AESGCM(_archive_key_material()).decrypt(blob[:12], blob[12:], _aad(record))
+def _unseal_archive(firm: Firm, record: OffboardingRecord, stream: Any) -> Iterator[bytes]:
+    from keys.chunked import unseal_chunks
+
+    return unseal_chunks(firm, stream, record=_archive_record(record), field=ARCHIVE_FIELD)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as reader:
+        for block in iter(lambda: reader.read(HASH_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _claim_export(record: OffboardingRecord, now: datetime) -> bool:
@@ -303,11 +313,15 @@ def offboarding_export(
         return record
     firm = record.firm
     try:
-        data, counts = _build_archive(record, firm)
-        key = f"{ARCHIVE_PREFIX}/{record.pk}.zip"
-        from objectstore import object_store
+        with tempfile.TemporaryDirectory() as folder:
+            sealed = Path(folder) / "archive.sealed"
+            with open(sealed, "wb") as target:
+                built = _build_archive(record, firm, Path(folder), target)
+            key = archive_key(record)
+            from objectstore import object_store
 
-        object_store().put(key, _seal_archive(record, data))
+            object_store().put_file(key, sealed)
+        counts = built.counts
     except Exception as error:
         OffboardingRecord.objects.filter(pk=record.pk).update(
             export_started_at=None, export_error=type(error).__name__[:100]
@@ -317,8 +331,8 @@ def offboarding_export(
     with transaction.atomic():
         record = OffboardingRecord.objects.select_for_update().get(pk=record.pk)
         record.archive_key = key
-        record.archive_sha256 = hashlib.sha256(data).hexdigest()
-        record.archive_size = len(data)
+        record.archive_sha256 = built.sha256
+        record.archive_size = built.size
         record.people_count = counts["people"]
         record.numbers_exported = counts["numbers"]
         record.deletion_records_count = counts["deletion_records"]
@@ -338,16 +352,35 @@ def _export_actor(record: OffboardingRecord) -> Actor:
                  role=Role.OWNER)  # fmt: skip
 
 
-def _build_archive(record: OffboardingRecord, firm: Firm) -> tuple[bytes, dict[str, int]]:
+@dataclass
+class _Archive:
+    sha256: str
+    size: int
+    counts: dict[str, int]
+
+
+def _build_archive(record: OffboardingRecord, firm: Firm, folder: Path,
+                   sealed: BinaryIO) -> _Archive:  # fmt: skip
+    """The zip, streamed member by member straight into the firm's sealing (keys.chunked):
+    no plaintext of the archive (numbers included) is ever on disk or whole in memory. Only
+    the access log (no numbers) goes through a file in `folder`, as audit exports do."""
+    from keys.chunked import SealingWriter
+
     actor = _export_actor(record)
+    writer = SealingWriter(firm, sealed, record=_archive_record(record), field=ARCHIVE_FIELD)
     with (
-        tempfile.TemporaryDirectory() as folder,
         tenant_context(firm),
         _progress(record) as progress,
+        writer,
+        zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive,
     ):
         progress.update(0, _export_size(record))
-        people_csv, people, numbers = _people_csv(record, firm, actor, progress=progress.update)
-        deletions_csv, deletion_count = _deletions_csv()
+        archive.writestr("README.txt", _readme(record).encode("utf-8"))
+        hashes: dict[str, str] = {}
+        with _member(archive, "people.csv", hashes) as text:
+            people, numbers = _write_people(record, firm, actor, text, progress=progress.update)
+        with _member(archive, "deletion_records.csv", hashes) as text:
+            deletion_count = _write_deletions(text)
         with transaction.atomic():
             log_access(actor=actor, action=ACTION,
                        detail={"event": "export", "include_numbers": record.include_numbers,
@@ -355,15 +388,12 @@ def _build_archive(record: OffboardingRecord, firm: Firm) -> tuple[bytes, dict[s
         # Last, so the log in the archive holds the export's own entries.
         from audit.export import export_audit
 
-        out = Path(folder) / "access_log.jsonl"
+        out = folder / "access_log.jsonl"
         result = export_audit(firms=[firm], since=LOG_SINCE,
                               until=timezone.now() + timedelta(seconds=1), out=out,
                               progress=lambda _firms, entries: progress.update(people + entries))  # fmt: skip
-        members = {
-            "people.csv": people_csv,
-            "deletion_records.csv": deletions_csv,
-            "access_log.jsonl": out.read_bytes(),
-        }
+        archive.write(out, "access_log.jsonl")
+        hashes["access_log.jsonl"] = _file_sha256(out)
         counts = {"people": people, "numbers": numbers, "deletion_records": deletion_count,
                   "log_entries": result.entries}  # fmt: skip
         manifest = {
@@ -374,17 +404,41 @@ def _build_archive(record: OffboardingRecord, firm: Firm) -> tuple[bytes, dict[s
             "include_numbers": record.include_numbers,
             "counts": counts,
             "access_log_key_fingerprint": result.fingerprint,
-            "files": {name: hashlib.sha256(body).hexdigest() for name, body in members.items()},
+            "files": hashes,
         }
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("README.txt", _readme(record).encode("utf-8"))
-            for name, body in members.items():
-                archive.writestr(name, body)
-            archive.writestr(
-                "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode()
-            )
-    return buffer.getvalue(), counts
+        archive.writestr(
+            "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+        )
+    return _Archive(sha256=writer.sha256, size=writer.size, counts=counts)
+
+
+@contextmanager
+def _member(archive: zipfile.ZipFile, name: str, hashes: dict[str, str]) -> Iterator[Any]:
+    """A CSV member written as text (UTF-8 with a BOM, for Excel) into the zip as it goes;
+    its SHA-256 lands in `hashes` for the manifest."""
+    with archive.open(name, "w") as raw:
+        hashing = _Hashing(raw)
+        text = io.TextIOWrapper(cast(BinaryIO, hashing), encoding="utf-8-sig", newline="",
+                                write_through=True)  # fmt: skip
+        yield text
+        text.flush()
+        text.detach()
+    hashes[name] = hashing.digest.hexdigest()
+
+
+class _Hashing(io.RawIOBase):
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        self.raw.write(data)
+        return len(data)
 
 
 def _readme(record: OffboardingRecord) -> str:
@@ -444,13 +498,11 @@ def export_progress(record: OffboardingRecord) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def _people_csv(
-    record: OffboardingRecord, firm: Firm, actor: Actor, *, progress: Any = None
-) -> tuple[bytes, int, int]:
+def _write_people(
+    record: OffboardingRecord, firm: Firm, actor: Actor, buffer: Any, *, progress: Any = None
+) -> tuple[int, int]:
     from tenants.custody.models import Person
 
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(PEOPLE_COLUMNS)
     people = numbers = 0
@@ -476,7 +528,7 @@ def _people_csv(
             progress(people)
     if progress is not None:
         progress(people)
-    return buffer.getvalue().encode("utf-8"), people, numbers
+    return people, numbers
 
 
 def _export_number(firm: Firm, person: Any, record_row: Any, actor: Actor) -> str:
@@ -493,36 +545,59 @@ def _export_number(firm: Firm, person: Any, record_row: Any, actor: Actor) -> st
     return plaintext.decode()
 
 
-def _deletions_csv() -> tuple[bytes, int]:
+def _write_deletions(buffer: Any) -> int:
     from tenants.retention.certificate import CSV_COLUMNS, csv_rows
     from tenants.retention.models import DeletionRecord
 
     records = list(DeletionRecord.objects.order_by("deleted_at", "pk"))
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in csv_rows(records):
         writer.writerow(row)
-    return buffer.getvalue().encode("utf-8"), len(records)
+    return len(records)
 
 
-def offboarding_archive(owner_membership: Membership, *, actor: Actor | None = None) -> bytes:
-    """The archive's bytes, for the firm's owners, until the key is destroyed."""
+def offboarding_archive_stream(
+    owner_membership: Membership, *, actor: Actor | None = None
+) -> Iterator[bytes]:
+    """The archive's plaintext, chunk by chunk (keys.chunked), for the firm's owners, until
+    the key is destroyed. The first chunk is opened before the download is logged: a key
+    already destroyed (KeyUnavailable) or a damaged blob (CiphertextInvalid) is raised here,
+    with nothing logged as downloaded. Close the iterator (or read it to the end)."""
     actor = _owner_actor(owner_membership.user, actor)
     _require_owner(owner_membership, actor=actor, event="archive_download")
-    record = record_for(owner_membership.firm)
+    firm = owner_membership.firm
+    record = record_for(firm)
     if record is None or record.stage != OffboardingRecord.Stage.EXPORTED or not record.archive_key:
         raise OffboardingError(_("ダウンロードできる最終エクスポートはありません。"))
     from objectstore import object_store
 
-    data = _unseal_archive(record, object_store().get(record.archive_key))
-    with transaction.atomic():
-        OffboardingRecord.objects.filter(pk=record.pk, archive_downloaded_at__isnull=True).update(
-            archive_downloaded_at=timezone.now()
-        )
-        _firm_log(owner_membership.firm, actor, "archive_download", sha256=record.archive_sha256)
-    return data
+    stream = object_store().open(record.archive_key)
+    try:
+        chunks = _unseal_archive(firm, record, stream)
+        first = next(chunks)
+        with transaction.atomic():
+            OffboardingRecord.objects.filter(
+                pk=record.pk, archive_downloaded_at__isnull=True
+            ).update(archive_downloaded_at=timezone.now())
+            _firm_log(firm, actor, "archive_download", sha256=record.archive_sha256)
+    except BaseException:
+        stream.close()
+        raise
+    return _then_close(first, chunks, stream)
+
+
+def _then_close(first: bytes, rest: Iterator[bytes], stream: BinaryIO) -> Iterator[bytes]:
+    try:
+        yield first
+        yield from rest
+    finally:
+        stream.close()
+
+
+def offboarding_archive(owner_membership: Membership, *, actor: Actor | None = None) -> bytes:
+    """The archive's bytes whole (offboarding_archive_stream, joined)."""
+    return b"".join(offboarding_archive_stream(owner_membership, actor=actor))
 
 
 def offboarding_confirm_downloaded(
@@ -655,20 +730,27 @@ def drop_due(record: OffboardingRecord, now: datetime) -> bool:
 def offboarding_drop(
     record: OffboardingRecord, *, now: datetime | None = None
 ) -> OffboardingRecord:
-    """Drop the firm's schema and its public rows (domain, memberships, key metadata, billing,
-    checkpoints), in one transaction. The record keeps what the certificate needs."""
+    """Remove every object under the firm's folder, every version included, and prove by
+    listing that none is left; then drop the firm's schema and its public rows (domain,
+    memberships, key metadata, billing, checkpoints), in one transaction. The record keeps
+    what the certificate needs. Objects still listed (or a store that does not answer)
+    raise before the schema is touched; the next sweep tries again."""
     now = now or timezone.now()
+    if not drop_due(record, now):
+        return record
+    # Before the transaction: the key is already destroyed, so the objects are unreadable
+    # noise whether or not the drop then commits, and a DROPPED record always means that
+    # nothing of the firm is left in the store.
+    removed = _delete_firm_objects(record)
     with schema_context(get_public_schema_name()), transaction.atomic():
         record = OffboardingRecord.objects.select_for_update().get(pk=record.pk)
         if not drop_due(record, now):
             return record
         firm = record.firm
-        document_keys: list[str] = []
         if firm is not None:
-            if schema_exists(firm.schema_name):
-                document_keys = _document_keys(firm)
             _operator_log(firm, f"system:{SYSTEM}", "offboarding_schema_drop",
-                          schema=firm.schema_name)  # fmt: skip
+                          schema=firm.schema_name, objects_prefix=objects_prefix(record),
+                          objects_removed=removed, objects_remaining=0)  # fmt: skip
             with connection.cursor() as cursor:
                 # Deferred foreign-key checks still pending in this transaction (rows written
                 # earlier in it) would block the DROP: run them now.
@@ -683,17 +765,26 @@ def offboarding_drop(
         record.stage = OffboardingRecord.Stage.DROPPED
         record.schema_dropped_at = now
         record.save()
-        if document_keys:
-            transaction.on_commit(lambda: _delete_objects(document_keys))
     return record
 
 
-def _document_keys(firm: Firm) -> list[str]:
-    """The firm's sealed files in object storage (noise once the key is gone; removed too)."""
-    from tenants.collection.models import Document
+class ObjectsRemain(Exception):
+    """Versions of the firm's objects are still listed after their deletion."""
 
-    with tenant_context(firm):
-        return list(Document.objects.exclude(storage_key="").values_list("storage_key", flat=True))
+
+def _delete_firm_objects(record: OffboardingRecord) -> int:
+    """Every version and delete marker under the firm's folder (documents, the archive),
+    and a listing that proves none is left. Returns how many versions went."""
+    from objectstore import object_store
+
+    store = object_store()
+    prefix = objects_prefix(record)
+    removed = store.delete_prefix(prefix)
+    left = store.versions(prefix)
+    if left:
+        # Counts only: keys name documents, and a log line is no place for them.
+        raise ObjectsRemain(f"{len(left)} object versions remain under {prefix}")
+    return removed
 
 
 def _delete_public_rows(firm: Firm) -> None:
@@ -811,10 +902,17 @@ def certificate_rows(record: OffboardingRecord) -> list[tuple[str, str]]:
         ("key_destroyed_at_jst", _jst(record.key_destroyed_at)),
         ("key_deletion_date_jst", _jst(record.key_deletion_date)),
         ("schema_dropped_at_jst", _jst(record.schema_dropped_at)),
+        # The drop happens only once a listing of every version under the firm's folder came
+        # back empty (offboarding_drop), so a dropped firm has none.
+        ("stored_objects_remaining", "0" if _dropped(record) else ""),
         ("billing_stopped_at_jst", _jst(record.billing_stopped_at)),
         ("billing_result", record.billing_result),
         ("stage", record.stage),
     ]
+
+
+def _dropped(record: OffboardingRecord) -> bool:
+    return record.stage == OffboardingRecord.Stage.DROPPED
 
 
 def _key_label_of(record: OffboardingRecord) -> str:
@@ -871,6 +969,9 @@ def certificate_pdf(record: OffboardingRecord) -> bytes:
         ("鍵の種類・ID", f"{record.key_provider} {_key_label_of(record)}".strip()),
         ("破棄の方法", _key_text(record)),
         ("データベース（スキーマ）の削除", _jst(record.schema_dropped_at)),
+        ("保存ファイルの削除",
+         "本人確認書類・最終エクスポートの全バージョンを削除し、残存0件を確認"
+         if _dropped(record) else ""),
         ("ご契約の停止", f"{_jst(record.billing_stopped_at)} {record.billing_result}".strip()),
     ]  # fmt: skip
     rows = [[Paragraph(label, cell), Paragraph(str(value or "—"), cell)] for label, value in labels]

@@ -10,7 +10,14 @@ The database keeps rows small; the sealed bytes of a document live here under a 
 is plaintext: callers seal with ``keys.envelope`` first. See docs/documents.md.
 """
 
-from .base import ObjectMissing, ObjectStore, ObjectStoreUnavailable, validate_key
+from .base import (
+    ObjectMissing,
+    ObjectStore,
+    ObjectStoreUnavailable,
+    StoredVersion,
+    validate_key,
+    validate_prefix,
+)
 from .local import LocalObjectStore
 from .s3 import S3ObjectStore
 from .selection import clear_store_cache, object_store
@@ -21,7 +28,9 @@ __all__ = [
     "ObjectStore",
     "ObjectStoreUnavailable",
     "S3ObjectStore",
+    "StoredVersion",
     "clear_store_cache",
     "object_store",
     "validate_key",
+    "validate_prefix",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -21,6 +23,17 @@ class ObjectStoreUnavailable(Exception):
     Callers fail closed, like keys.errors.KeyUnavailable: HTTP 503, nothing half-done."""
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    """One stored version of an object, or a delete marker (S3 versioned buckets). A local
+    store has one version per object. Deleting means none of these is left."""
+
+    key: str
+    version_id: str
+    last_modified: datetime | None
+    delete_marker: bool = False
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
@@ -33,7 +46,19 @@ class ObjectStore(Protocol):
         ...
 
     def delete(self, key: str) -> None:
-        """Remove the object; deleting a missing object is not an error."""
+        """Remove the object with every version and delete marker it has (the production
+        bucket is versioned: removing only the current version would keep the bytes);
+        deleting a missing object is not an error."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under the folder `prefix` ("firm_acme/"), every version and
+        delete marker included; returns how many versions (and markers) went."""
+        ...
+
+    def versions(self, prefix: str) -> list[StoredVersion]:
+        """Everything stored under the folder `prefix`: each version and delete marker of
+        each object. Empty after delete_prefix(prefix): that is the proof it is gone."""
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -67,3 +92,13 @@ def validate_key(key: str) -> str:
     if any(segment in ("", ".") for segment in key.split("/")):
         raise ValueError(f"object key {key!r} has an empty or '.' path segment")
     return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return prefix if it names a folder of keys ("firm_acme/", "firm_acme/documents/"),
+    else raise ValueError. The trailing "/" is required so "firm_a/" never matches the
+    objects of "firm_ab"; an empty prefix (the whole store) is refused."""
+    if not isinstance(prefix, str) or not prefix.endswith("/"):
+        raise ValueError(f"object prefix {prefix!r} must end with '/'")
+    validate_key(prefix[:-1])
+    return prefix

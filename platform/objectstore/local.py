@@ -13,10 +13,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from .base import ObjectMissing, validate_key
+from .base import ObjectMissing, StoredVersion, validate_key, validate_prefix
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -80,6 +81,36 @@ class LocalObjectStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def versions(self, prefix: str) -> list[StoredVersion]:
+        """Every file under the folder, the temporary files of writes that died midway
+        included (named by their path: they hold sealed bytes too)."""
+        folder = self._folder(prefix)
+        if not folder.is_dir():
+            return []
+        found = []
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+                key = path.relative_to(self.root).as_posix()
+                found.append(StoredVersion(key=key, version_id="", last_modified=modified))
+        return found
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove the folder and everything in it; a file has one version, so the count is
+        the number of files removed."""
+        folder = self._folder(prefix)
+        count = len(self.versions(prefix))
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            _fsync_dir(folder.parent)
+        return count
+
+    def _folder(self, prefix: str) -> Path:
+        folder = self.root / validate_prefix(prefix)
+        if not folder.is_relative_to(self.root) or folder == self.root:
+            raise ValueError(f"object prefix {prefix!r} leaves the store")
+        return folder
 
     def _path(self, key: str) -> Path:
         path = self.root / validate_key(key)

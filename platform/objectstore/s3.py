@@ -9,6 +9,7 @@ short and bounded, so an unreachable store fails a request in seconds (HTTP 503)
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,7 +19,13 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .base import ObjectMissing, ObjectStoreUnavailable, validate_key
+from .base import (
+    ObjectMissing,
+    ObjectStoreUnavailable,
+    StoredVersion,
+    validate_key,
+    validate_prefix,
+)
 
 # What S3 answers for a key with no object: GetObject says NoSuchKey, HeadObject (no body)
 # only the status code.
@@ -31,6 +38,10 @@ READ_BLOCK = 1024 * 1024
 TRANSFER = TransferConfig(
     multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=4
 )
+# ListObjectVersions returns at most 1000 entries a page, DeleteObjects takes at most 1000
+# keys a request: deleting a firm's objects holds one page and one batch at a time.
+LIST_PAGE_SIZE = 1000
+DELETE_BATCH = 1000
 
 
 def s3_client(
@@ -112,8 +123,76 @@ class S3ObjectStore:
             body.close()
 
     def delete(self, key: str) -> None:
-        # S3's DeleteObject succeeds for a missing key: idempotent as the protocol requires.
-        self._call("delete_object", key, Bucket=self.bucket, Key=validate_key(key))
+        """Every version and delete marker of exactly this key. DeleteObject alone would, on
+        the versioned production bucket, only stack a delete marker on the sealed bytes."""
+        validate_key(key)
+        # Listed whole before deleting (a key has a handful of versions): the prefix also
+        # matches longer keys, which stay.
+        found = [v for v in self._list_versions(key) if v.key == key]
+        for start in range(0, len(found), DELETE_BATCH):
+            self._delete_batch(found[start : start + DELETE_BATCH])
+
+    def delete_prefix(self, prefix: str) -> int:
+        """A page listed, its versions deleted, the listing started again, until it comes
+        back empty: one page in memory at a time, and no pagination marker that points
+        into what was just deleted."""
+        validate_prefix(prefix)
+        count = 0
+        previous: set[tuple[str, str]] = set()
+        while True:
+            page = list(self._version_page(prefix, {}))
+            if not page:
+                return count
+            seen = {(v.key, v.version_id) for v in page}
+            if seen & previous:  # deleted, yet listed again: never loop on it
+                raise ObjectStoreUnavailable(f"s3 delete_objects {self.bucket}/{prefix}: "
+                                             "deleted versions are still listed")  # fmt: skip
+            previous = seen
+            for start in range(0, len(page), DELETE_BATCH):
+                count += self._delete_batch(page[start : start + DELETE_BATCH])
+
+    def versions(self, prefix: str) -> list[StoredVersion]:
+        return list(self._list_versions(validate_prefix(prefix)))
+
+    def _list_versions(self, prefix: str) -> Iterator[StoredVersion]:
+        """ListObjectVersions page by page (a prefix is a string prefix: callers filter)."""
+        markers: dict[str, str] = {}
+        while True:
+            yield from self._version_page(prefix, markers)
+            if not markers:
+                return
+
+    def _version_page(self, prefix: str, markers: dict[str, str]) -> Iterator[StoredVersion]:
+        """One page from the markers given; leaves in `markers` those of the next page, or
+        nothing if this was the last."""
+        page = self._call("list_object_versions", prefix, Bucket=self.bucket, Prefix=prefix,
+                          MaxKeys=LIST_PAGE_SIZE, **markers)  # fmt: skip
+        markers.clear()
+        if page.get("IsTruncated"):
+            markers["KeyMarker"] = page["NextKeyMarker"]
+            if page.get("NextVersionIdMarker"):
+                markers["VersionIdMarker"] = page["NextVersionIdMarker"]
+        for item in page.get("Versions", []):
+            yield StoredVersion(item["Key"], item["VersionId"], item.get("LastModified"))
+        for item in page.get("DeleteMarkers", []):
+            yield StoredVersion(item["Key"], item["VersionId"], item.get("LastModified"),
+                                delete_marker=True)  # fmt: skip
+
+    def _delete_batch(self, versions: list[StoredVersion]) -> int:
+        """One DeleteObjects naming each version; any entry S3 refuses fails the call (the
+        caller retries: deleting again is harmless)."""
+        batch = [{"Key": v.key, "VersionId": v.version_id} for v in versions]
+        where = batch[0]["Key"]
+        response = self._call("delete_objects", where, Bucket=self.bucket,
+                              Delete={"Objects": batch, "Quiet": True})  # fmt: skip
+        errors = response.get("Errors") or []
+        if errors:
+            codes = sorted({str(error.get("Code", "Unknown")) for error in errors})
+            raise ObjectStoreUnavailable(
+                f"s3 delete_objects {self.bucket}/{where}: {len(errors)} of {len(batch)} "
+                f"refused ({', '.join(codes)})"
+            )
+        return len(batch)
 
     def exists(self, key: str) -> bool:
         try:

@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -606,6 +606,71 @@ def purge_deleted_documents(ids: Iterable[object] | None = None) -> int:
             logger.exception("could not remove the file of document %s", document.pk)
             continue
         Document.objects.filter(pk=document.pk).update(storage_key="")
+        removed += 1
+    return removed
+
+
+@dataclass(frozen=True)
+class PersonDocuments:
+    """What deleting a person takes from the documents: `count` files not deleted before
+    (for the deletion record), `keys` every stored object still to remove."""
+
+    count: int
+    keys: list[str]
+
+
+def delete_person_documents(person: Person) -> PersonDocuments:
+    """Before a person's rows go (their requests and documents cascade), in the caller's
+    transaction: every file of the person's requests is removed, with all its versions,
+    once that transaction commits; nothing is removed if it rolls back. A removal that
+    fails then has no row left to retry from: `purge_orphan_documents` finds the file."""
+    documents = Document.objects.filter(request__person=person)
+    count = documents.filter(deleted_at__isnull=True).count()
+    keys = list(documents.exclude(storage_key="").values_list("storage_key", flat=True))
+    if keys:
+        transaction.on_commit(lambda: _remove_files(keys))
+    return PersonDocuments(count=count, keys=keys)
+
+
+def _remove_files(keys: list[str]) -> None:
+    for key in keys:
+        try:
+            document_files.delete_document(key)
+        except Exception:  # purge_orphan_documents removes it later
+            logger.exception("could not remove the file of a deleted person's document")
+
+
+# A file is stored before the row that names it commits (store_document): younger than
+# this, a file with no row may still be getting its row.
+ORPHAN_GRACE = timedelta(hours=1)
+
+
+def purge_orphan_documents(firm: Firm, *, now: datetime | None = None) -> int:
+    """Remove, with every version, the files under the firm's documents folder that no
+    document row names and that are older than ORPHAN_GRACE: those of people deleted
+    while the store did not answer, and uploads whose row never committed. In the firm's
+    schema. Returns how many files went."""
+    from objectstore import object_store, validate_key
+
+    cutoff = (now or timezone.now()) - ORPHAN_GRACE
+    store = object_store()
+    known = set(Document.objects.exclude(storage_key="").values_list("storage_key", flat=True))
+    newest: dict[str, datetime | None] = {}
+    for version in store.versions(f"{firm.schema_name}/documents/"):
+        if version.key in known:
+            continue
+        seen = newest.get(version.key)
+        at = version.last_modified
+        newest[version.key] = at if seen is None or (at is not None and at > seen) else seen
+    removed = 0
+    for key, at in newest.items():
+        if at is not None and at > cutoff:
+            continue
+        try:
+            validate_key(key)  # a local store's temporary file of a write in progress
+        except ValueError:
+            continue
+        document_files.delete_document(key)
         removed += 1
     return removed
 

@@ -10,7 +10,7 @@ from audit.checkpoints import firms_with_logs
 from authz.actions import Action
 from firms.models import Firm
 
-from .services import purge_deleted_documents, send_due_reminders
+from .services import purge_deleted_documents, purge_orphan_documents, send_due_reminders
 
 
 @shared_task(name="collection.remind_all", authz_action=Action.SYSTEM_SCHEDULE)
@@ -26,7 +26,10 @@ def remind_firm(schema_name: str) -> int:
     current = getattr(connection, "schema_name", None)
     if current != schema_name:
         raise RuntimeError(f"reminder task for {schema_name!r} ran in schema {current!r}")
-    sent = send_due_reminders(Firm.objects.get(schema_name=schema_name))
-    # Files whose removal failed after an approval are retried here too.
+    firm = Firm.objects.get(schema_name=schema_name)
+    sent = send_due_reminders(firm)
+    # Files whose removal failed after an approval are retried here too, and so are those
+    # of people deleted while the store did not answer (no row is left to retry from).
     purge_deleted_documents()
+    purge_orphan_documents(firm)
     return sent

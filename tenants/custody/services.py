@@ -132,10 +132,57 @@ def person_delete(*, actor: Actor, person: Person) -> None:
         raise UnderLegalHold
     person_id = person.pk
     with transaction.atomic():
+        # The files of the person's ID documents go once this commits (their rows cascade
+        # with the person's requests); the deletion record says what went, never the number.
+        from tenants.collection.services import delete_person_documents
+
+        documents = delete_person_documents(person)
+        erased = _erased_data(person, documents.count)
         MyNumberRecord.objects.filter(person=person).delete()
+        name, kind = f"{person.family_name} {person.given_name}"[:210], person.kind
         person.delete()
-        log_access(actor=actor, action="delete", person_id=person_id)
+        detail: dict = {"documents": documents.count}
+        if erased:
+            detail["data"] = erased
+            detail["deletion_record"] = _record_deletion(actor, person_id, name, kind, erased,
+                                                         documents.count)  # fmt: skip
+        log_access(actor=actor, action="delete", person_id=person_id, detail=detail)
     headcount_changed()
+
+
+def _erased_data(person: Person, documents: int) -> list[str]:
+    """The kinds of number data the person's deletion takes (as the retention sweep names
+    them in its records)."""
+    from tenants.collection.models import SubmittedNumber
+
+    return [
+        kind
+        for kind, present in (
+            ("my_number", MyNumberRecord.objects.filter(person=person).exists()),
+            (
+                "submitted_number",
+                SubmittedNumber.objects.filter(
+                    Q(person=person) | Q(request__person=person)
+                ).exists(),
+            ),
+            ("documents", documents > 0),
+        )  # fmt: skip
+        if present
+    ]
+
+
+def _record_deletion(actor: Actor, person_id: int, name: str, kind: str, erased: list[str],
+                     documents: int) -> int:  # fmt: skip
+    from django.utils import timezone
+
+    from tenants.retention.models import DeletionMethod, DeletionRecord, DeletionTrigger
+
+    record = DeletionRecord.objects.create(
+        person_id=person_id, person_name=name, person_kind=kind, data_types=erased,
+        documents_deleted=documents, deleted_at=timezone.now(), deleted_by=actor.email,
+        trigger=DeletionTrigger.MANUAL, method=DeletionMethod.ERASE,
+    )  # fmt: skip
+    return record.pk
 
 
 def people_listed(*, actor: Actor, people: Iterable[Person]) -> list[Person]:

@@ -167,6 +167,8 @@ class DeletionProposal(models.Model):
 class DeletionTrigger(models.TextChoices):
     SCHEDULE = "schedule", _("自動削除（保存期間の経過）")
     APPROVAL = "approval", _("オーナーの承認による削除")
+    # A person deleted by hand (a handler or an owner, on the web or the API).
+    MANUAL = "manual", _("担当者による個別の削除")
 
 
 class DeletionMethod(models.TextChoices):

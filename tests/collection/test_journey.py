@@ -369,6 +369,8 @@ def test_documents_go_to_s3_sealed_and_are_removed_after_approval(acme, harry, s
     with committing():
         handler.post(f"/collection/{issued.request.pk}/approve/", {"method": "my_number_card"})
     assert s3_store.keys() == []
+    # The bucket is versioned: no older version or delete marker is left either.
+    assert s3_store.versions() == []
 
 
 def test_an_unreachable_store_fails_the_submission_cleanly(acme, harry, settings):

@@ -19,12 +19,16 @@ from tenants.custody.models import MyNumberRecord, Person
 from tenants.retention import services
 from tenants.retention.models import DeletionProposal, DeletionRecord, ProposalStatus
 from tenants.workspace.models import DeletionMode, FirmSettings
+from tests import s3_server as s3_fixtures
 from tests.collection.factories import handler_actor
 from tests.helpers import make_firm
 
 from .conftest import FAR_FUTURE, add_documents, number, person_with_number
 
 pytestmark = pytest.mark.django_db
+# The S3 fixtures, for this module (tests/s3_server.py).
+s3_server = s3_fixtures.s3_server
+s3_store = s3_fixtures.s3_store
 LONG_AGO = date(2017, 6, 30)  # every rule's date has passed: due today already
 
 
@@ -271,3 +275,11 @@ def test_records_cannot_be_changed_or_removed(acme):
         with pytest.raises(DatabaseError), transaction.atomic():
             DeletionRecord.objects.all().delete()
         assert DeletionRecord.objects.count() == 1
+
+
+def test_the_sweep_leaves_no_version_of_a_document_in_a_versioned_bucket(acme, s3_store):
+    person = person_with_number(acme, 7, ended=date(2020, 3, 31))
+    add_documents(acme, person)
+    assert len(s3_store.versions(f"{acme.schema_name}/documents/")) == 2
+    assert sweep(acme, now=FAR_FUTURE).deleted == 1
+    assert s3_store.versions() == []
