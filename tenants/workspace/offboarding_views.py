@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -139,11 +139,14 @@ def offboarding_status(request: HttpRequest) -> JsonResponse:
 def offboarding_archive(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
     try:
-        data = offboarding.offboarding_archive(membership, actor=actor_from_request(request))
+        chunks = offboarding.offboarding_archive_stream(
+            membership, actor=actor_from_request(request)
+        )
     except ValidationError as error:
         messages.error(request, _messages(error))
         return redirect("offboarding")
-    response = HttpResponse(data, content_type="application/zip")
+    # Opened chunk by chunk as it is sent (keys.chunked): memory stays flat whatever its size.
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Disposition"] = (
         f'attachment; filename="offboarding-{membership.firm.slug}.zip"'
     )

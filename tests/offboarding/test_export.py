@@ -52,7 +52,7 @@ def test_without_numbers_the_archive_is_masked_and_no_number_is_logged(acme, ali
         3, 0, 1)  # fmt: skip
     response = signed_in_firm_client(alice, acme).get("/offboarding/archive/")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    files = unzip(response.content)
+    files = unzip(b"".join(response.streaming_content))
     assert set(files) == {"README.txt", "people.csv", "deletion_records.csv",
                           "access_log.jsonl", "manifest.json"}  # fmt: skip
     rows = _people(files)
@@ -79,7 +79,8 @@ def test_with_numbers_each_number_is_logged_once_per_person(acme, alice):
     people = seal_numbers(acme, 4)
     record = _offboard(acme, alice, include_numbers=True)
     assert record.numbers_exported == 4
-    files = unzip(signed_in_firm_client(alice, acme).get("/offboarding/archive/").content)
+    response = signed_in_firm_client(alice, acme).get("/offboarding/archive/")
+    files = unzip(b"".join(response.streaming_content))
     rows = _people(files)
     assert {int(row["person_id"]): row["my_number"] for row in rows} == people
     exports = firm_log(acme, action="export")
