@@ -136,7 +136,7 @@ def offboarding_status(request: HttpRequest) -> JsonResponse:
 
 
 @allows(Action.OFFBOARD)
-def offboarding_archive(request: HttpRequest) -> HttpResponse:
+def offboarding_archive(request: HttpRequest) -> HttpResponseBase:
     membership = _owner(request)
     try:
         chunks = offboarding.offboarding_archive_stream(
