@@ -156,6 +156,13 @@ class PurposesView(FirmAPIView):
 
 
 class AccessLogEntrySerializer(serializers.ModelSerializer):
+    # The log's action codes are more than the model's choices (imports, collection, members,
+    # tokens, refusals by the authorization layer: docs/access-log.md), and grow with features:
+    # the schema says "a short code", not a closed list a client would reject.
+    action = serializers.CharField(
+        read_only=True, help_text="What was done, a short code (docs/access-log.md)."
+    )
+
     class Meta:
         model = AccessLogEntry
         fields = [
