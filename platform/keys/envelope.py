@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from firms.models import Firm, FirmKey
 
-from . import generation
+from . import generation, platform_key
 from .cache import TTLCache
 from .canonical import canonical_json
 from .errors import CiphertextInvalid, FirmKeyRefused, KeyUnavailable
@@ -162,6 +162,7 @@ def _rotate_in_transaction(firm: Firm) -> tuple[int, bytes]:
     version, plaintext = add_data_key_version(firm, firm_key, get_provider(firm_key.provider))
     firm_key.rotated_at = timezone.now()
     firm_key.save(update_fields=["rotated_at"])
+    generation.bump(firm)  # other processes seal with the new version from their next use
     return version, plaintext
 
 
@@ -202,9 +203,8 @@ def rewrap_data_keys(firm: Firm, provider: KeyProvider, key_id: str) -> int:
 def rotate_data_key(firm: Firm) -> int:
     """Add the next version of the firm's data key and seal with it from now on; older
     versions stay to open older blobs. Durable (never inside another transaction), so the new
-    version is committed before this process starts using it. Other processes pick it up
-    when their cached current version expires (KEY_CACHE_SECONDS); until then they keep
-    sealing with the previous version, which stays valid."""
+    version is committed before this process starts using it. Other processes pick it up at
+    their next use after KEY_GENERATION_CHECK_SECONDS (the firm's key generation moves)."""
     version, plaintext = _rotate_in_transaction(firm)
     use_data_key_version(firm, version, plaintext)
     logger.info("rotated data key of firm %s to version %s", firm.slug, version)
@@ -239,6 +239,7 @@ def clear_key_cache() -> None:
     _keys.clear()
     _current_versions.clear()
     generation.clear()
+    platform_key.clear_cache()
 
 
 def _ttl() -> float:

@@ -98,3 +98,18 @@ class KeyGeneration(models.Model):
     def __str__(self) -> str:
         return f"key generation {self.generation} of firm {self.firm_id}"
 
+
+class PlatformKey(models.Model):
+    """One version of the platform key (keys.platform_key): seals platform secrets (TOTP
+    secrets, audit-export job files), never firm data. Stored only wrapped by the platform
+    KEK at the provider, with the encryption context {"purpose": "platform", "version": "N"};
+    the highest version is current, older ones stay to open what they sealed."""
+
+    version = models.PositiveIntegerField(unique=True)
+    wrapped = models.BinaryField()
+    provider = models.CharField(max_length=20)
+    key_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"platform key v{self.version} ({self.provider})"
