@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.export_jobs import export_stream, job_request, job_run
 from infra.audit.verify_audit_export import verify
+from keys.envelope import clear_key_cache
 from keys.errors import CiphertextInvalid
 from tests.helpers import make_firm, make_user, totp_code
 
@@ -62,6 +63,7 @@ def test_rotating_secret_key_breaks_neither_totp_nor_an_export_file():
     job = job_run(str(job.pk))
 
     with override_settings(SECRET_KEY="a-new-secret-key-after-a-leak-" + "x" * 40):
+        clear_key_cache()  # a fresh process after the deploy: every key unwrapped again
         assert verifies(owner, secret)
         report = verify(b"".join(export_stream(user=owner, job=job)))
     assert report.firms == ["acme"]
