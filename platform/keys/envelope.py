@@ -278,7 +278,20 @@ def _key(firm: Firm, purpose: str, version: int) -> bytes:
 
 
 def _unwrap(firm: Firm, purpose: str, version: int) -> bytes:
-    """Cache miss: one provider call to unwrap the stored data key."""
+    """Cache miss: one provider call to unwrap the stored data key.
+
+    If the firm's key generation moved while the provider was asked (the key was destroyed or
+    rotated meanwhile), the key is fetched again under the new state, which fails closed for
+    a destroyed key: a slow KMS answer must not put a revoked key into the cache after this
+    process already dropped the firm's keys."""
+    before = generation.read(firm)
+    key = _unwrap_once(firm, purpose, version)
+    if generation.read(firm) != before:
+        key = _unwrap_once(firm, purpose, version)
+    return key
+
+
+def _unwrap_once(firm: Firm, purpose: str, version: int) -> bytes:
     state, byok = FirmKey.objects.filter(firm=firm).values_list("state", "byok").first() or (
         None,
         False,

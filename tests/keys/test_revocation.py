@@ -99,3 +99,41 @@ def test_a_key_disabled_at_kms_stops_working_everywhere_once_the_health_check_se
         answer, took = holder.refused_within(1.0)
     assert answer == "refused key_disabled"
     assert took < 1.0
+
+
+def test_a_key_destroyed_while_kms_answers_a_cold_unwrap_is_not_cached(monkeypatch):
+    """A slow KMS answer that arrives after the destruction committed (and after this process
+    dropped the firm's keys) must not put the revoked key into the cache for 300 s."""
+    import threading
+
+    from django.db import connection
+
+    from keys.envelope import clear_key_cache, unseal
+    from keys.errors import KeyUnavailable
+    from keys.local import LocalKeyProvider
+
+    firm = make_firm("acme")
+    blob = seal(firm, NUMBER, record="person:1", field="my_number")
+    clear_key_cache()  # cold: the next unseal asks the provider
+    real = LocalKeyProvider.decrypt_data_key
+    destroyed = []
+
+    def slow_answer(self, key_id, wrapped, context):  # type: ignore[no-untyped-def]
+        answer = real(self, key_id, wrapped, context)
+        if not destroyed:  # meanwhile, elsewhere, offboarding destroys the key
+            destroyed.append(True)
+
+            def offboard() -> None:
+                destroy_firm_key(Firm.objects.get(pk=firm.pk))
+                connection.close()
+
+            worker = threading.Thread(target=offboard)
+            worker.start()
+            worker.join()
+        return answer
+
+    monkeypatch.setattr(LocalKeyProvider, "decrypt_data_key", slow_answer)
+    with pytest.raises(KeyUnavailable):
+        unseal(firm, blob, record="person:1", field="my_number")
+    with pytest.raises(KeyUnavailable):
+        unseal(firm, blob, record="person:1", field="my_number")  # nothing was cached
