@@ -9,7 +9,7 @@ Before a cached key of the firm is used, the process reads the generation (one p
 lookup) unless it read it less than KEY_GENERATION_CHECK_SECONDS ago; if it moved, the firm's
 cached keys are dropped and fetched again, which fails closed for a destroyed or refused key.
 
-Why a read rather than LISTEN/NOTIFY: docs/decisions.md (D28). The read is measured in
+Why a read rather than LISTEN/NOTIFY: docs/decisions.md (D29). The read is measured in
 docs/benchmarks.md.
 """
 

@@ -353,7 +353,7 @@ LOCAL_MASTER_KEY_PATH = env_str("LOCAL_MASTER_KEY_PATH") or str(LOCAL_DIR / "key
 KEY_CACHE_SECONDS = env_int("KEY_CACHE_SECONDS", 300)
 # Before using a firm's cached keys, read its key generation (keys.generation) unless it was
 # read less than this ago: a destroyed or refused key stops working in every process within
-# this time. 0 = read it on every use. docs/keys.md, D28.
+# this time. 0 = read it on every use. docs/keys.md, D29.
 KEY_GENERATION_CHECK_SECONDS = float(env_str("KEY_GENERATION_CHECK_SECONDS", "0.25"))
 # The platform key's KEK (keys.platform_key: TOTP secrets, audit-export files) under the aws
 # provider: a KMS key id, ARN or alias made outside the application (terraform). Empty: the
