@@ -51,7 +51,7 @@ def test_wrong_totp_code_is_refused_with_a_message(alice):
 
 def test_totp_secret_is_not_stored_in_plaintext(alice):
     stored = Authenticator.objects.get(user=alice, type=Authenticator.Type.TOTP).data["secret"]
-    assert stored.startswith("v1:")
+    assert stored.startswith("mfa2:")  # the platform key, bound to this row
     assert secret_of(alice) not in stored
 
 

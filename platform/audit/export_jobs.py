@@ -3,9 +3,11 @@ progress (entries done of those counted at the start, stored on the job, config.
 the encrypted file with a download window, and the optional push to S3.
 
 The file holds no number (the log never does), but it names people and staff, so it rests
-encrypted: AES-256-GCM in chunks of 1 MiB (audit.sealing), under a key derived from
-SECRET_KEY (HKDF, its own `info`, the job's id as salt), each chunk bound to the job, its
-index and whether it is the last. It is readable only through `export_stream`, by the user
+encrypted: AES-256-GCM in chunks of 1 MiB (audit.sealing), under a key derived from the
+platform key (keys.platform_key.derive: HKDF, purpose "audit-export", the job's id as salt),
+never SECRET_KEY, each chunk bound to the job, its index and whether it is the last. The
+platform key's version is the last part of the storage key (`.../<job id>/v<N>`), so the
+file still opens after the platform key rotates. It is readable only through `export_stream`, by the user
 who asked, until the window closes; then the sweep removes it.
 
 Memory stays flat whatever the size: the export streams into a temporary file, the file is
@@ -16,15 +18,13 @@ an S3 multipart upload), and a download decrypts chunk by chunk.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,13 +38,15 @@ from authz.actions import Action
 from authz.decide import memberships_for
 from config.progress import ProgressWriter
 from firms.models import Firm
+from keys import platform_key
+from keys.errors import CiphertextInvalid
 from objectstore import ObjectMissing, object_store
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, log_in_firm
 
 from .export import FORMATS, export_audit
 from .models import AuditExportJob
-from .sealing import SealBroken, check_stream, is_sealed_stream, seal_file, unseal_stream
+from .sealing import SealBroken, check_stream, seal_file, unseal_stream
 
 logger = logging.getLogger(__name__)
 
@@ -121,27 +123,25 @@ def _stale_running() -> Q:
     return Q(status=AuditExportJob.Status.RUNNING, started_at__lt=stale)
 
 
-def _key(job: AuditExportJob) -> bytes:
-    """The job's own key: HKDF of SECRET_KEY, salted with the job's id."""
-    return HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=job.pk.bytes,
-        info=b"mynumber-custody:audit-export:chunks",
-    ).derive(settings.SECRET_KEY.encode())
+KEY_PURPOSE = "audit-export"
+_VERSION = re.compile(r"/v([0-9]{1,9})$")
+
+
+def _key(job: AuditExportJob, version: int | None = None) -> tuple[int, bytes]:
+    """The job's own key: derived from the platform key (the current version, or `version`),
+    salted with the job's id."""
+    return platform_key.derive(KEY_PURPOSE, salt=job.pk.bytes, version=version)
+
+
+def _key_version(job: AuditExportJob) -> int | None:
+    """The platform key version the stored file was sealed under; None for a file stored
+    before the platform key (sealed under SECRET_KEY, which nothing reads any more)."""
+    found = _VERSION.search(job.storage_key)
+    return int(found.group(1)) if found else None
 
 
 def _context(job: AuditExportJob) -> bytes:
     return str(job.pk).encode()
-
-
-def _legacy_unseal(job: AuditExportJob, blob: bytes) -> bytes:
-    """Files stored before chunked sealing (one AES-GCM blob): readable until their window
-    closes, at most AUDIT_EXPORT_DOWNLOAD_HOURS after the upgrade."""
-    legacy_key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"mynumber-custody:audit-export"
-    ).derive(settings.SECRET_KEY.encode())
-    return AESGCM(legacy_key).decrypt(blob[:12], blob[12:], _context(job))
 
 
 def _bounds(job: AuditExportJob) -> tuple[datetime, datetime]:
@@ -200,8 +200,9 @@ def job_run(job_id: str) -> AuditExportJob:
             with writer:
                 result = export_audit(firms=firms, since=since, until=until, out=out,
                                       file_format=job.file_format, progress=progress)  # fmt: skip
-            seal_file(out, sealed, key=_key(job), context=_context(job))
-            key = f"platform/audit-exports/{job.pk}"
+            version, file_key = _key(job)
+            seal_file(out, sealed, key=file_key, context=_context(job))
+            key = f"platform/audit-exports/{job.pk}/v{version}"
             object_store().put_file(key, sealed)
             pushed = _push(job, out)
         except Exception as error:
@@ -270,31 +271,32 @@ def export_stream(*, user: User, job: AuditExportJob) -> Iterator[bytes]:
         raise ValidationError(_("まだ出力が完了していません。"))
     if job.expires_at is None or job.expires_at <= timezone.now():
         raise ValidationError(_("ダウンロードの期限が過ぎました。もう一度出力してください。"))
-    store = object_store()
+    version = _key_version(job)
+    if version is None:
+        # Sealed under SECRET_KEY before the platform key: not opened any more (its window
+        # was hours); the user exports again.
+        raise ValidationError(_("ダウンロードの期限が過ぎました。もう一度出力してください。"))
     try:
-        with store.open(job.storage_key) as stream:
-            if not is_sealed_stream(stream.read(64)):
-                legacy = _legacy_unseal(job, store.get(job.storage_key))
-                return iter([legacy])
-        with store.open(job.storage_key) as stream:
-            check_stream(stream, key=_key(job), context=_context(job))
+        _version, file_key = _key(job, version)
+        with object_store().open(job.storage_key) as stream:
+            check_stream(stream, key=file_key, context=_context(job))
     except ObjectMissing as error:
         raise ValidationError(
             _("ダウンロードの期限が過ぎました。もう一度出力してください。")
         ) from error
-    except (SealBroken, InvalidTag) as error:
+    except (SealBroken, InvalidTag, CiphertextInvalid) as error:
         logger.error("audit export %s cannot be opened: %s", job.pk, error)
         raise ValidationError(
             _(
                 "保存された出力ファイルが壊れているか、改ざんされています。もう一度出力してください。"
             )
         ) from error
-    return _plaintext(job)
+    return _plaintext(job, file_key)
 
 
-def _plaintext(job: AuditExportJob) -> Iterator[bytes]:
+def _plaintext(job: AuditExportJob, file_key: bytes) -> Iterator[bytes]:
     with object_store().open(job.storage_key) as stream:
-        yield from unseal_stream(stream, key=_key(job), context=_context(job))
+        yield from unseal_stream(stream, key=file_key, context=_context(job))
 
 
 def purge_expired_exports() -> int:

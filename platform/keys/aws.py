@@ -109,6 +109,27 @@ class AwsKmsProvider:
         self._client = client if client is not None else kms_client()
 
     def create_key(self, firm: Firm) -> str:
+        key_id = self._new_key(
+            f"new key for firm {firm.slug}",
+            description=f"My Number custody: key-encryption key of firm {firm.slug}",
+            tags={"firm_slug": firm.slug, "firm_schema": firm.schema_name},
+        )
+        self._point_alias(alias_for(firm), key_id)
+        return key_id
+
+    def create_platform_key(self) -> str:
+        """The platform KEK (keys.platform_key), when PLATFORM_KMS_KEY_ID names none: a key of
+        its own, tagged purpose=platform, with the alias <prefix>_platform (a firm slug has
+        no underscore, so no firm can take it)."""
+        key_id = self._new_key(
+            "new platform key",
+            description="My Number custody: platform key-encryption key (platform secrets)",
+            tags={"purpose": "platform"},
+        )
+        self._point_alias(f"{settings.AWS_KMS_ALIAS_PREFIX}_platform", key_id)
+        return key_id
+
+    def _new_key(self, subject: str, *, description: str, tags: dict[str, str]) -> str:
         extra: dict[str, Any] = {}
         if settings.AWS_KMS_KEY_POLICY:
             # The key policy infra/terraform renders (output firm_kek_policy_json): only the
@@ -119,19 +140,15 @@ class AwsKmsProvider:
             extra["BypassPolicyLockoutSafetyCheck"] = True
         response = self._call(
             "create_key",
-            f"new key for firm {firm.slug}",
-            Description=f"My Number custody: key-encryption key of firm {firm.slug}",
+            subject,
+            Description=description,
             KeyUsage="ENCRYPT_DECRYPT",
             KeySpec="SYMMETRIC_DEFAULT",
-            Tags=[
-                {"TagKey": "firm_slug", "TagValue": firm.slug},
-                {"TagKey": "firm_schema", "TagValue": firm.schema_name},
-                {"TagKey": "service", "TagValue": SERVICE_TAG},
-            ],
+            Tags=[{"TagKey": key, "TagValue": value} for key, value in tags.items()]
+            + [{"TagKey": "service", "TagValue": SERVICE_TAG}],
             **extra,
         )
         key_id = str(response["KeyMetadata"]["Arn"])
-        self._point_alias(alias_for(firm), key_id)
         if settings.AWS_KMS_ENABLE_KEY_ROTATION:
             # KMS rotates the key material yearly and keeps old material for old wraps.
             self._call("enable_key_rotation", key_id, KeyId=key_id)

@@ -28,6 +28,7 @@ from django_tenants.utils import tenant_context
 
 from firms.models import Firm, FirmKey
 
+from . import generation
 from .aws import AwsKmsProvider
 from .envelope import rewrap_data_keys
 from .errors import CiphertextInvalid, KeyUnavailable
@@ -151,6 +152,7 @@ def set_firm_byok_key(
         firm_key.last_health_check_at, firm_key.last_health_ok = timezone.now(), True
         firm_key.last_health_error = ""
         firm_key.save()
+        generation.bump(firm)  # every process fetches the keys again, through the firm's key
         if not previous[2] and previous[1] and previous[1] != key_arn:
             # Ours: destroyed once nothing refers to it. A previous key of the firm's own is
             # left alone: the platform never deletes a key it does not own.

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from firms.models import Firm, FirmKey
 
+from . import generation, platform_key
 from .cache import TTLCache
 from .canonical import canonical_json
 from .errors import CiphertextInvalid, FirmKeyRefused, KeyUnavailable
@@ -99,10 +100,14 @@ def ensure_firm_key(firm: Firm) -> None:
         for purpose in (DATA, INDEX):
             if not DataKey.objects.filter(firm=firm, purpose=purpose).exists():
                 _new_version(firm, firm_key, provider, purpose, 1)
+        # The keys just made are as of this generation: their first use must not drop them.
+        current = generation.read(firm)
+        transaction.on_commit(partial(generation.remember, firm, current))
 
 
 def seal(firm: Firm, plaintext: bytes, *, record: str, field: str) -> bytes:
     """Encrypt with the firm's current data key, bound to firm, record, field and version."""
+    _drop_if_revoked(firm)
     version, key = _current(firm, DATA)
     nonce = secrets.token_bytes(NONCE_BYTES)
     aad = associated_data(firm, record=record, field=field, version=version)
@@ -116,6 +121,7 @@ def seal(firm: Firm, plaintext: bytes, *, record: str, field: str) -> bytes:
 def unseal(firm: Firm, blob: bytes, *, record: str, field: str) -> bytes:
     """Decrypt a blob made by seal() for this firm, record and field, whatever key version
     sealed it. Raises CiphertextInvalid if anything about it does not match."""
+    _drop_if_revoked(firm)
     blob = bytes(blob)  # BinaryField gives memoryview
     if len(blob) < HEADER.size + NONCE_BYTES + TAG_BYTES:
         raise CiphertextInvalid("ciphertext is too short to be a sealed blob")
@@ -143,6 +149,7 @@ def blind_index(firm: Firm, value: str) -> str:
     """HMAC-SHA256 (hex) of the value under the firm's index key: equal values give equal
     indexes within a firm, unrelated ones across firms. The index key never rotates, or
     duplicate detection against older rows would break."""
+    _drop_if_revoked(firm)
     _version, key = _current(firm, INDEX)
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -155,6 +162,7 @@ def _rotate_in_transaction(firm: Firm) -> tuple[int, bytes]:
     version, plaintext = add_data_key_version(firm, firm_key, get_provider(firm_key.provider))
     firm_key.rotated_at = timezone.now()
     firm_key.save(update_fields=["rotated_at"])
+    generation.bump(firm)  # other processes seal with the new version from their next use
     return version, plaintext
 
 
@@ -195,9 +203,8 @@ def rewrap_data_keys(firm: Firm, provider: KeyProvider, key_id: str) -> int:
 def rotate_data_key(firm: Firm) -> int:
     """Add the next version of the firm's data key and seal with it from now on; older
     versions stay to open older blobs. Durable (never inside another transaction), so the new
-    version is committed before this process starts using it. Other processes pick it up
-    when their cached current version expires (KEY_CACHE_SECONDS); until then they keep
-    sealing with the previous version, which stays valid."""
+    version is committed before this process starts using it. Other processes pick it up at
+    their next use after KEY_GENERATION_CHECK_SECONDS (the firm's key generation moves)."""
     version, plaintext = _rotate_in_transaction(firm)
     use_data_key_version(firm, version, plaintext)
     logger.info("rotated data key of firm %s to version %s", firm.slug, version)
@@ -208,8 +215,9 @@ def destroy_firm_key(firm: Firm) -> None:
     """Crypto-shredding: destroy the firm's KEK at the provider, so no wrapped data key (and so
     no ciphertext of the firm) can be opened again, in this database or any backup of it.
 
-    Takes effect at once in this process and at the provider; another process that still has
-    the firm's keys cached keeps them at most KEY_CACHE_SECONDS."""
+    Takes effect at once in this process and at the provider, and in every other process at
+    its next use of the firm's keys (within KEY_GENERATION_CHECK_SECONDS): the firm's key
+    generation moves in the same transaction (keys.generation)."""
     with transaction.atomic():
         firm_key = FirmKey.objects.select_for_update().get(firm=firm)
         if firm_key.state != FirmKey.State.DESTROYED:
@@ -221,21 +229,31 @@ def destroy_firm_key(firm: Firm) -> None:
                 get_provider(firm_key.provider or None).schedule_key_deletion(firm_key.key_id)
             firm_key.state = FirmKey.State.DESTROYED
             firm_key.save(update_fields=["state"])
+            generation.bump(firm)  # every other process drops its cached keys of the firm
             logger.info("destroyed the key of firm %s", firm.slug)
-        transaction.on_commit(partial(_forget, firm.pk))
-    _forget(firm.pk)
+        transaction.on_commit(partial(forget_firm, firm.pk))
+    forget_firm(firm.pk)
 
 
 def clear_key_cache() -> None:
     _keys.clear()
     _current_versions.clear()
+    generation.clear()
+    platform_key.clear_cache()
 
 
 def _ttl() -> float:
     return float(settings.KEY_CACHE_SECONDS)
 
 
-def _forget(firm_pk: object) -> None:
+def _drop_if_revoked(firm: Firm) -> None:
+    """Before a cached key of the firm is used: drop them all if its generation moved (the key
+    was destroyed, rotated or refused elsewhere), so they are fetched again, or refused."""
+    if generation.moved(firm):
+        forget_firm(firm.pk)
+
+
+def forget_firm(firm_pk: object) -> None:
     _keys.discard(lambda key: isinstance(key, tuple) and key[0] == firm_pk)
     _current_versions.discard(lambda key: isinstance(key, tuple) and key[0] == firm_pk)
 
@@ -260,7 +278,20 @@ def _key(firm: Firm, purpose: str, version: int) -> bytes:
 
 
 def _unwrap(firm: Firm, purpose: str, version: int) -> bytes:
-    """Cache miss: one provider call to unwrap the stored data key."""
+    """Cache miss: one provider call to unwrap the stored data key.
+
+    If the firm's key generation moved while the provider was asked (the key was destroyed or
+    rotated meanwhile), the key is fetched again under the new state, which fails closed for
+    a destroyed key: a slow KMS answer must not put a revoked key into the cache after this
+    process already dropped the firm's keys."""
+    before = generation.read(firm)
+    key = _unwrap_once(firm, purpose, version)
+    if generation.read(firm) != before:
+        key = _unwrap_once(firm, purpose, version)
+    return key
+
+
+def _unwrap_once(firm: Firm, purpose: str, version: int) -> bytes:
     state, byok = FirmKey.objects.filter(firm=firm).values_list("state", "byok").first() or (
         None,
         False,

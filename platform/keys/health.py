@@ -27,6 +27,7 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 
 from firms.models import Firm, FirmKey
 
+from . import generation
 from .errors import CiphertextInvalid, KeyUnavailable
 from .events import KeyActor, record_key_event
 from .providers import KeyProvider, get_provider
@@ -90,6 +91,10 @@ def _record(firm: Firm, *, ok: bool, reason: str) -> HealthResult:
         changed = (not ok and (before_ok is not False or before_reason != reason)) or (
             ok and before_ok is False
         )
+        if not ok:
+            # The key is refused (disabled, pending deletion, grant revoked): every process
+            # drops the firm's cached keys at its next use and asks KMS again, which refuses.
+            generation.bump(firm)
         if changed:
             event = _event(ok=ok, byok=firm_key.byok)
             detail = {"provider": firm_key.provider, "byok": firm_key.byok}

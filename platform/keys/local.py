@@ -91,6 +91,13 @@ class LocalKeyProvider:
         self._path = master_key_file or master_key_path()
 
     def create_key(self, firm: Firm) -> str:
+        return self._new_kek()
+
+    def create_platform_key(self) -> str:
+        """The platform KEK (keys.platform_key): a KEK like a firm's, naming no firm."""
+        return self._new_kek()
+
+    def _new_kek(self) -> str:
         metrics.record_provider_call()
         key_id = f"local:{uuid.uuid4()}"
         kek = secrets.token_bytes(KEY_BYTES)

@@ -76,3 +76,40 @@ class RetiredKek(models.Model):
     def __str__(self) -> str:
         state = "destroyed" if self.destroyed_at else "waiting"
         return f"retired {self.provider} KEK {self.key_id} of firm {self.firm_id} ({state})"
+
+
+class KeyGeneration(models.Model):
+    """A firm's key generation: a counter bumped in the same transaction as every change that
+    must reach the keys other processes hold in memory (destroy, rotation, a switch to the
+    firm's own key, a health check that finds the key refused). Each process reads it before
+    using a cached key of the firm (keys.generation) and drops the firm's cached keys when it
+    moved, so a revoked key stops working everywhere within KEY_GENERATION_CHECK_SECONDS,
+    not after the cache lifetime. No row means generation 0."""
+
+    # CASCADE, unlike the key rows: the counter guards nothing once the firm is gone (its
+    # keys were destroyed before), and a process that still knows the firm sees "no row"
+    # as a change and drops what it cached.
+    firm = models.OneToOneField(
+        Firm, on_delete=models.CASCADE, primary_key=True, related_name="key_generation"
+    )
+    generation = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"key generation {self.generation} of firm {self.firm_id}"
+
+
+class PlatformKey(models.Model):
+    """One version of the platform key (keys.platform_key): seals platform secrets (TOTP
+    secrets, audit-export job files), never firm data. Stored only wrapped by the platform
+    KEK at the provider, with the encryption context {"purpose": "platform", "version": "N"};
+    the highest version is current, older ones stay to open what they sealed."""
+
+    version = models.PositiveIntegerField(unique=True)
+    wrapped = models.BinaryField()
+    provider = models.CharField(max_length=20)
+    key_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"platform key v{self.version} ({self.provider})"

@@ -29,6 +29,10 @@ class KeyProvider(Protocol):
         """Create the firm's KEK; return the provider's key id."""
         ...
 
+    def create_platform_key(self) -> str:
+        """Create the platform's KEK (keys.platform_key); return the provider's key id."""
+        ...
+
     def generate_data_key(self, key_id: str, context: dict[str, str]) -> tuple[bytes, bytes]:
         """A fresh 32-byte data key under the KEK: (plaintext, wrapped)."""
         ...

@@ -33,6 +33,7 @@ from firms.models import Firm, FirmKey
 from operators.log import OperatorLogUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 
+from . import generation
 from .aws import AwsKmsProvider
 from .envelope import add_data_key_version, rewrap_data_keys, use_data_key_version
 from .errors import CiphertextInvalid, KeyUnavailable
@@ -122,6 +123,9 @@ def _rotate(
         version, plaintext = add_data_key_version(firm, firm_key, provider)
         firm_key.rotated_at = timezone.now()
         firm_key.save(update_fields=["key_id", "rotated_at"])
+        # Other processes pick up the new data-key version (and drop keys unwrapped through
+        # the old KEK) at their next use, not when their cache expires.
+        generation.bump(firm)
         if new_key_id != old_key_id:
             RetiredKek.objects.create(firm=firm, provider=provider.name, key_id=old_key_id)
         # Last, after the KMS calls, so the firm's chain lock is held only for the commit.

@@ -351,6 +351,14 @@ LOGGING = {
 LOCAL_MASTER_KEY_PATH = env_str("LOCAL_MASTER_KEY_PATH") or str(LOCAL_DIR / "keys" / "master.key")
 # Unwrapped data keys stay in this process's memory (never Django's cache) this long; 0 = never.
 KEY_CACHE_SECONDS = env_int("KEY_CACHE_SECONDS", 300)
+# Before using a firm's cached keys, read its key generation (keys.generation) unless it was
+# read less than this ago: a destroyed or refused key stops working in every process within
+# this time. 0 = read it on every use. docs/keys.md, D29.
+KEY_GENERATION_CHECK_SECONDS = float(env_str("KEY_GENERATION_CHECK_SECONDS", "0.25"))
+# The platform key's KEK (keys.platform_key: TOTP secrets, audit-export files) under the aws
+# provider: a KMS key id, ARN or alias made outside the application (terraform). Empty: the
+# platform creates one on first use (alias <AWS_KMS_ALIAS_PREFIX>_platform).
+PLATFORM_KMS_KEY_ID = env_str("PLATFORM_KMS_KEY_ID")
 # aws provider: no endpoint means real AWS; a URL points at any KMS-compatible endpoint.
 # No credentials means boto3's default chain (instance role, environment, profile).
 AWS_KMS_ENDPOINT_URL = env_str("AWS_KMS_ENDPOINT_URL") or None
