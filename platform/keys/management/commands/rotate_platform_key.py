@@ -10,11 +10,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from authz.actions import Action
+from authz.jobs import DeclaredCommand
 from keys import platform_key
 from keys.errors import CiphertextInvalid, KeyUnavailable
 
 
-class Command(BaseCommand):
+class Command(DeclaredCommand, BaseCommand):
+    authz_action = Action.OPERATOR_COMMAND
     help = "Add the next version of the platform key (TOTP secrets, audit-export files)."
 
     def handle(self, *args: Any, **options: Any) -> None:
