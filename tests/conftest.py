@@ -112,3 +112,26 @@ def carol(acme):
 def gina(globex):
     """Owner of Globex: must never see Acme's data."""
     return make_user("gina@globex.test", firm=globex, role=Role.OWNER)
+
+
+# An accounting practice's people, for the practice, portfolio and authorization tests.
+
+
+@pytest.fixture
+def tanaka(db):
+    """Head of a tax practice."""
+    return make_user("tanaka@zeirishi.test")
+
+
+@pytest.fixture
+def suzuki(db):
+    """Staff at the same practice."""
+    return make_user("suzuki@zeirishi.test")
+
+
+@pytest.fixture
+def private_export_files(settings, tmp_path):
+    """Audit exports signed with a key of the test's own and stored in its own folder."""
+    settings.AUDIT_EXPORT_SIGNING_KEY_PATH = str(tmp_path / "keys" / "export.pem")
+    settings.OBJECT_STORE = "local"
+    settings.OBJECT_STORE_LOCAL_DIR = str(tmp_path / "objects")

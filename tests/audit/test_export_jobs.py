@@ -17,14 +17,7 @@ from infra.audit.verify_audit_export import verify
 from tenants.auditlog.models import AccessLogEntry
 from tests.helpers import signed_in_public_client
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _private_files(settings, tmp_path):
-    settings.AUDIT_EXPORT_SIGNING_KEY_PATH = str(tmp_path / "keys" / "export.pem")
-    settings.OBJECT_STORE = "local"
-    settings.OBJECT_STORE_LOCAL_DIR = str(tmp_path / "objects")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_export_files")]
 
 
 def ask(client, firms, **extra):

@@ -16,7 +16,7 @@ from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import verify_chain
 from tests.collection.factories import handler_actor, issue, make_person, token_of
 from tests.custody.test_csv_import import english_csv, line, upload
-from tests.helpers import make_user, signed_in_firm_client, signed_in_public_client
+from tests.helpers import signed_in_firm_client, signed_in_public_client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,18 +24,6 @@ pytestmark = pytest.mark.django_db
 def entries(firm, **filters) -> list[AccessLogEntry]:
     with tenant_context(firm):
         return list(AccessLogEntry.objects.filter(**filters).order_by("seq"))
-
-
-@pytest.fixture
-def tanaka(db):
-    """Head of a tax practice."""
-    return make_user("tanaka@zeirishi.test")
-
-
-@pytest.fixture
-def suzuki(db):
-    """Staff of the practice, serving Acme through it."""
-    return make_user("suzuki@zeirishi.test")
 
 
 @pytest.fixture

@@ -25,14 +25,7 @@ from keys.envelope import clear_key_cache
 from keys.errors import CiphertextInvalid
 from tests.helpers import make_firm, make_user, totp_code
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _private_files(settings, tmp_path):
-    settings.AUDIT_EXPORT_SIGNING_KEY_PATH = str(tmp_path / "keys" / "export.pem")
-    settings.OBJECT_STORE = "local"
-    settings.OBJECT_STORE_LOCAL_DIR = str(tmp_path / "objects")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_export_files")]
 
 
 def enrol(email: str) -> tuple[User, str]:

@@ -12,21 +12,9 @@ from firms.models import Firm
 from practices import services
 from practices.models import Practice, PracticeClient, PracticeMember
 from tenants.auditlog.models import AccessLogEntry
-from tests.helpers import make_user, signed_in_firm_client, signed_in_public_client
+from tests.helpers import signed_in_firm_client, signed_in_public_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tanaka(db):
-    """Head of a tax practice."""
-    return make_user("tanaka@zeirishi.test")
-
-
-@pytest.fixture
-def suzuki(db):
-    """Staff at the same practice."""
-    return make_user("suzuki@zeirishi.test")
 
 
 @pytest.fixture

@@ -19,14 +19,7 @@ from firms.models import OffboardingRecord
 from tenants.auditlog.services import Actor, log_access
 from tests.helpers import signed_in_firm_client, signed_in_public_client
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _private_files(settings, tmp_path):
-    settings.AUDIT_EXPORT_SIGNING_KEY_PATH = str(tmp_path / "keys" / "export.pem")
-    settings.OBJECT_STORE = "local"
-    settings.OBJECT_STORE_LOCAL_DIR = str(tmp_path / "objects")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_export_files")]
 
 
 def ago(seconds: float):

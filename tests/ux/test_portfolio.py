@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def tanaka(db):
-    """Head of a tax practice."""
-    return make_user("tanaka@zeirishi.test")
-
-
-@pytest.fixture
 def practice(tanaka):
     return services.practice_create(user=tanaka, name="田中税理士事務所")
 
