@@ -15,13 +15,15 @@ from django.db.models import Q
 from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal, unseal
-from keys.errors import KeyUnavailable
+from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_committed, log_access_denied
 from tenants.retention import schedule as retention_schedule
 
 from . import mynumber, policy
 from .errors import (
     DuplicateMyNumber,
+    HasDependents,
+    IntegrityFailure,
     NoNumber,
     NotAllowed,
     PurposeNotNotified,
@@ -44,6 +46,20 @@ def require_allowed(allowed: bool, *, actor: Actor, action: str, person_id: int 
     if not allowed:
         log_access_denied(actor=actor, action=action, person_id=person_id, purpose=purpose)
         raise NotAllowed
+
+
+INTEGRITY_FAILURE = {"reason": "integrity_failure"}
+
+
+def integrity_denied(*, actor: Actor, action: str, person_id: int | None,
+                     purpose: str = "") -> IntegrityFailure:  # fmt: skip
+    """A sealed value did not authenticate (keys.errors.CiphertextInvalid): the integrity
+    signal the log exists for. The attempt goes on record as denied (outside any
+    transaction, as every denial) and the caller raises the returned error; the detail says
+    why and never holds the value."""
+    log_access_denied(actor=actor, action=action, person_id=person_id, purpose=purpose,
+                      detail=INTEGRITY_FAILURE)  # fmt: skip
+    return IntegrityFailure()
 
 
 # --- people ---------------------------------------------------------------------------------
@@ -89,6 +105,12 @@ def person_delete(*, actor: Actor, person: Person) -> None:
         log_access_denied(actor=actor, action="delete", person_id=person.pk,
                           detail={"reason": "legal_hold"})  # fmt: skip
         raise UnderLegalHold
+    if person.dependents.exists():
+        # Their records hang off this employee and have their own retention and holds: they
+        # are deleted (or re-assigned) one by one first, never as a side effect.
+        log_access_denied(actor=actor, action="delete", person_id=person.pk,
+                          detail={"reason": "has_dependents"})  # fmt: skip
+        raise HasDependents
     person_id = person.pk
     with transaction.atomic():
         MyNumberRecord.objects.filter(person=person).delete()
@@ -228,6 +250,10 @@ def number_reveal_for_id(
             detail={"reason": "key_unavailable"},
         )
         raise
+    except CiphertextInvalid:
+        raise integrity_denied(
+            actor=actor, action="reveal", person_id=person_id, purpose=purpose_found
+        ) from None
     # Logged after decrypting, so the firm's chain lock is held only for the append; the
     # plaintext leaves this function only once its entry has committed.
     log_access_committed(actor=actor, action="reveal", person_id=person_id, purpose=purpose_found)
@@ -272,6 +298,12 @@ def numbers_export(
                 detail={"reason": "key_unavailable"},
             )
             raise
+        except CiphertextInvalid:
+            # The whole export stops here: before the first row it is a clean refusal; later,
+            # the download is cut short rather than silently missing a row.
+            raise integrity_denied(
+                actor=actor, action="export", person_id=person.pk, purpose=purpose.code
+            ) from None
         yield (person.pk, person.family_name, person.given_name, person.kind, plaintext.decode())
 
 
