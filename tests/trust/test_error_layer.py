@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import include, path
 from django.utils import timezone
@@ -23,7 +24,7 @@ from tenants.auditlog.services import Actor, log_access_denied, verify_chain
 from tenants.collection.models import SubmittedNumber
 from tenants.custody import services as custody
 from tenants.custody.errors import IntegrityFailure
-from tenants.custody.models import MyNumberRecord, Person
+from tenants.custody.models import ImportUpload, MyNumberRecord, Person
 from tests.api.test_api import api, token
 from tests.collection.factories import anonymous_client, issue, make_person, submission, token_of
 from tests.helpers import signed_in_firm_client
@@ -280,6 +281,32 @@ def test_a_tampered_submitted_number_is_a_clear_409_and_logged(acme, harry):
     no_number(response.content, NUMBER_A)
     entries = denied(acme, "view_submission", person.pk)
     assert [e.detail for e in entries] == [{"reason": "integrity_failure"}]
+    assert chain_ok(acme)
+
+
+def test_a_tampered_staged_import_is_a_clear_409_and_logged(acme, harry):
+    client = signed_in_firm_client(harry, acme)
+    data = (
+        "kind,family_name,given_name,family_name_kana,given_name_kana,my_number\n"
+        f"employee,山田,花子,ヤマダ,ハナコ,{NUMBER_A}\n"
+    ).encode()
+    upload = client.post(
+        "/people/import/", {"file": SimpleUploadedFile("people.csv", data, "text/csv")}
+    )
+    assert upload.status_code == 302
+    with tenant_context(acme):
+        staged = ImportUpload.objects.get()
+        blob = bytes(staged.ciphertext)
+        staged.ciphertext = blob[:30] + bytes([blob[30] ^ 1]) + blob[31:]
+        staged.save(update_fields=["ciphertext"])
+    response = client.get(upload["Location"])
+    assert response.status_code == 409
+    assert "改ざん" in response.content.decode()
+    no_number(response.content, NUMBER_A)
+    with tenant_context(acme):
+        entry = AccessLogEntry.objects.get(action="import_check", result="denied")
+        assert not Person.objects.exists()
+    assert entry.detail == {"reason": "integrity_failure"}
     assert chain_ok(acme)
 
 
