@@ -259,9 +259,11 @@ def run(matrix: Matrix, callers: dict[str, Client], route_list, *, other_ids=Non
             for method in ("get", "post"):
                 matrix.send(who, client, method, first, dict.fromkeys(keys, DATE))
         if "owner" in reached:
-            # One field at a time, so a check of another field cannot hide this one's.
+            # One field at a time, so a check of another field cannot hide this one's: an
+            # impossible date in the query, another hostile value in the form.
             for i, key in enumerate(keys):
                 matrix.send("owner", callers["owner"], "get", first, {key: DATES[i % len(DATES)]})
+                matrix.send("owner", callers["owner"], "post", first, {key: next(values)})
         for who in (w for w in sweepers if w in reached):
             _sweep(matrix, who, callers[who], route, keys, other_ids or {}, values, paths)
 
