@@ -175,9 +175,10 @@ def log_denial(error: BaseException) -> None:
 
 
 def _denial_answer(error: BaseException) -> Answer | None:
-    status = getattr(error, "status", None)
-    if not callable(getattr(error, "log_once", None)) or not isinstance(status, int):
+    if not callable(getattr(error, "log_once", None)):
         return None
+    status = getattr(error, "status", None)
+    status = status if isinstance(status, int) else 403
     message = getattr(error, "message", None) or (
         _("ページが見つかりません") if status == 404 else NotAllowed.message
     )
@@ -208,17 +209,27 @@ def answer(error: BaseException) -> Answer | None:
     message = rule.message if rule.message is not None else getattr(error, "message", INVALID)
     body = None
     if isinstance(error, InvalidMyNumber):
-        # The number endpoint's contract: the messages under the field, and why.
+        # The number endpoint's contract: the messages under the field, and why. They never
+        # repeat the number.
         body = {"my_number": [str(m) for m in error.messages], "code": code}
+        message = " ".join(str(m) for m in error.messages)
     elif isinstance(error, ValidationError):
         body = {**_validation_body(error), "code": code}
-    if isinstance(error, InvalidMyNumber):
-        message = " ".join(str(m) for m in error.messages)  # never repeats the number
-    if isinstance(error, CiphertextInvalid):
-        # Only the class: the text names the firm and record, which is for the operator's
-        # tools, not for a log line that anyone with log access reads.
-        logger.error("CIPHERTEXT_INVALID error=%s", type(error).__name__)
     return Answer(status, code, str(message), rule.api_message, body)
+
+
+def _answer_at_the_door(error: BaseException) -> Answer | None:
+    """What both doors do: log a denial first (whatever else happens to it), then answer."""
+    try:
+        log_denial(error)
+    except AuditLogUnavailable:
+        # The denial must be on record before it is answered: without the log, a 503.
+        return answer(AuditLogUnavailable())
+    if isinstance(error, CiphertextInvalid):
+        # Raised where no service could log who tried what (services raise IntegrityFailure
+        # after logging). Only the class: the text names the firm and the record.
+        logger.error("CIPHERTEXT_INVALID error=%s", type(error).__name__)
+    return answer(error)
 
 
 def status_of(error: BaseException, default: int = 400) -> int:
@@ -235,14 +246,9 @@ def answer_message(error: BaseException) -> str:
 
 def api_response(error: BaseException) -> Response | None:
     """DRF's answer for a domain error: JSON {"detail", "code"} (or the field errors)."""
-    found = answer(error)
+    found = _answer_at_the_door(error)
     if found is None:
         return None
-    try:
-        log_denial(error)
-    except AuditLogUnavailable:
-        found = answer(AuditLogUnavailable())
-        assert found is not None
     if found.api_body is not None:
         return Response(found.api_body, status=found.status)
     return Response(
@@ -264,14 +270,9 @@ class ErrorLayerMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, error: Exception) -> HttpResponse | None:
-        found = answer(error)
+        found = _answer_at_the_door(error)
         if found is None:
             return None
-        try:
-            log_denial(error)
-        except AuditLogUnavailable:
-            found = answer(AuditLogUnavailable())
-            assert found is not None
         if request.path.startswith("/api/"):
             return JsonResponse(
                 {"detail": found.api_message or found.message, "code": found.code},

@@ -6,6 +6,7 @@ All functions run in the firm's schema (the request's tenant, or tenant_context 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import date
 
@@ -32,6 +33,7 @@ from .errors import (
 )
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 
+logger = logging.getLogger(__name__)
 NUMBER_FIELD = "my_number"
 PERSON_FIELDS = Person.EDITABLE_FIELDS
 
@@ -57,6 +59,9 @@ def integrity_denied(*, actor: Actor, action: str, person_id: int | None,
     signal the log exists for. The attempt goes on record as denied (outside any
     transaction, as every denial) and the caller raises the returned error; the detail says
     why and never holds the value."""
+    # A line alarms can match, as for a failed log write; ids only.
+    logger.error("CIPHERTEXT_INVALID firm=%s action=%s person=%s",
+                 getattr(connection, "schema_name", "?"), action, person_id)  # fmt: skip
     log_access_denied(actor=actor, action=action, person_id=person_id, purpose=purpose,
                       detail=INTEGRITY_FAILURE)  # fmt: skip
     return IntegrityFailure()
