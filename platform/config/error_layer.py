@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -201,6 +202,11 @@ def answer(error: BaseException) -> Answer | None:
     denial = _denial_answer(error)
     if denial is not None:
         return denial
+    if isinstance(error, DataError) and "NUL" in str(error):
+        # A NUL byte in a raw request value that reached a query: bad input, never storable
+        # (forms refuse it; a view reading request.GET/POST directly may not). Any other
+        # DataError is a bug of ours and stays a 500.
+        return Answer(400, "invalid", str(INVALID))
     rule = next((r for r in RULES if isinstance(error, r.kind)), None)
     if rule is None:
         return None

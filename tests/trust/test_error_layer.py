@@ -311,6 +311,15 @@ def test_a_tampered_staged_import_is_a_clear_409_and_logged(acme, harry):
     assert chain_ok(acme)
 
 
+def test_a_nul_byte_that_reaches_a_query_is_a_400_not_a_500(acme, alice):
+    """Found by the matrix: the practice invitation reads its code straight from the POST."""
+    client = signed_in_firm_client(alice, acme)
+    client.raise_request_exception = False
+    response = client.post("/practices/", {"code": "AB\x00CD"})
+    assert response.status_code == 400
+    assert "入力内容が正しくない" in response.content.decode()
+
+
 # --- the duck-typed authorization denial ------------------------------------------------
 
 
