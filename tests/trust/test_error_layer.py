@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -20,14 +23,19 @@ from django_tenants.utils import tenant_context
 
 from tenants.api.base import FirmAPIView
 from tenants.auditlog.models import AccessLogEntry
-from tenants.auditlog.services import Actor, log_access_denied, verify_chain
+from tenants.auditlog.services import (
+    Actor,
+    _in_callers_transaction,
+    log_access_denied,
+    verify_chain,
+)
 from tenants.collection.models import SubmittedNumber
 from tenants.custody import services as custody
 from tenants.custody.errors import IntegrityFailure
 from tenants.custody.models import ImportUpload, MyNumberRecord, Person
 from tests.api.test_api import api, token
 from tests.collection.factories import anonymous_client, issue, make_person, submission, token_of
-from tests.helpers import signed_in_firm_client
+from tests.helpers import signed_in_firm_client, signed_in_public_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.trust]
 PURPOSE = "withholding_slip"
@@ -387,6 +395,40 @@ def test_a_denial_in_the_api_is_logged_once_and_answered_in_json(acme, alice):
     assert response.json() == {"detail": "テスト用の拒否です。オーナーに依頼してください。",
                                "code": "not_your_role"}  # fmt: skip
     assert refusals(acme) == 1
+
+
+class RefusedOnTheBareDomain(Exception):
+    """A denial on the bare domain (an accountant's page): logged in the firm's log by its
+    own log_once; here it records that it was called, and outside any transaction."""
+
+    calls: list[bool] = []
+
+    status, code = 403, "mfa_required"
+    message = "テスト用の拒否です。二段階認証を設定してください。"
+
+    def log_once(self):
+        RefusedOnTheBareDomain.calls.append(_in_callers_transaction())
+
+
+def refusing_public_view(request):
+    raise RefusedOnTheBareDomain
+
+
+public_urlpatterns = [path("refused/", refusing_public_view)]
+
+
+def test_a_denial_on_the_bare_domain_is_logged_and_answered_with_a_page(
+    settings, monkeypatch, alice
+):
+    urlconf = types.ModuleType("bare_domain_refusing_urls")
+    urlconf.urlpatterns = public_urlpatterns  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, urlconf.__name__, urlconf)
+    settings.PUBLIC_SCHEMA_URLCONF = urlconf.__name__
+    RefusedOnTheBareDomain.calls.clear()
+    response = signed_in_public_client(alice).get("/refused/")
+    assert response.status_code == 403
+    assert "二段階認証を設定してください" in response.content.decode()
+    assert RefusedOnTheBareDomain.calls == [False]
 
 
 @pytest.mark.urls(__name__)
