@@ -16,7 +16,7 @@ class FirmTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-# Every firm API operation can answer with these errors (tenants/api/errors.py); the schema
+# Every firm API operation can answer with these errors (config.error_layer); the schema
 # says so, so that clients (and schemathesis, tests/trust/test_api_schema.py) know them.
 ERROR_RESPONSES = {
     "400": "Malformed input: a field, a filter or a number is invalid.",
@@ -24,7 +24,11 @@ ERROR_RESPONSES = {
     "402": "The firm's plan or payment state does not allow this.",
     "403": "The token's scope or its user's role does not allow this.",
     "404": "No such object in this firm.",
-    "409": "Conflicts with the current state (a duplicate number, a request already answered).",
+    "409": (
+        "Conflicts with the current state: a duplicate number, a request already answered, an "
+        "employee who still has dependents, or a stored ciphertext that fails its integrity "
+        "check (code integrity_failure; logged, never retried)."
+    ),
     "503": "The key service or the access log is unavailable; nothing was revealed.",
 }
 ERROR_SCHEMA = {"type": "object", "additionalProperties": True}

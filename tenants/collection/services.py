@@ -29,12 +29,18 @@ from authz.decide import require
 from billing.services import require_can_add_data
 from firms.models import Firm, firm_url
 from keys.envelope import seal, unseal
+from keys.errors import CiphertextInvalid
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access
 from tenants.custody import mynumber, policy
 from tenants.custody.errors import NotAllowed
 from tenants.custody.models import Person, PersonKind, Purpose
-from tenants.custody.services import number_set, require_allowed, resolve_purposes
+from tenants.custody.services import (
+    integrity_denied,
+    number_set,
+    require_allowed,
+    resolve_purposes,
+)
 from tenants.workspace.models import FirmSettings
 
 from . import documents as document_files
@@ -469,10 +475,15 @@ def document_content(*, actor: Actor, firm: Firm, document: Document) -> bytes:
     _require_verifier(actor, "view_document", document.request)
     if document.is_deleted:
         raise WrongState
-    with transaction.atomic():
-        content = document_files.load_document(firm, document.id, document.storage_key)
-        log_access(actor=actor, action="view_document", person_id=document.request.person_id,
-                   detail={"request": document.request_id, "kind": document.kind})  # fmt: skip
+    try:
+        with transaction.atomic():
+            content = document_files.load_document(firm, document.id, document.storage_key)
+            log_access(actor=actor, action="view_document",
+                       person_id=document.request.person_id,
+                       detail={"request": document.request_id, "kind": document.kind})  # fmt: skip
+    except CiphertextInvalid:
+        raise integrity_denied(actor=actor, action="view_document",
+                               person_id=document.request.person_id) from None  # fmt: skip
     return content
 
 
@@ -484,10 +495,14 @@ def submitted_numbers(
     if request.status != RequestStatus.SUBMITTED:
         raise WrongState
     rows = list(request.submitted_numbers.select_related("person").order_by("person_id"))
-    with transaction.atomic():
-        shown = [(row.person, _unseal_submitted(firm, row)) for row in rows]
-        log_access(actor=actor, action="view_submission", person_id=request.person_id,
-                   detail={"request": request.pk, "numbers": len(shown)})  # fmt: skip
+    try:
+        with transaction.atomic():
+            shown = [(row.person, _unseal_submitted(firm, row)) for row in rows]
+            log_access(actor=actor, action="view_submission", person_id=request.person_id,
+                       detail={"request": request.pk, "numbers": len(shown)})  # fmt: skip
+    except CiphertextInvalid:
+        raise integrity_denied(actor=actor, action="view_submission",
+                               person_id=request.person_id) from None  # fmt: skip
     return shown
 
 
@@ -501,7 +516,18 @@ def request_approve(
     *, actor: Actor, firm: Firm, request: CollectionRequest, method: str, note: str = ""
 ) -> None:
     """Verified: each submitted number becomes the person's number, for the request's
-    purposes. If a number is already held by someone else, nothing changes."""
+    purposes. If a number is already held by someone else, nothing changes; nor if a
+    submitted number fails to authenticate (logged as a denied verification)."""
+    try:
+        _approve(actor=actor, firm=firm, request=request, method=method, note=note)
+    except CiphertextInvalid:
+        raise integrity_denied(actor=actor, action="verify",
+                               person_id=request.person_id) from None  # fmt: skip
+
+
+def _approve(
+    *, actor: Actor, firm: Firm, request: CollectionRequest, method: str, note: str
+) -> None:
     _require_verifier(actor, "verify", request)
     note = note.strip()
     if method not in IdentityMethod.values or (method == IdentityMethod.OTHER and not note):

@@ -43,7 +43,7 @@ from billing.services import require_can_add_data
 from config.progress import ProgressWriter, job_status
 from firms.models import Firm
 from keys.envelope import seal, unseal
-from keys.errors import KeyUnavailable
+from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
@@ -51,6 +51,7 @@ from . import policy
 from .errors import AlreadyImported, CsvRejected, NotAllowed, UploadExpired
 from .importing import ImportRejected, ImportRow, RowError, people_import, people_import_check
 from .models import ImportUpload, PersonKind
+from .services import integrity_denied
 
 logger = logging.getLogger(__name__)
 
@@ -453,7 +454,10 @@ def preview_upload(*, actor: Actor, firm: Firm, upload: ImportUpload) -> Preview
     logged as `import_check` with the counts, which the upload keeps for its confirmation."""
     _require_own(actor, upload)
     _usable(upload)
-    parsed = _open(firm, upload)
+    try:
+        parsed = _open(firm, upload)
+    except CiphertextInvalid:
+        raise integrity_denied(actor=actor, action="import_check", person_id=None) from None
     errors = check_csv(actor=actor, firm=firm, parsed=parsed)
     with transaction.atomic():
         ImportUpload.objects.filter(pk=upload.pk).update(error_count=len(errors))

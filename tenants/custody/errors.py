@@ -65,3 +65,26 @@ class UnderLegalHold(CustodyError):
         "法的保全が設定されているため削除できません。保全を解除してから削除してください"
         "（保全は「削除」ページで確認できます）。"
     )
+
+
+class HasDependents(CustodyError):
+    """An employee whose dependents are still registered: their records hang off the
+    employee, each with its own retention period and possibly its own legal hold, so they
+    are never deleted as a side effect (docs/decisions.md, the error layer's decision)."""
+
+    message = _(
+        "扶養親族が登録されているため、この従業員は削除していません。"
+        "先に扶養親族を削除するか、別の従業員に付け替えてから、もう一度削除してください。"
+    )
+
+
+class IntegrityFailure(CustodyError):
+    """A sealed value failed authentication (keys.errors.CiphertextInvalid): tampered with,
+    or copied from another person, field or firm. The attempt is logged as a denied access;
+    the message says what to do and never holds the number."""
+
+    message = _(
+        "保存されている暗号データが改ざんされているか、別の記録のデータに置き換えられているため、"
+        "表示・出力できませんでした（完全性の検証に失敗しました）。番号は表示されていません。"
+        "この試みはアクセス記録に残りました。オーナーとサポートに連絡してください。"
+    )

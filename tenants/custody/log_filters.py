@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -18,16 +18,26 @@ FILTER_NAMES = ("person", "actor", "action", "purpose", "since", "until")
 
 
 def _moment(value: str, *, end: bool) -> datetime:
-    moment = parse_datetime(value)
-    if moment is None:
-        day = parse_date(value)
-        if day is None:
-            raise BadFilter(value)
-        moment = datetime.combine(day, time.min)
-        if end:
-            moment = moment + timedelta(days=1)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)  # dates are read in JST, the firm's clock
+    """A date (the whole day, read in JST) or a datetime. An impossible one (2024-02-30,
+    T25:00) is a BadFilter, not a crash."""
+    try:
+        # A bare date first: parse_datetime also reads "2024-03-31" (as midnight), which
+        # would make `until` of a date exclude that very day.
+        day = parse_date(value) if len(value) <= len("2024-03-31") else None
+        if day is not None:
+            if end and day == date.max:  # "until the end of time": no next day to stop at
+                moment = datetime.combine(day, time.max)
+            else:
+                moment = datetime.combine(day, time.min) + timedelta(days=1 if end else 0)
+        else:
+            parsed = parse_datetime(value)
+            if parsed is None:
+                raise BadFilter("not a date or datetime")
+            moment = parsed
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)  # dates are read in JST, the firm's clock
+    except (ValueError, OverflowError) as error:  # BadFilter is a ValueError too
+        raise BadFilter("impossible date or datetime") from error
     return moment
 
 

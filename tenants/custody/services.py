@@ -6,6 +6,7 @@ All functions run in the firm's schema (the request's tenant, or tenant_context 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import date
 
@@ -17,13 +18,15 @@ from authz.decide import deny, permits
 from billing.services import headcount_changed, require_can_add_data
 from firms.models import Firm
 from keys.envelope import blind_index, blob_header, seal, unseal
-from keys.errors import KeyUnavailable
+from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_committed, log_access_denied
 from tenants.retention import schedule as retention_schedule
 
 from . import mynumber, policy
 from .errors import (
     DuplicateMyNumber,
+    HasDependents,
+    IntegrityFailure,
     NoNumber,
     NotAllowed,
     PurposeNotNotified,
@@ -32,6 +35,7 @@ from .errors import (
 )
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 
+logger = logging.getLogger(__name__)
 NUMBER_FIELD = "my_number"
 PERSON_FIELDS = Person.EDITABLE_FIELDS
 
@@ -87,6 +91,23 @@ def purpose_toggle(*, actor: Actor, purpose_id: int) -> Purpose:
     return purpose
 
 
+INTEGRITY_FAILURE = {"reason": "integrity_failure"}
+
+
+def integrity_denied(*, actor: Actor, action: str, person_id: int | None,
+                     purpose: str = "") -> IntegrityFailure:  # fmt: skip
+    """A sealed value did not authenticate (keys.errors.CiphertextInvalid): the integrity
+    signal the log exists for. The attempt goes on record as denied (outside any
+    transaction, as every denial) and the caller raises the returned error; the detail says
+    why and never holds the value."""
+    # A line alarms can match, as for a failed log write; ids only.
+    logger.error("CIPHERTEXT_INVALID firm=%s action=%s person=%s",
+                 getattr(connection, "schema_name", "?"), action, person_id)  # fmt: skip
+    log_access_denied(actor=actor, action=action, person_id=person_id, purpose=purpose,
+                      detail=INTEGRITY_FAILURE)  # fmt: skip
+    return IntegrityFailure()
+
+
 # --- people ---------------------------------------------------------------------------------
 
 
@@ -130,6 +151,12 @@ def person_delete(*, actor: Actor, person: Person) -> None:
         log_access_denied(actor=actor, action="delete", person_id=person.pk,
                           detail={"reason": "legal_hold"})  # fmt: skip
         raise UnderLegalHold
+    if person.dependents.exists():
+        # Their records hang off this employee and have their own retention and holds: they
+        # are deleted (or re-assigned) one by one first, never as a side effect.
+        log_access_denied(actor=actor, action="delete", person_id=person.pk,
+                          detail={"reason": "has_dependents"})  # fmt: skip
+        raise HasDependents
     person_id = person.pk
     with transaction.atomic():
         # The files of the person's ID documents go once this commits (their rows cascade
@@ -319,6 +346,10 @@ def number_reveal_for_id(
             detail={"reason": "key_unavailable"},
         )
         raise
+    except CiphertextInvalid:
+        raise integrity_denied(
+            actor=actor, action="reveal", person_id=person_id, purpose=purpose_found
+        ) from None
     # Logged after decrypting, so the firm's chain lock is held only for the append; the
     # plaintext leaves this function only once its entry has committed.
     log_access_committed(actor=actor, action="reveal", person_id=person_id, purpose=purpose_found)
@@ -363,6 +394,12 @@ def numbers_export(
                 detail={"reason": "key_unavailable"},
             )
             raise
+        except CiphertextInvalid:
+            # The whole export stops here: before the first row it is a clean refusal; later,
+            # the download is cut short rather than silently missing a row.
+            raise integrity_denied(
+                actor=actor, action="export", person_id=person.pk, purpose=purpose.code
+            ) from None
         yield (person.pk, person.family_name, person.given_name, person.kind, plaintext.decode())
 
 

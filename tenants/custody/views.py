@@ -22,6 +22,7 @@ from accounts.models import Membership
 from authz.actions import Action
 from authz.web import allows
 from billing.errors import BillingBlocked
+from config.error_layer import answer_message, status_of
 from config.progress import display as progress_display
 from keys.errors import FirmKeyRefused, KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
@@ -391,7 +392,7 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except CustodyError as error:
         messages.error(request, str(error.message))
-        return _person_page(request, found, reveal_form=form, status=403)
+        return _person_page(request, found, reveal_form=form, status=status_of(error, 403))
     except (KeyUnavailable, AuditLogUnavailable) as error:
         messages.error(request, unavailable_message(error))
         return _person_page(request, found, reveal_form=form, status=503)
@@ -479,6 +480,7 @@ def exports(request: HttpRequest) -> HttpResponseBase:
             first = next(rows, None)
         except CustodyError as error:
             messages.error(request, str(error.message))
+            status = status_of(error, 200)
         except (KeyUnavailable, AuditLogUnavailable) as error:
             messages.error(request, unavailable_message(error))
             status = 503  # as a reveal: nothing exported, try again later
@@ -500,11 +502,14 @@ def exports(request: HttpRequest) -> HttpResponseBase:
 
 @allows(Action.LOG_VIEW)
 def access_log(request: HttpRequest) -> HttpResponse:
+    status = 200
     try:
         entries = filter_entries(AccessLogEntry.objects.order_by("-seq"), request.GET)
-    except BadFilter:
-        messages.error(request, _("絞り込みの値が正しくありません。条件を選び直してください。"))
+    except BadFilter as error:
+        # The page itself, with the filter to correct and the error above it.
+        messages.error(request, answer_message(error))
         entries = AccessLogEntry.objects.none()
+        status = 400
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -533,6 +538,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
             .select_related("user")
             .order_by("user__email"),
         },
+        status=status,
     )
 
 
@@ -544,11 +550,9 @@ LOG_COLUMNS = (
 
 @allows(Action.LOG_VIEW)
 def access_log_csv(request: HttpRequest) -> HttpResponseBase:
-    try:
-        entries = filter_entries(AccessLogEntry.objects.order_by("seq"), request.GET)
-    except BadFilter:
-        messages.error(request, _("絞り込みの値が正しくありません。条件を選び直してください。"))
-        return redirect("access_log")
+    # A malformed filter (BadFilter) is a 400 page from the error layer, before anything is
+    # logged or sent.
+    entries = filter_entries(AccessLogEntry.objects.order_by("seq"), request.GET)
     with transaction.atomic():
         log_access(actor=_actor(request), action="download_log", detail=dict(request.GET.items()))
     rows = (

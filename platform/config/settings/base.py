@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "authz.web.AuthorizationMiddleware",
+    # Last, so it is the first to see a view's exception: domain errors become clear pages
+    # (config.error_layer, the same table the API's exception handler uses).
+    "config.error_layer.ErrorLayerMiddleware",
 ]
 
 
