@@ -21,6 +21,8 @@ from django.urls import include, path
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from authz.actions import Action
+from authz.web import allows
 from tenants.api.base import FirmAPIView
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import (
@@ -349,17 +351,20 @@ class Refused(Exception):
             self.logged = True
 
 
+@allows(Action.FIRM_HOME)
 def refusing_view(request, status: int):
     raise Refused(status)
 
 
 class RefusingAPIView(FirmAPIView):
     required_scopes = {"GET": "read"}
+    required_actions = {"GET": Action.PEOPLE_VIEW}
 
     def get(self, request, status: int):
         raise Refused(status)
 
 
+@allows(Action.FIRM_HOME)
 def failing_view(request):
     raise RuntimeError(f"a bug, with {NUMBER_A} in its message")
 
@@ -410,6 +415,7 @@ class RefusedOnTheBareDomain(Exception):
         RefusedOnTheBareDomain.calls.append(_in_callers_transaction())
 
 
+@allows(Action.ACCOUNT_HOME)
 def refusing_public_view(request):
     raise RefusedOnTheBareDomain
 
