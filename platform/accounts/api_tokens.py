@@ -94,9 +94,18 @@ def api_token_create(
 # Every API request asks this, so it is one plain statement: compiling the ORM query it
 # replaces (select_related, a join, annotations) was a large part of the 3.7 ms of Python a
 # reveal's lookups cost (D27, docs/benchmarks.md).
-_TOKEN_FIELDS = ("id", "firm_id", "user_id", "scopes", "prefix", "last_used_at", "revoked_at")
+# Model.from_db reads a partial row in the model's own field order, whatever order the names
+# are given in: so both lists are taken in that order (an is_active put before email by hand
+# once logged every API access under the email "True").
+def _in_model_order(model, names: set[str]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+_TOKEN_FIELDS = _in_model_order(
+    ApiToken, {"id", "firm_id", "user_id", "scopes", "prefix", "last_used_at", "revoked_at"}
+)
 _SCOPES_AT = _TOKEN_FIELDS.index("scopes")
-_USER_FIELDS = ("id", "email", "is_active", "is_operator")
+_USER_FIELDS = _in_model_order(User, {"id", "email", "is_active", "is_operator"})
 _TOKEN_LOOKUP = (
     f"SELECT {', '.join('t.' + f for f in _TOKEN_FIELDS)}, "  # noqa: S608
     f"{', '.join('u.' + f for f in _USER_FIELDS)}, m.id, m.role "

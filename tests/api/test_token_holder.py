@@ -109,3 +109,16 @@ def test_a_demoted_handlers_token_no_longer_reveals(acme, alice, harry, person):
         "reveal", "denied", Role.VIEWER, person,
     )  # fmt: skip
     assert client.get("/api/v1/people/").status_code == 200  # still a viewer's token
+
+
+def test_a_tokens_reveal_is_logged_under_its_holders_email_and_role(acme, harry, person):
+    """Who touched whose number: the entry names the token's holder as a signed-in member's
+    entry does (a field-order slip once logged every API access under the email "True")."""
+    raw = api_token_create(firm=acme, user=harry, scopes=["reveal"], name="payroll")[1]
+    assert reveal(api(acme, raw), person).status_code == 200
+    with tenant_context(acme):
+        entry = AccessLogEntry.objects.filter(action="reveal").latest("seq")
+    assert (entry.actor_email, entry.actor_user_id, entry.actor_role, entry.person_id) == (
+        harry.email, harry.pk, Role.HANDLER, person,
+    )  # fmt: skip
+    assert entry.api_token_id is not None
