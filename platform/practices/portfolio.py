@@ -120,7 +120,9 @@ def _figures_query(schemas: list[str]) -> sql.Composed:
             "SELECT {name}, (SELECT count(*) FROM {s}.{person}), "
             "(SELECT count(*) FROM {s}.{request} WHERE status = {pending} AND expires_at > now()), "
             "(SELECT count(*) FROM {s}.{request} WHERE status = {submitted}), "
-            "(SELECT max(at) FROM {s}.{log}), "
+            # The portfolio's own reads are logged in each firm (issue 16): the last access
+            # shown is the last one of anything else, not the read showing it.
+            "(SELECT max(at) FROM {s}.{log} WHERE action <> {portfolio_read}), "
             # Numbers still held past their deletion date, and those due by the month's end.
             "(SELECT count(*) FROM {s}.{due} d JOIN {s}.{record} r ON r.person_id = d.person_id "
             "WHERE d.due_on <= {today}), "
@@ -142,6 +144,7 @@ def _figures_query(schemas: list[str]) -> sql.Composed:
             month_end=sql.Literal(month_end),
             pending=sql.Literal(RequestStatus.PENDING.value),
             submitted=sql.Literal(RequestStatus.SUBMITTED.value),
+            portfolio_read=sql.Literal("portfolio"),
             active=sql.Literal(Person.Status.ACTIVE.value),
         )
         for schema in schemas

@@ -74,6 +74,12 @@ def test_f2_every_portfolio_read_is_in_the_firms_log(acme, practice, suzuki):
     assert {e.actor_email for e in logged} == {suzuki.email}
     with tenant_context(acme):
         assert verify_chain().ok
+        before = AccessLogEntry.objects.exclude(action="portfolio").latest("seq").at
+    # The reads are on record, but the portfolio's "last access" is not its own read.
+    from practices.portfolio import portfolio
+
+    [row] = portfolio(practices.client_firms(suzuki, page="portfolio"))
+    assert row.last_access == before
 
 
 def test_f2_the_audit_export_lists_no_firm_to_an_inactive_or_mfa_less_owner(acme, alice):
