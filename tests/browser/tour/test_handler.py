@@ -45,3 +45,13 @@ def test_handler_reveals_and_verifies(tour: Tour, site: str):
                        ("retention", "/retention/")]:  # fmt: skip
         page.goto(demo + path)
         tour.look(name)
+
+    # An owner's page: our 403 page says so and what to do, and the refusal is on record.
+    tour.refusals_expected += 1
+    page.goto(demo + "/api-tokens/")
+    expect(page.get_by_role("heading", name="この操作は許可されていません")).to_be_visible()
+    expect(page.get_by_text("事業者のオーナーに依頼してください")).to_be_visible()
+    tour.look("refused-owner-page")
+    page.goto(demo + "/access-log/?action=tokens_manage")
+    expect(page.locator("tbody").get_by_text("APIトークンの管理").first).to_be_visible()
+    tour.look("refusal-in-the-log")
