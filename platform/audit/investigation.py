@@ -24,7 +24,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from accounts.models import Role
+from authz.actions import Action
+from authz.decide import permits
 from firms.models import Firm
 from tenants.auditlog.models import AccessLogEntry, Result
 from tenants.auditlog.services import Actor, log_access
@@ -219,7 +220,7 @@ def merge(results: Iterable[Investigation]) -> Investigation:
 
 
 def can_investigate(role: str) -> bool:
-    return role == Role.OWNER
+    return permits(role, Action.LEAK_INVESTIGATION)
 
 
 def investigate_for(

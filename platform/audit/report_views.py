@@ -54,7 +54,7 @@ class _BadRequest(Exception):
     pass
 
 
-@allows(Action.REPORTS_VIEW)
+@allows(Action.SUPERVISION_REPORT)
 @never_cache
 def supervision(request: HttpRequest) -> HttpResponse:
     try:
@@ -64,7 +64,7 @@ def supervision(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/supervision.html", {"report": report})
 
 
-@allows(Action.REPORTS_VIEW)
+@allows(Action.SUPERVISION_REPORT)
 @never_cache
 def supervision_pdf(request: HttpRequest) -> HttpResponse:
     try:
@@ -113,7 +113,7 @@ def _investigation(request: HttpRequest, output: str) -> leaks.Investigation | N
         raise PermissionDenied from error
 
 
-@allows(Action.REPORTS_VIEW)
+@allows(Action.LEAK_INVESTIGATION)
 @never_cache
 def investigation(request: HttpRequest) -> HttpResponse:
     error = ""
@@ -129,7 +129,7 @@ def investigation(request: HttpRequest) -> HttpResponse:
     )
 
 
-@allows(Action.REPORTS_VIEW)
+@allows(Action.LEAK_INVESTIGATION)
 @never_cache
 def investigation_csv(request: HttpRequest) -> HttpResponseBase:
     try:

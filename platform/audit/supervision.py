@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Role
+from authz.actions import Action as AuthzAction
+from authz.decide import permits
 from firms.models import Firm, FirmKey
 from operators.models import OperatorLogEntry
 from tenants.auditlog.models import AccessLogEntry, Action, ActorRole, ChainHead, Result
@@ -33,7 +34,6 @@ from tenants.auditlog.services import Actor, log_access
 from tenants.custody.services import require_allowed
 from tenants.retention.models import DeletionRecord
 
-REPORT_ROLES = (Role.OWNER, Role.ACCOUNTANT)
 OPERATOR_ROLES = (ActorRole.OPERATOR, ActorRole.SUPPORT)
 LIST_LIMIT = 500  # rows listed per section; the counts are always complete
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -55,7 +55,7 @@ EXTRA_ACTIONS = {
 
 
 def can_view(role: str) -> bool:
-    return role in REPORT_ROLES
+    return permits(role, AuthzAction.SUPERVISION_REPORT)
 
 
 def parse_month(text: str) -> date:

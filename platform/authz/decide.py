@@ -40,7 +40,8 @@ def permits(role: str, action: Action) -> bool:
 
 # Actions the access log already has a code for: a refused reveal reads as a refused reveal.
 LOG_CODES = {Action.NUMBER_REVEAL: "reveal", Action.NUMBER_EXPORT: "export",
-             Action.PERSON_DELETE: "delete"}  # fmt: skip
+             Action.PERSON_DELETE: "delete", Action.SUPERVISION_REPORT: "report",
+             Action.LEAK_INVESTIGATION: "investigation"}  # fmt: skip
 
 
 def log_code(action: Action) -> str:

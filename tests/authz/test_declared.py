@@ -158,3 +158,13 @@ def test_a_command_that_declares_nothing_does_not_run():
     with pytest.raises(CommandError, match="declares no authorization action"):
         call_command(Undeclared())
     assert ran == []
+
+
+def test_every_refusal_code_has_a_label_for_the_log_reader():
+    """A refusal is logged under authz's code for its action (or the log's own code for it):
+    the log viewer shows every one of them in words."""
+    from authz.decide import log_code
+    from tenants.auditlog.labels import ACTION_LABELS
+
+    codes = {log_code(action) for action, rule in RULES.items() if rule.where.value == "firm"}
+    assert sorted(codes - set(ACTION_LABELS)) == []
