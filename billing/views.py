@@ -11,8 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership, Role
+from accounts.models import Membership
 from authz.actions import Action
+from authz.decide import permits
 from authz.web import allows
 
 from . import services
@@ -23,7 +24,7 @@ from .plans import PAID_PLANS, PLANS
 def _owner(request: HttpRequest) -> Membership:
     """Billing is the owner's; anyone else sees the same 404 as a page that does not exist."""
     membership: Membership | None = getattr(request, "membership", None)
-    if membership is None or membership.role != Role.OWNER:
+    if membership is None or not permits(membership.role, Action.FIRM_SETTINGS):
         raise Http404
     return membership
 

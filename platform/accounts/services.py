@@ -19,6 +19,8 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from authz.actions import Action
+from authz.decide import permits
 from firms.models import Firm, public_url
 from tenants.auditlog.services import Actor, log_in_firm
 
@@ -65,7 +67,7 @@ def whom(user: User) -> dict[str, Any]:
 
 
 def _require_owner(actor: Membership) -> None:
-    if actor.role != Role.OWNER:
+    if not permits(actor.role, Action.MEMBERS_MANAGE):
         raise PermissionDenied(
             _("この操作はオーナーのみが行えます。必要ならオーナーに依頼してください。")
         )

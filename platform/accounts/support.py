@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from authz.actions import Action
+from authz.decide import permits
 from firms.models import Firm
 from operators.log import log_operator_action
 from tenants.auditlog.privacy import looks_like_my_number
@@ -85,7 +87,7 @@ def _owner_actor(membership: Membership) -> Actor:
 
 def support_decide(*, membership: Membership, grant: SupportGrant, approve: bool) -> SupportGrant:
     """The firm's owner approves (the clock starts now) or denies a pending request."""
-    if membership.role != Role.OWNER or membership.firm_id != grant.firm_id:
+    if not permits(membership.role, Action.FIRM_SETTINGS) or membership.firm_id != grant.firm_id:
         raise ValidationError(
             _(
                 "サポートアクセスを承認・拒否できるのはオーナーだけです。オーナーに依頼してください。"
@@ -112,7 +114,7 @@ def support_decide(*, membership: Membership, grant: SupportGrant, approve: bool
 
 def support_revoke(*, membership: Membership, grant: SupportGrant) -> SupportGrant:
     """The owner ends an approved grant early."""
-    if membership.role != Role.OWNER or membership.firm_id != grant.firm_id:
+    if not permits(membership.role, Action.FIRM_SETTINGS) or membership.firm_id != grant.firm_id:
         raise ValidationError(
             _("サポートアクセスを取り消せるのはオーナーだけです。オーナーに依頼してください。")
         )

@@ -55,6 +55,8 @@ from psycopg import sql
 
 from accounts import mail
 from accounts.models import Membership, Role, User
+from authz.actions import Action
+from authz.decide import permits
 from config.progress import DONE, FAILED, QUEUED, RUNNING, ProgressWriter, job_status
 from operators.log import log_operator_action
 from tenants.auditlog.privacy import looks_like_my_number
@@ -121,7 +123,7 @@ def has_totp(user: User) -> bool:
 
 
 def _require_owner(membership: Membership, *, actor: Actor, event: str) -> None:
-    if membership.role != Role.OWNER:
+    if not permits(membership.role, Action.OFFBOARD):
         with tenant_context(membership.firm):
             log_access_denied(actor=actor, action=ACTION, detail={"event": event})
         raise PermissionDenied(

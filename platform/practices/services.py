@@ -19,7 +19,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Membership, Role, User
 from accounts.services import invitation_issue, memberships_delete
 from authz.actions import Action
-from authz.decide import memberships_for
+from authz.decide import memberships_for, permits
 from billing.services import clients_changed
 from firms.models import Firm
 from firms.provisioning import provision_firm
@@ -160,7 +160,7 @@ def client_create(*, member: PracticeMember, name: str, slug: str, owner_email: 
 
 def practice_invite(*, owner: Membership, code: str) -> PracticeClient:
     """A firm's owner asks a practice (by its code) to serve the firm."""
-    if owner.role != Role.OWNER:
+    if not permits(owner.role, Action.FIRM_SETTINGS):
         raise ValidationError(
             _("事務所を招待できるのはオーナーだけです。オーナーに依頼してください。")
         )

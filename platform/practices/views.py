@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership, Role
 from accounts.services import signed_in_user
 from authz.actions import Action
+from authz.decide import permits
 from authz.web import allows
 from firms.models import Firm, public_url
 from tenants.custody.errors import CustodyError
@@ -234,7 +235,7 @@ def deletions(request: HttpRequest) -> HttpResponse:
 @allows(Action.FIRM_SETTINGS)
 def firm_practices(request: HttpRequest) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
-    if membership.role != Role.OWNER:
+    if not permits(membership.role, Action.FIRM_SETTINGS):
         raise Http404
     if request.method == "POST":
         ok = _report(
@@ -252,7 +253,7 @@ def firm_practices(request: HttpRequest) -> HttpResponse:
 @require_POST
 def firm_practice_end(request: HttpRequest, link_id: int) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
-    if membership.role != Role.OWNER:
+    if not permits(membership.role, Action.FIRM_SETTINGS):
         raise Http404
     link = get_object_or_404(PracticeClient, pk=link_id, firm=membership.firm)
     _report(

@@ -10,8 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from authz.actions import Action
+from authz.decide import permits
 from authz.web import allows
 from keys.byok import ByokRejected, set_firm_byok_key
 from keys.errors import KeyUnavailable
@@ -37,7 +37,7 @@ REASONS = {
 @allows(Action.FIRM_SETTINGS)
 def byok(request: HttpRequest) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
-    if membership.role != Role.OWNER:
+    if not permits(membership.role, Action.FIRM_SETTINGS):
         raise Http404
     firm = request.tenant  # type: ignore[attr-defined]
     if request.method == "POST":

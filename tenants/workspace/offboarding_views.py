@@ -28,8 +28,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Membership, Role
+from accounts.models import Membership
 from authz.actions import Action
+from authz.decide import permits
 from authz.web import allows
 from config.progress import display as progress_display
 from firms import offboarding
@@ -69,7 +70,7 @@ class ConfirmForm(forms.Form):
 
 def _owner(request: HttpRequest) -> Membership:
     membership = request.membership  # type: ignore[attr-defined]
-    if membership.role != Role.OWNER:
+    if not permits(membership.role, Action.OFFBOARD):
         raise Http404
     return membership
 

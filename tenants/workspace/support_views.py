@@ -10,15 +10,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership, Role, SupportGrant
+from accounts.models import Membership, SupportGrant
 from accounts.support import support_decide, support_revoke
 from authz.actions import Action
+from authz.decide import permits
 from authz.web import allows
 
 
 def _owner(request: HttpRequest) -> Membership:
     membership = request.membership  # type: ignore[attr-defined]
-    if membership.role != Role.OWNER:
+    if not permits(membership.role, Action.FIRM_SETTINGS):
         raise Http404
     return membership
 

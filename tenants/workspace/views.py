@@ -17,6 +17,7 @@ from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.handoff import end_parent_session, handoff_redeem
 from accounts.models import ApiToken, Invitation, Membership, Role, SupportGrant
 from authz.actions import Action
+from authz.decide import permits
 from authz.web import allows
 from billing.services import billing_enabled, billing_state
 from firms.models import public_url
@@ -60,7 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def purposes_confirmed(request: HttpRequest) -> HttpResponse:
     """An owner confirms the purposes of use (step 1 of the first-run checklist)."""
     actor: Membership = request.membership  # type: ignore[attr-defined]
-    if actor.role != Role.OWNER:
+    if not permits(actor.role, Action.PURPOSES_MANAGE):
         raise Http404
     purposes_confirm(actor=actor_from_request(request))
     messages.success(request, _("利用目的を確定しました。"))
@@ -182,7 +183,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     """Owners create and revoke the firm's API tokens; a new token is shown once. A token is
     minted in the owner's own name only: it acts as, and is logged under, its holder."""
     actor: Membership = request.membership  # type: ignore[attr-defined]
-    if actor.role != Role.OWNER:
+    if not permits(actor.role, Action.TOKENS_MANAGE):
         raise Http404
     members = Membership.objects.filter(firm=actor.firm).select_related("user")
     form = ApiTokenForm(request.POST or None, members=members)
@@ -219,7 +220,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     actor: Membership = request.membership  # type: ignore[attr-defined]
-    if actor.role != Role.OWNER:
+    if not permits(actor.role, Action.TOKENS_MANAGE):
         raise Http404
     token = get_object_or_404(ApiToken, pk=token_id, firm=actor.firm)
     api_token_revoke(token, actor=actor_from_request(request))
@@ -232,7 +233,7 @@ def firm_settings(request: HttpRequest) -> HttpResponse:
     """Owners decide, for example, whether accountants may reveal numbers; every change is
     a permission event in the access log."""
     actor: Membership = request.membership  # type: ignore[attr-defined]
-    if actor.role != Role.OWNER:
+    if not permits(actor.role, Action.FIRM_SETTINGS):
         raise Http404
     current = FirmSettings.current()
     form = FirmSettingsForm(request.POST or None, instance=current)
