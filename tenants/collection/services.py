@@ -99,8 +99,15 @@ def request_links_shown(
     viewer or support staff), and each showing is on the firm's record, in the same
     transaction as the reads that unseal it."""
     require(actor, Action.COLLECTION_LINK_SHOW, log_action="link_show")
+    urls = []
+    for item in requests:
+        try:
+            urls.append(submit_url(firm, request_token(firm, item)))
+        except CiphertextInvalid:
+            # A sealed token that does not open is the integrity signal the log is for.
+            raise integrity_denied(actor=actor, action="link_show",
+                                   person_id=item.person_id) from None  # fmt: skip
     with transaction.atomic():
-        urls = [submit_url(firm, request_token(firm, item)) for item in requests]
         for item in requests:
             log_access(
                 actor=actor,

@@ -179,3 +179,19 @@ def test_f13_a_handlers_check_against_the_firms_numbers_is_logged(acme, harry):
     upload(client, english_csv(line(1), line(2), line(3)))
     [probe] = entries(acme, action="number_match")
     assert probe.result == "allowed" and probe.detail == {"checked": 3, "found": 0}
+
+
+def test_f5_a_link_whose_sealed_token_was_tampered_with_is_a_logged_409(acme, harry):
+    from tenants.collection.models import CollectionRequest
+
+    issued = issue(acme, harry, make_person(acme))
+    other = issue(acme, harry, make_person(acme, given_name="次郎"))
+    with tenant_context(acme):  # one request's sealed token copied onto another's row
+        sealed = CollectionRequest.objects.get(pk=other.request.pk).token_ciphertext
+        CollectionRequest.objects.filter(pk=issued.request.pk).update(token_ciphertext=sealed)
+    page = signed_in_firm_client(harry, acme).get(f"/collection/{issued.request.pk}/")
+    assert page.status_code == 409 and token_of(other) not in page.content.decode()
+    [denied] = entries(acme, action="link_show", result="denied")
+    assert denied.detail["reason"] == "integrity_failure"
+    assert denied.person_id == issued.request.person_id
+    assert entries(acme, action="link_show", result="allowed") == []
