@@ -58,6 +58,7 @@ from accounts.models import Membership, Role, User
 from authz.actions import Action
 from authz.decide import permits
 from config.progress import DONE, FAILED, QUEUED, RUNNING, ProgressWriter, job_status
+from keys.errors import CiphertextInvalid
 from operators.log import log_operator_action
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_denied, log_in_firm
@@ -583,6 +584,14 @@ def offboarding_archive_stream(
                 pk=record.pk, archive_downloaded_at__isnull=True
             ).update(archive_downloaded_at=timezone.now())
             _firm_log(firm, actor, "archive_download", sha256=record.archive_sha256)
+    except CiphertextInvalid:
+        stream.close()
+        # An archive that does not authenticate is the integrity signal the log is for: the
+        # attempt goes on record as refused (outside any transaction), then 409.
+        with tenant_context(firm):
+            log_access_denied(actor=actor, action=ACTION,
+                              detail={"event": "archive_download", "reason": "integrity_failure"})  # fmt: skip
+        raise
     except BaseException:
         stream.close()
         raise

@@ -97,3 +97,23 @@ def test_the_drop_removes_every_version_of_every_firm_object_and_proves_it(
     assert entry.detail["objects_removed"] >= 3 and entry.detail["objects_remaining"] == 0
     rows = dict(certificate_rows(OffboardingRecord.objects.get()))
     assert rows["stored_objects_remaining"] == "0"
+
+
+def test_an_archive_that_does_not_authenticate_is_a_logged_refusal(acme, alice):
+    from django_tenants.utils import tenant_context
+
+    from keys.errors import CiphertextInvalid
+    from tenants.auditlog.models import AccessLogEntry
+
+    seal_numbers(acme, 1)
+    record = _exported(acme, alice)
+    blob = bytearray(object_store().get(record.archive_key))
+    blob[-40] ^= 1  # one bit of the last chunk's ciphertext
+    object_store().put(record.archive_key, bytes(blob))
+    with pytest.raises(CiphertextInvalid):
+        offboarding_archive(membership(alice, acme))
+    with tenant_context(acme):
+        [denied] = AccessLogEntry.objects.filter(result="denied", action="offboarding")
+        allowed = AccessLogEntry.objects.filter(detail__event="archive_download", result="allowed")
+        assert not allowed.exists()  # nothing logged as downloaded
+    assert denied.detail == {"event": "archive_download", "reason": "integrity_failure"}
