@@ -107,8 +107,11 @@ class AuthorizationMiddleware:
     # -- the bare domain -----------------------------------------------------------------
 
     def _bare_domain(self, request: HttpRequest, action: Action) -> HttpResponse | None:
-        user: Any = request.user
         where = RULES[action].where
+        if where in (Where.FIRM, Where.SYSTEM):
+            # A firm's action has no firm here, and the system's is no page: fail closed.
+            raise Http404
+        user: Any = request.user
         if where is Where.OPERATOR and not (account_usable(user) and user.is_operator):
             raise Http404
         if action is Action.SIGN_IN:
@@ -133,6 +136,9 @@ class AuthorizationMiddleware:
 
         if action in OPEN_ON_FIRM_HOST:
             return None
+        if RULES[action].where in (Where.OPERATOR, Where.SYSTEM):
+            # The operator console and the system's jobs are no firm page: fail closed.
+            raise Http404
         firm = request.tenant  # type: ignore[attr-defined]
         if request.user.is_authenticated and not parent_session_alive(
             request.session.get(PARENT_SESSION_KEY)

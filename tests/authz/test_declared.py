@@ -168,3 +168,32 @@ def test_every_refusal_code_has_a_label_for_the_log_reader():
 
     codes = {log_code(action) for action, rule in RULES.items() if rule.where.value == "firm"}
     assert sorted(codes - set(ACTION_LABELS)) == []
+
+
+@pytest.mark.parametrize(
+    ("host_is_firm", "action"),
+    [
+        (False, Action.PEOPLE_VIEW),  # a firm's action on the bare domain: no firm to ask
+        (False, Action.SYSTEM_SCHEDULE),
+        (True, Action.OPERATOR_CONSOLE),  # the console's action on a firm host
+        (True, Action.OPERATOR_COMMAND),
+    ],
+)
+def test_an_action_declared_on_the_wrong_host_is_refused(host_is_firm, action):
+    from types import SimpleNamespace
+
+    from authz.web import allows
+
+    ran = []
+
+    @allows(action)
+    def misplaced(request):
+        ran.append(request)
+        return HttpResponse("numbers")
+
+    request = RequestFactory().get("/anything/")
+    request.tenant = SimpleNamespace(schema_name="firm_acme" if host_is_firm else "public")
+    middleware = AuthorizationMiddleware(lambda request: HttpResponse())
+    with pytest.raises(Http404):
+        middleware.process_view(request, misplaced, (), {})
+    assert ran == []
