@@ -1,0 +1,263 @@
+"""Reading a filing file as bytes and writing back only its number columns.
+
+Every other byte stays as it was: the encoding (Shift_JIS/CP932, or UTF-8 where the layout
+allows it), each line's ending (CRLF, LF, or none on the last line), the field count, quoting,
+and the single space of an empty last field. Fields are found on the bytes themselves: a
+half-width comma (0x2C) is never part of a CP932 double-byte character (second bytes are
+0x40–0xFC) nor of a UTF-8 sequence, so splitting bytes splits characters correctly.
+
+The layouts forbid commas inside values [S5] and no producer is known to quote, but a quoted
+field (`"…"`, `""` for a quote) is read as one field and written back quoted.
+
+A file is refused as a whole (FilingRejected, with the row and field) when its records are
+not all one known layout, or a number column holds something other than nothing, the last
+field's space, or a number of the right shape: the file is reported, never "fixed".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .layouts import Layout, NumberColumn, known_counts, layout_for
+
+BOM = b"\xef\xbb\xbf"
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+EMPTY_LAST = b" "
+
+
+class FilingRejected(ValueError):
+    """The file cannot be filled as it is. `row` and `field` (1-based) say where, when the
+    problem is at one place; the message never contains a number from the file."""
+
+    def __init__(self, message: str, *, row: int | None = None, field: int | None = None):
+        self.row, self.field = row, field
+        where = f"{row}行目" if row else ""
+        where += f"{field}項目: " if field else (": " if row else "")
+        super().__init__(where + message)
+
+
+@dataclass
+class Record:
+    """One line: its fields' byte spans in the line, and the line's own ending."""
+
+    line: bytes  # without its ending
+    ending: bytes  # b"\r\n", b"\n", b"\r" or b"" (last line)
+    spans: list[tuple[int, int, bool]]  # (start, end, quoted) of each field's content
+
+    def raw(self, field: int) -> bytes:
+        start, end, _quoted = self.spans[field - 1]
+        return self.line[start:end]
+
+    def text(self, field: int, encoding: str) -> str:
+        value = self.raw(field)
+        if self.spans[field - 1][2]:
+            value = value.replace(b'""', b'"')
+        return value.decode(encoding)
+
+
+@dataclass
+class FilingFile:
+    layout: Layout
+    encoding: str
+    bom: bool
+    records: list[Record]
+
+    def to_bytes(self) -> bytes:
+        body = b"".join(record.line + record.ending for record in self.records)
+        return (BOM if self.bom else b"") + body
+
+
+def _lines(data: bytes) -> list[tuple[bytes, bytes]]:
+    lines: list[tuple[bytes, bytes]] = []
+    start = 0
+    for found in _LINE_END.finditer(data):
+        lines.append((data[start : found.start()], found.group()))
+        start = found.end()
+    if start < len(data):
+        lines.append((data[start:], b""))
+    return lines
+
+
+def _spans(line: bytes, row: int) -> list[tuple[int, int, bool]]:
+    spans: list[tuple[int, int, bool]] = []
+    i = 0
+    while True:
+        if line[i : i + 1] == b'"':
+            j = i + 1
+            while True:
+                j = line.find(b'"', j)
+                if j < 0:
+                    raise FilingRejected("引用符（\"）が閉じていません。", row=row,
+                                         field=len(spans) + 1)  # fmt: skip
+                if line[j + 1 : j + 2] == b'"':
+                    j += 2
+                    continue
+                break
+            spans.append((i + 1, j, True))
+            i = j + 1
+            if i < len(line) and line[i : i + 1] != b",":
+                raise FilingRejected("引用符の後に区切りのカンマがありません。", row=row,
+                                     field=len(spans))  # fmt: skip
+        else:
+            j = line.find(b",", i)
+            end = len(line) if j < 0 else j
+            spans.append((i, end, False))
+            i = end
+        if i >= len(line):
+            return spans
+        i += 1  # past the comma
+        if i == len(line):
+            spans.append((i, i, False))
+            return spans
+
+
+def _decode_check(data: bytes, encodings: tuple[str, ...]) -> str:
+    for encoding in encodings:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise FilingRejected(
+        "文字コードを読み取れませんでした。Shift_JIS（CP932）"
+        + ("またはUTF-8" if "utf-8" in encodings else "")
+        + "で保存したファイルを選んでください。"
+    )
+
+
+def parse(data: bytes) -> FilingFile:
+    """The file's layout, encoding and records; FilingRejected if it is none of the layouts."""
+    bom = data.startswith(BOM)
+    body = data[len(BOM) :] if bom else data
+    lines = _lines(body)
+    while lines and lines[-1][0] == b"":
+        # Empty lines at the end are no records; their bytes stay, after the last record.
+        lines.pop()
+    if not lines:
+        raise FilingRejected("ファイルが空です。")
+    records = []
+    for row, (line, ending) in enumerate(lines, start=1):
+        if not line:
+            raise FilingRejected("空の行があります。", row=row)
+        records.append(Record(line=line, ending=ending, spans=_spans(line, row)))
+    trailing = body[sum(len(r.line) + len(r.ending) for r in records) :]
+    records[-1].ending += trailing
+    first = records[0]
+    code = first.raw(1).strip(b'"').decode("ascii", errors="replace")
+    layout = _layout_of(code, len(first.spans))
+    if bom and "utf-8" not in layout.encodings:
+        raise FilingRejected("この様式はShift_JIS（CP932）で保存してください。")
+    encoding = _decode_check(body, layout.encodings)
+    for row, record in enumerate(records, start=1):
+        if len(record.spans) != layout.field_count or record.raw(1).strip(b'"') != code.encode():
+            raise FilingRejected(
+                f"1行目と様式が違います（{layout.field_count} 項目の「{code}」の行だけにしてください）。",
+                row=row,
+            )
+        for column in layout.numbers:
+            _check_number_cell(layout, record, row, column)
+    return FilingFile(layout=layout, encoding=encoding, bom=bom, records=records)
+
+
+def _layout_of(code: str, field_count: int) -> Layout:
+    layout = layout_for(code, field_count)
+    if layout is not None:
+        return layout
+    counts = known_counts(code)
+    if counts:
+        raise FilingRejected(
+            f"「{code}」の項目数は {', '.join(map(str, counts))} のいずれかのはずですが、"
+            f"{field_count} 項目あります。様式の年分を確かめてください。",
+            row=1,
+        )
+    raise FilingRejected(
+        "対応していない様式です（1項目目が 375・309・313・316・315 のいずれでもありません）。"
+        "見出し行があれば削除してください。",
+        row=1,
+        field=1,
+    )
+
+
+def _check_number_cell(layout: Layout, record: Record, row: int, column: NumberColumn) -> None:
+    value = record.raw(column.field)
+    if value in (b"", EMPTY_LAST) and (value == b"" or _is_last(layout, column.field)):
+        return
+    lengths = (12, 13) if column.corporate_allowed else (12,)
+    if not (value.isdigit() and len(value) in lengths):
+        raise FilingRejected(
+            "番号欄に番号以外の値があります（半角数字12桁、または空欄にしてください）。",
+            row=row,
+            field=column.field,
+        )
+
+
+def _is_last(layout: Layout, field: int) -> bool:
+    return field == layout.field_count
+
+
+def present(filing: FilingFile, row: int, field: int) -> bool:
+    """Whether the number column already holds a number (never returned: only whether)."""
+    value = filing.records[row - 1].raw(field)
+    return value not in (b"", EMPTY_LAST)
+
+
+def write_numbers(filing: FilingFile, values: Mapping[tuple[int, int], str]) -> bytes:
+    """The file with these (row, field) number columns set: 12 (or 13) half-width digits, or
+    "" to empty one (an emptied last field gets its space back). Only those bytes change."""
+    allowed = filing.layout.number_fields
+    by_row: dict[int, dict[int, bytes]] = {}
+    for (row, field), value in values.items():
+        if field not in allowed:
+            raise ValueError(f"field {field} is not a number column of {filing.layout.code}")
+        if value and not (value.isdigit() and len(value) in (12, 13)):
+            raise ValueError("a number column takes 12 or 13 half-width digits")
+        cell = value.encode("ascii")
+        if (
+            not cell
+            and filing.layout.last_field_space_when_empty
+            and _is_last(filing.layout, field)
+        ):
+            cell = EMPTY_LAST
+        by_row.setdefault(row, {})[field] = cell
+    out = [BOM] if filing.bom else []
+    for row, record in enumerate(filing.records, start=1):
+        changes = by_row.get(row)
+        out.append(_rewrite(record, changes) if changes else record.line)
+        out.append(record.ending)
+    return b"".join(out)
+
+
+def _rewrite(record: Record, changes: dict[int, bytes]) -> bytes:
+    pieces, at = [], 0
+    for field in sorted(changes):
+        start, end, _quoted = record.spans[field - 1]
+        pieces += [record.line[at:start], changes[field]]
+        at = end
+    pieces.append(record.line[at:])
+    return b"".join(pieces)
+
+
+def strip_numbers(filing: FilingFile, slots: Iterable[str] | None = None) -> bytes:
+    """The file with every number column emptied (the person's copy, 本人交付用, carries no
+    number [S8]); `slots` limits it to some kinds of column."""
+    wanted = set(slots) if slots is not None else None
+    values = {
+        (row, column.field): ""
+        for row in range(1, len(filing.records) + 1)
+        for column in filing.layout.numbers
+        if wanted is None or column.slot in wanted
+    }
+    return write_numbers(filing, values)
+
+
+def holds_numbers(filing: FilingFile) -> list[tuple[int, int]]:
+    """Where the file still holds a number: (row, field), for the warning before a file is
+    handed to people."""
+    return [
+        (row, column.field)
+        for row in range(1, len(filing.records) + 1)
+        for column in filing.layout.numbers
+        if present(filing, row, column.field)
+    ]
