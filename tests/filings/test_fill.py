@@ -1,0 +1,132 @@
+"""Filling a 給与所得の源泉徴収票 (375) file from the vault (issue 17): who can be filled and who
+goes to review (nobody, several, no number, not notified, a number already there), one log
+entry per person committed with the fill, and nothing outside the number columns changed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from tenants.auditlog.models import AccessLogEntry
+from tenants.auditlog.services import Actor, verify_chain
+from tenants.custody import services as custody
+from tenants.custody.errors import NotAllowed
+from tenants.custody.models import Person
+from tenants.filings.layouts import SALARY_R7
+from tenants.filings.records import parse, strip_numbers
+from tenants.filings.services import Reason, fill, plan_fill
+from tests.filings.test_records import number
+
+pytestmark = pytest.mark.django_db
+
+OWNER = Actor(user_id=None, email="system:test", role="system")
+
+
+def handler(user) -> Actor:
+    return Actor(user_id=user.pk, email=user.email, role="handler", request_id="t")
+
+
+def row(name: str, *, kana: str = "", birth: tuple[str, str, str, str] = ("", "", "", ""),
+        spouse: str = "", dependants: tuple[str, ...] = (), person_number: str = "") -> str:  # fmt: skip
+    cells = [""] * SALARY_R7.field_count
+    cells[0], cells[13], cells[131] = "375", name, kana
+    cells[43:47] = list(birth)
+    cells[94] = person_number
+    cells[96] = spouse
+    for i, dependant in enumerate(dependants):
+        cells[100 + 4 * i] = dependant
+    cells[-1] = " "
+    return ",".join(cells)
+
+
+def upload(*lines: str) -> bytes:
+    return ("\r\n".join(lines) + "\r\n").encode("cp932")
+
+
+@pytest.fixture
+def staff(acme):
+    """髙橋 一郎 with his spouse and a child (all numbered, notified of the withholding-slip
+    purpose by default); 佐藤 花子 twice (same name and birth date); 山田 太郎 with no number;
+    鈴木 次郎 numbered but notified of the health-insurance purpose only."""
+    with tenant_context(acme):
+
+        def make(**fields) -> Person:
+            return Person.objects.create(family_name_kana="カナ", given_name_kana="カナ", **fields)
+
+        ichiro = make(kind="employee", family_name="髙橋", given_name="一郎",
+                      birth_date=date(1987, 4, 1))  # fmt: skip
+        spouse = make(kind="dependent", family_name="髙橋", given_name="美咲", employee=ichiro)
+        child = make(kind="dependent", family_name="髙橋", given_name="翔", employee=ichiro)
+        make(kind="employee", family_name="佐藤", given_name="花子", birth_date=date(1990, 1, 2))
+        make(kind="employee", family_name="佐藤", given_name="花子", birth_date=date(1990, 1, 2))
+        yamada = make(kind="employee", family_name="山田", given_name="太郎")
+        jiro = make(kind="employee", family_name="鈴木", given_name="次郎")
+        for i, person in enumerate((ichiro, spouse, child), start=1):
+            custody.number_set(actor=OWNER, firm=acme, person=person, raw=number(i),
+                               purpose_codes=None)  # fmt: skip
+        custody.number_set(actor=OWNER, firm=acme, person=jiro, raw=number(4),
+                           purpose_codes=["health_pension"])  # fmt: skip
+    return {"ichiro": ichiro, "spouse": spouse, "child": child, "yamada": yamada, "jiro": jiro}
+
+
+def test_a_file_is_filled_for_the_people_it_can_be_and_the_rest_is_reviewed(acme, harry, staff):
+    data = upload(
+        row(
+            "高橋 一郎", birth=("3", "62", "04", "01"), spouse="髙橋　美咲", dependants=("高橋 翔",)
+        ),
+        row("佐藤 花子", birth=("4", "02", "01", "02")),
+        row("山田 太郎"),
+        row("鈴木 次郎"),
+        row("田中 三郎"),
+    )
+    filing = parse(data)
+    with tenant_context(acme):
+        plan = plan_fill(firm=acme, filing=filing, data=data)
+        filled = fill(actor=handler(harry), firm=acme, plan=plan)
+        entries = list(AccessLogEntry.objects.filter(action="export").order_by("seq"))
+        assert verify_chain().ok
+    result = parse(filled)
+
+    def text(row: int, field: int) -> str:
+        return result.records[row - 1].text(field, "cp932")
+
+    assert (text(1, 95), text(1, 99), text(1, 103)) == (number(1), number(2), number(3))
+    assert all(text(r, 95) == "" for r in (2, 3, 4, 5))
+    reasons = {(item.row, item.reason) for item in plan.review}
+    assert reasons == {(2, Reason.AMBIGUOUS), (3, Reason.NO_NUMBER), (4, Reason.NOT_NOTIFIED),
+                       (5, Reason.NOBODY)}  # fmt: skip
+    [ambiguous] = [item for item in plan.review if item.reason is Reason.AMBIGUOUS]
+    assert len(ambiguous.candidates) == 2 and ambiguous.name == "佐藤 花子"
+    # One entry per person whose number left the vault, for the layout's purpose.
+    people = {staff["ichiro"].pk, staff["spouse"].pk, staff["child"].pk}
+    assert {e.person_id for e in entries} == people and len(entries) == 3
+    assert {e.purpose for e in entries} == {"withholding_slip"}
+    assert entries[0].detail["format"] == "375" and entries[0].actor_email == harry.email
+    # Nothing else changed: taking the numbers out gives the upload back, byte for byte.
+    assert strip_numbers(result) == data
+
+
+def test_a_number_already_in_the_upload_is_checked_never_shown_or_overwritten(acme, staff):
+    data = upload(
+        row("高橋 一郎", person_number=number(1)), row("髙橋 一郎", person_number=number(9))
+    )
+    with tenant_context(acme):
+        plan = plan_fill(firm=acme, filing=parse(data), data=data)
+    assert [(item.row, item.reason) for item in plan.review] == [
+        (1, Reason.PRESENT_MATCHES), (2, Reason.PRESENT_DIFFERS),
+    ]  # fmt: skip
+    assert plan.fill == {}
+    assert all(number(1) not in repr(item) for item in plan.review)
+
+
+def test_a_role_that_may_not_export_fills_nothing_and_is_logged(acme, vera, staff):
+    data = upload(row("高橋 一郎"))
+    viewer = Actor(user_id=vera.pk, email=vera.email, role="viewer", request_id="t")
+    with tenant_context(acme):
+        plan = plan_fill(firm=acme, filing=parse(data), data=data)
+        with pytest.raises(NotAllowed):
+            fill(actor=viewer, firm=acme, plan=plan)
+        assert not AccessLogEntry.objects.filter(action="export", result="allowed").exists()
+        assert AccessLogEntry.objects.filter(action="export", result="denied").count() == 1
