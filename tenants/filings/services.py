@@ -5,8 +5,9 @@ number leaves the vault, committed before the file is returned).
 Runs in the firm's schema. Each layout maps to one purpose (layouts.Layout.purpose); a number
 is filled only for a person notified of it. A number already in the upload is checked against
 the vault by blind index and reported as matching or not, never shown and never overwritten.
-Not filled here: the filer's own 法人番号 (the firm's settings do not hold it yet) and 313's
-あっせんをした者 (a third party, not a person of the firm).
+The filer's column (提出義務者の個人番号又は法人番号) gets the firm's 法人番号 from its settings
+when blank; a sole proprietor's own number is not filled there. 313's あっせんをした者 is a
+third party, not a person of the firm, and is left as it is.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tenants.auditlog.services import Actor, log_access_many
 from tenants.custody.errors import UnknownPurpose
 from tenants.custody.models import MyNumberRecord, Person, PersonKind, Purpose
 from tenants.custody.services import NUMBER_FIELD, integrity_denied, require_action
+from tenants.workspace.models import FirmSettings
 
 from .layouts import Layout, NumberColumn, Slot
 from .matching import Candidate, Match, Outcome, birth_date, match_dependant, match_person
@@ -169,6 +171,19 @@ def fill(*, actor: Actor, firm: Firm, plan: Plan) -> bytes:
     with transaction.atomic():
         log_access_many(actor=actor, action="export",
                         people=[(pid, layout.purpose, detail) for pid in sorted(plan.people)])  # fmt: skip
-    return write_numbers(
-        plan.filing, {cell: numbers[person_id] for cell, person_id in plan.fill.items()}
-    )
+    values = {cell: numbers[person_id] for cell, person_id in plan.fill.items()}
+    values.update(_filer_cells(plan.filing))
+    return write_numbers(plan.filing, values)
+
+
+def _filer_cells(filing: FilingFile) -> dict[tuple[int, int], str]:
+    """The firm's 法人番号 (public) in every blank filer column."""
+    corporate = FirmSettings.current().corporate_number
+    if not corporate:
+        return {}
+    return {
+        (row, column.field): corporate
+        for row in range(1, len(filing.records) + 1)
+        for column in filing.layout.numbers
+        if column.slot is Slot.FILER and not present(filing, row, column.field)
+    }

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiScope, Role
+from tenants.filings import corporate_number
 
 from .models import DeletionMode, FirmSettings
 
@@ -49,10 +50,23 @@ class FirmSettingsForm(forms.ModelForm):
     def clean_deletion_mode(self) -> str:
         return self.cleaned_data.get("deletion_mode") or self.instance.deletion_mode
 
+    # Typed as people write it (hyphens, full width): longer than the 13 digits it keeps.
+    corporate_number = forms.CharField(
+        label=FirmSettings._meta.get_field("corporate_number").verbose_name,
+        help_text=FirmSettings._meta.get_field("corporate_number").help_text,
+        max_length=32,
+        required=False,
+    )
+
+    def clean_corporate_number(self) -> str:
+        raw = self.cleaned_data.get("corporate_number", "")
+        return corporate_number.normalize(raw) if raw.strip() else ""
+
     class Meta:
         model = FirmSettings
         fields = [
             "accountants_may_reveal",
             "delete_documents_after_approval",
             "deletion_mode",
+            "corporate_number",
         ]

@@ -4,6 +4,8 @@ purposes and access log beside it."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tenants.filings import corporate_number
+
 
 class DeletionMode(models.TextChoices):
     AUTOMATIC = "automatic", _("保存期間が過ぎたら自動で削除する")
@@ -30,6 +32,15 @@ class FirmSettings(models.Model):
     # First run (tenants.workspace.onboarding): when an owner last confirmed the purposes of
     # use the firm notifies people of. Empty until then.
     purposes_confirmed_at = models.DateTimeField(_("利用目的の確定日時"), null=True, blank=True)
+    # The firm's 法人番号 (public), written into a filing's filer column when it is blank
+    # (tenants.filings). Empty for a sole proprietor, whose own number is not filled there.
+    corporate_number = models.CharField(
+        _("法人番号"),
+        max_length=13,
+        blank=True,
+        validators=[corporate_number.validate],
+        help_text=_("13桁。法定調書の「提出義務者の法人番号」欄が空のとき、ここから記入します。"),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

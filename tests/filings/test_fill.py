@@ -130,3 +130,17 @@ def test_a_role_that_may_not_export_fills_nothing_and_is_logged(acme, vera, staf
             fill(actor=viewer, firm=acme, plan=plan)
         assert not AccessLogEntry.objects.filter(action="export", result="allowed").exists()
         assert AccessLogEntry.objects.filter(action="export", result="denied").count() == 1
+
+
+def test_the_firms_corporate_number_fills_a_blank_filer_column(acme, harry, staff):
+    from tenants.workspace.models import FirmSettings
+
+    data = upload(row("高橋 一郎", birth=("3", "62", "04", "01")), row("田中 三郎"))
+    with tenant_context(acme):
+        plan = plan_fill(firm=acme, filing=parse(data), data=data)
+        without = parse(fill(actor=handler(harry), firm=acme, plan=plan))
+        FirmSettings.objects.update(corporate_number="7000012050002")
+        filled = parse(fill(actor=handler(harry), firm=acme, plan=plan))
+    assert [without.records[r].text(94, "cp932") for r in (0, 1)] == ["", ""]
+    assert [filled.records[r].text(94, "cp932") for r in (0, 1)] == ["7000012050002"] * 2
+    assert filled.records[0].text(95, "cp932") == number(1)
