@@ -15,20 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import get_public_schema_name
 
 from accounts.models import ROLES_REQUIRING_MFA, Membership, Role
+from tenants.auditlog.services import in_callers_transaction
 
 from .actions import RULES, Action, Where
 from .errors import NOT_ALLOWED, Denied, PendingDenial, hold
 
-MFA_MISSING = _("この事業者のデータを扱うには二段階認証の設定が必要です。")
-
 
 def permits(role: str, action: Action) -> bool:
     rule = RULES[action]
-    if rule.where is not Where.FIRM:
-        return True  # decided by the account checks, not by a role in a firm
+    if not rule.roles:
+        return True  # decided by the account checks alone (authz.web), not by a role
     if role in rule.roles:
         return True
     if rule.accountant_if_firm_allows and role == Role.ACCOUNTANT:
@@ -49,11 +48,6 @@ def log_code(action: Action) -> str:
     return LOG_CODES.get(action) or action.value.replace(".", "_")
 
 
-def _in_callers_transaction() -> bool:
-    # The blocks Django's TestCase wraps each test in do not count.
-    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
-
-
 def deny(
     actor: Any,
     action: Action | None,
@@ -69,7 +63,7 @@ def deny(
     else carried until `log_once()` is called outside it (the error layer does)."""
     schema = getattr(connection, "schema_name", "")
     pending = None
-    if schema and schema != "public" and actor is not None:
+    if schema and schema != get_public_schema_name() and actor is not None:
         pending = PendingDenial(
             schema_name=schema,
             actor=actor,
@@ -81,7 +75,7 @@ def deny(
     error = Denied(message, status=status, pending=pending)
     if pending is not None:
         hold(pending)
-        if not _in_callers_transaction():
+        if not in_callers_transaction():
             error.log_once()
     return error
 

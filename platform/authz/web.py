@@ -34,7 +34,7 @@ from django_tenants.utils import get_public_schema_name
 
 from .actions import RULES, Action, Where
 from .decide import account_usable, deny, firm_access, has_mfa, permits
-from .errors import flush_pending
+from .errors import NOT_ALLOWED, flush_pending
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,6 @@ class AuthorizationMiddleware:
         if action is None:
             logger.error("view %s declares no authorization action: refused", view_name(view))
             raise Http404
-        request.authz_action = action  # type: ignore[attr-defined]
         if is_public_host(request):
             return self._bare_domain(request, action)
         return self._firm_host(request, action)
@@ -160,11 +159,5 @@ class AuthorizationMiddleware:
                 firm_action,
                 detail={"path": request.path[:200], "method": request.method},
             )
-            raise PermissionDenied(str(_denied_message()))
+            raise PermissionDenied(str(NOT_ALLOWED))
         return None
-
-
-def _denied_message() -> str:
-    from .errors import NOT_ALLOWED
-
-    return str(NOT_ALLOWED)

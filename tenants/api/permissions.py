@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
-from authz.decide import deny, require
+from authz.decide import deny, permits
 from tenants.auditlog.services import actor_from_request
 
 
@@ -24,12 +24,21 @@ class TokenHasScope(BasePermission):
         if needed is None or action is None:
             return False
         actor = actor_from_request(request._request)
-        # Whose record a refusal was about, where the URL names a person (the access log's
-        # "whose"); an id that is not a number names nobody.
-        person_id = view.kwargs.get("pk") if view.pk_is_person else None
-        person_id = person_id if isinstance(person_id, int) else None
         if needed not in token.scopes:
-            raise deny(actor, action, message=self.message, person_id=person_id,
+            raise deny(actor, action, message=self.message, person_id=_person_named(view),
                        detail={"scope": needed})  # fmt: skip
-        require(actor, action, person_id=person_id)
+        if not permits(actor.role, action):
+            raise deny(actor, action, person_id=_person_named(view))
         return True
+
+
+def _person_named(view) -> int | None:
+    """Whose record a refusal was about, where the URL names a person of this firm (the
+    access log's "whose"). Asked only on a refusal; an id naming nobody here, a number-shaped
+    one included, is not written into the log."""
+    from tenants.custody.models import Person
+
+    pk = view.kwargs.get("pk") if view.pk_is_person else None
+    if isinstance(pk, int) and Person.objects.filter(pk=pk).exists():
+        return pk
+    return None

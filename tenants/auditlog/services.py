@@ -43,6 +43,7 @@ __all__ = [
     "ChainVerification",
     "actor_from_request",
     "client_ip",
+    "in_callers_transaction",
     "log_access",
     "log_access_committed",
     "log_access_denied",
@@ -417,7 +418,7 @@ def _valid_ip(ip: str | None) -> str | None:
         return None
 
 
-def _in_callers_transaction() -> bool:
+def in_callers_transaction() -> bool:
     """True inside an atomic block the caller opened. The blocks Django's TestCase wraps each
     test in do not count (they are marked `_from_testcase`, as for durable blocks)."""
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
@@ -441,7 +442,7 @@ def log_access_denied(
     durable: nesting it in a caller's atomic() raises AuditLogMisuse instead of silently
     rolling the denial back with the caller.
     """
-    if _in_callers_transaction():
+    if in_callers_transaction():
         raise AuditLogMisuse(
             "log_access_denied must be called outside transaction.atomic(): the denial has to "
             "commit even though the denied action rolls back"

@@ -122,3 +122,12 @@ def test_a_tokens_reveal_is_logged_under_its_holders_email_and_role(acme, harry,
         harry.email, harry.pk, Role.HANDLER, person,
     )  # fmt: skip
     assert entry.api_token_id is not None
+
+
+def test_a_refusal_names_no_person_for_an_id_that_is_nobody_here(acme, vera):
+    """A number-shaped id in the URL is nobody's: the refusal is logged without it."""
+    raw = api_token_create(firm=acme, user=vera, scopes=["reveal"], name="viewer")[1]
+    assert reveal(api(acme, raw), 123456789018).status_code == 403
+    with tenant_context(acme):
+        denied = AccessLogEntry.objects.get(action="reveal", result="denied")
+    assert denied.person_id is None and "123456789018" not in str(denied.detail)

@@ -27,7 +27,7 @@ from tenants.api.base import FirmAPIView
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import (
     Actor,
-    _in_callers_transaction,
+    in_callers_transaction,
     log_access_denied,
     verify_chain,
 )
@@ -412,7 +412,7 @@ class RefusedOnTheBareDomain(Exception):
     message = "テスト用の拒否です。二段階認証を設定してください。"
 
     def log_once(self):
-        RefusedOnTheBareDomain.calls.append(_in_callers_transaction())
+        RefusedOnTheBareDomain.calls.append(in_callers_transaction())
 
 
 @allows(Action.ACCOUNT_HOME)
