@@ -44,6 +44,7 @@ class Person(models.Model):
     # What people (the web form, the API, the services) may set; the rest is derived.
     EDITABLE_FIELDS = (
         "kind",
+        "code",
         "employee",
         "relationship",
         "family_name",
@@ -60,6 +61,10 @@ class Person(models.Model):
         ENDED = "ended", _("関係終了")
 
     kind = models.CharField(_("区分"), max_length=20, choices=PersonKind.choices)
+    # The firm's own employee or payee code (社員番号・受給者番号・支払先コード), as its payroll
+    # or contractor software writes it: filings match a row by it first (統一CSV field 138),
+    # and a handler's choice in a filing's review is remembered as it. Unique within a kind.
+    code = models.CharField(_("従業員・支払先コード"), max_length=20, blank=True, default="")
     employee = models.ForeignKey(
         "self",
         verbose_name=_("扶養する従業員"),
@@ -93,6 +98,11 @@ class Person(models.Model):
                     models.Q(kind="dependent", employee__isnull=False)
                     | (~models.Q(kind="dependent") & models.Q(employee__isnull=True))
                 ),
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "code"],
+                condition=~models.Q(code=""),
+                name="person_code_unique_per_kind",
             ),
         ]
 
