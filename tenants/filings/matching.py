@@ -12,6 +12,7 @@ number.
 from __future__ import annotations
 
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -64,6 +65,7 @@ class Candidate:
     kana: str
     birth: date | None
     employee_id: int | None = None
+    code: str = ""  # the firm's employee/payee code (Person.code)
 
     @classmethod
     def of(cls, person) -> Candidate:
@@ -74,6 +76,7 @@ class Candidate:
             kana=normalize_kana(f"{person.family_name_kana}{person.given_name_kana}"),
             birth=person.birth_date,
             employee_id=person.employee_id,
+            code=person.code,
         )
 
 
@@ -106,34 +109,65 @@ def _narrow(found: list[Candidate], kana: str | None) -> list[Candidate]:
     return found
 
 
-def match_person(
-    candidates: Iterable[Candidate],
-    *,
-    kinds: Iterable[str],
-    name: str,
-    kana: str | None = None,
-    birth: date | None = None,
-) -> Match:
-    """The row's person among employees or payees (`kinds`): same name, and the same birth
-    date where the row has one (a row's date that differs is a different person, not a typo
-    to overlook); the kana tells apart people the rest cannot."""
-    wanted = normalize_name(name)
-    if not wanted:
-        return Match(Outcome.NOBODY)
-    kinds = set(kinds)
-    found = [c for c in candidates
-             if c.kind in kinds and c.employee_id is None and c.name == wanted]  # fmt: skip
-    if birth is not None:
-        found = [c for c in found if c.birth == birth]
-    return _decide(_narrow(found, kana))
+class Roster:
+    """The firm's people indexed for matching: a 10,000-row file against 10,000 people is
+    10,000 dictionary lookups, not 10⁸ comparisons."""
+
+    def __init__(self, candidates: Iterable[Candidate]):
+        self.by_id: dict[int, Candidate] = {}
+        self._by_name: dict[str, list[Candidate]] = defaultdict(list)
+        self._by_code: dict[tuple[str, str], Candidate] = {}
+        self._dependants: dict[int, list[Candidate]] = defaultdict(list)
+        for candidate in candidates:
+            self.by_id[candidate.person_id] = candidate
+            if candidate.employee_id is None:
+                self._by_name[candidate.name].append(candidate)
+                if candidate.code:
+                    self._by_code[(candidate.kind, candidate.code)] = candidate
+            else:
+                self._dependants[candidate.employee_id].append(candidate)
+
+    def person(self, *, kinds: Iterable[str], name: str, kana: str | None = None,
+               birth: date | None = None, code: str = "") -> Match:  # fmt: skip
+        """The row's person among employees or payees (`kinds`). The firm's own code, where
+        the row carries one and a person has it, decides; otherwise the same name, and the
+        same birth date where the row has one (a row's date that differs is a different
+        person, not a typo to overlook); the kana tells apart people the rest cannot."""
+        kinds = set(kinds)
+        code = unicodedata.normalize("NFKC", code).strip()
+        if code:
+            for kind in sorted(kinds):
+                if (kind, code) in self._by_code:
+                    return Match(Outcome.MATCHED, self._by_code[(kind, code)].person_id)
+        wanted = normalize_name(name)
+        if not wanted:
+            return Match(Outcome.NOBODY)
+        found = [c for c in self._by_name.get(wanted, ()) if c.kind in kinds]
+        if birth is not None:
+            found = [c for c in found if c.birth == birth]
+        return _decide(_narrow(found, kana))
+
+    def dependant(self, *, employee_id: int, name: str, kana: str | None = None) -> Match:
+        """A spouse or dependant among that employee's own dependants, by name (and kana)."""
+        wanted = normalize_name(name)
+        if not wanted:
+            return Match(Outcome.NOBODY)
+        found = [c for c in self._dependants.get(employee_id, ()) if c.name == wanted]
+        return _decide(_narrow(found, kana))
+
+    def dependants_of(self, employee_id: int) -> list[Candidate]:
+        return list(self._dependants.get(employee_id, ()))
+
+    def people_of(self, kinds: Iterable[str]) -> list[Candidate]:
+        kinds = set(kinds)
+        return [c for c in self.by_id.values() if c.employee_id is None and c.kind in kinds]
 
 
-def match_dependant(
-    candidates: Iterable[Candidate], *, employee_id: int, name: str, kana: str | None = None
-) -> Match:
-    """A spouse or dependant among that employee's own dependants, by name (and kana)."""
-    wanted = normalize_name(name)
-    if not wanted:
-        return Match(Outcome.NOBODY)
-    found = [c for c in candidates if c.employee_id == employee_id and c.name == wanted]
-    return _decide(_narrow(found, kana))
+def match_person(candidates: Iterable[Candidate], *, kinds: Iterable[str], name: str,
+                 kana: str | None = None, birth: date | None = None, code: str = "") -> Match:  # fmt: skip
+    return Roster(candidates).person(kinds=kinds, name=name, kana=kana, birth=birth, code=code)
+
+
+def match_dependant(candidates: Iterable[Candidate], *, employee_id: int, name: str,
+                    kana: str | None = None) -> Match:  # fmt: skip
+    return Roster(candidates).dependant(employee_id=employee_id, name=name, kana=kana)

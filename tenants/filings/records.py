@@ -20,22 +20,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .errors import FilingRejected
 from .layouts import Layout, NumberColumn, known_counts, layout_for
 
 BOM = b"\xef\xbb\xbf"
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 EMPTY_LAST = b" "
-
-
-class FilingRejected(ValueError):
-    """The file cannot be filled as it is. `row` and `field` (1-based) say where, when the
-    problem is at one place; the message never contains a number from the file."""
-
-    def __init__(self, message: str, *, row: int | None = None, field: int | None = None):
-        self.row, self.field = row, field
-        where = f"{row}行目" if row else ""
-        where += f"{field}項目: " if field else (": " if row else "")
-        super().__init__(where + message)
 
 
 @dataclass

@@ -13,6 +13,7 @@ third party, not a person of the firm, and is left as it is.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -28,8 +29,9 @@ from tenants.custody.models import MyNumberRecord, Person, PersonKind, Purpose
 from tenants.custody.services import NUMBER_FIELD, integrity_denied, require_action
 from tenants.workspace.models import FirmSettings
 
+from .errors import ChoiceRefused
 from .layouts import Layout, NumberColumn, Slot
-from .matching import Candidate, Match, Outcome, birth_date, match_dependant, match_person
+from .matching import Candidate, Match, Outcome, Roster, birth_date
 from .records import FilingFile, present, write_numbers
 
 # The slots filled from the vault, and the kinds of person each row's own slot is looked for.
@@ -46,6 +48,21 @@ class Reason(StrEnum):
     PRESENT_DIFFERS = "present_differs"  # the upload holds a number that is not theirs
 
 
+# What the handler must answer before the file can be filled (a present number that matches
+# the vault is only reported). Nobody or several: pick the person, or leave it blank; the
+# others can only be left blank, with a reason.
+NEEDS_CHOICE = frozenset(Reason) - {Reason.PRESENT_MATCHES}
+PICKABLE = frozenset({Reason.NOBODY, Reason.AMBIGUOUS})
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The handler's answer for one number column: this person, or blank on purpose."""
+
+    person_id: int | None = None
+    reason: str = ""  # why it is left blank (kept like a refusal to provide)
+
+
 @dataclass(frozen=True)
 class ReviewItem:
     """A column the handler must look at. Names only, never a number."""
@@ -58,6 +75,10 @@ class ReviewItem:
     candidates: tuple[int, ...] = ()
     person_id: int | None = None
 
+    @property
+    def cell(self) -> tuple[int, int]:
+        return (self.row, self.field)
+
 
 @dataclass
 class Plan:
@@ -65,10 +86,19 @@ class Plan:
     digest: str  # sha256 of the uploaded bytes, for the log entries
     fill: dict[tuple[int, int], int] = field(default_factory=dict)  # (row, field) → person
     review: list[ReviewItem] = field(default_factory=list)
+    left: dict[tuple[int, int], str] = field(default_factory=dict)  # blank on purpose: why
+    # The row's own person where found (row → person), for the review page and for
+    # remembering a handler's pick as that person's code.
+    row_people: dict[int, int] = field(default_factory=dict)
 
     @property
     def people(self) -> set[int]:
         return set(self.fill.values())
+
+    @property
+    def pending(self) -> list[ReviewItem]:
+        """Items still waiting for the handler: the file cannot be filled until none is."""
+        return [item for item in self.review if item.reason in NEEDS_CHOICE]
 
 
 def _name_fields(layout: Layout, column: NumberColumn) -> tuple[int, int | None]:
@@ -79,46 +109,96 @@ def _name_fields(layout: Layout, column: NumberColumn) -> tuple[int, int | None]
     return column.field - 2, column.field - 3
 
 
-def _row_person(layout: Layout, filing: FilingFile, row: int, people: list[Candidate]) -> Match:
+def _kinds(layout: Layout) -> tuple[str, ...]:
+    return (PersonKind.PAYEE,) if layout.code in PAYEE_LAYOUTS else (PersonKind.EMPLOYEE,)
+
+
+def row_code(filing: FilingFile, row: int) -> str:
+    """The row's employee/payee code (受給者番号) where the layout has one, else ""."""
+    code_field = filing.layout.employee_code_field
+    if code_field is None:
+        return ""
+    return filing.records[row - 1].text(code_field, filing.encoding).strip()
+
+
+def _row_person(layout: Layout, filing: FilingFile, row: int, roster: Roster) -> Match:
     record = filing.records[row - 1]
 
     def text(number: int) -> str:
         return record.text(number, filing.encoding)
 
     birth = birth_date(*(text(f) for f in layout.birth_fields)) if layout.birth_fields else None
-    kinds = (PersonKind.PAYEE,) if layout.code in PAYEE_LAYOUTS else (PersonKind.EMPLOYEE,)
     kana = text(layout.kana_field) if layout.kana_field else None
-    return match_person(people, kinds=kinds, name=text(layout.name_field), kana=kana,
-                        birth=birth)  # fmt: skip
+    return roster.person(kinds=_kinds(layout), name=text(layout.name_field), kana=kana,
+                         birth=birth, code=row_code(filing, row))  # fmt: skip
 
 
-def plan_fill(*, firm: Firm, filing: FilingFile, data: bytes) -> Plan:
-    """Who each number column is about and whether it can be filled; reads no number."""
+def roster() -> Roster:
+    return Roster(Candidate.of(person) for person in Person.objects.all())
+
+
+def plan_fill(*, firm: Firm, filing: FilingFile, data: bytes,
+              choices: Mapping[tuple[int, int], Choice] | None = None,
+              people: Roster | None = None) -> Plan:  # fmt: skip
+    """Who each number column is about and whether it can be filled; reads no number. The
+    handler's `choices` (by (row, field)) pick a person or leave a column blank; a pick that
+    is not a possible person for that column raises ChoiceRefused."""
     layout = filing.layout
-    people = [Candidate.of(person) for person in Person.objects.all()]
+    choices = choices or {}
+    people = people or roster()
     records = {
         record.person_id: record for record in MyNumberRecord.objects.prefetch_related("purposes")
     }
     plan = Plan(filing=filing, digest=hashlib.sha256(data).hexdigest())
     for row in range(1, len(filing.records) + 1):
+        record = filing.records[row - 1]
         own = _row_person(layout, filing, row, people)
         for column in layout.numbers:
             if column.slot not in FILLED_SLOTS:
                 continue
             name_field, kana_field = _name_fields(layout, column)
-            record = filing.records[row - 1]
             name = record.text(name_field, filing.encoding)
             if not name.strip():
                 continue  # no spouse or dependant in this place
+            choice = choices.get((row, column.field))
+            picked = choice.person_id if choice else None
             if column.slot is Slot.PERSON:
+                if picked is not None:
+                    own = Match(Outcome.MATCHED, _pick_person(people, layout, picked))
                 found = own
-            elif own.outcome is Outcome.MATCHED and own.person_id is not None:
-                kana = record.text(kana_field, filing.encoding) if kana_field else None
-                found = match_dependant(people, employee_id=own.person_id, name=name, kana=kana)
+                if own.person_id is not None:
+                    plan.row_people[row] = own.person_id
             else:
-                found = Match(Outcome.NOBODY)
+                kana = record.text(kana_field, filing.encoding) if kana_field else None
+                found = _dependant(people, own, picked, name, kana)
+            if choice and picked is None and choice.reason:
+                plan.left[(row, column.field)] = choice.reason
+                continue
             _plan_column(plan, firm, row, column, name, found, records, layout.purpose)
     return plan
+
+
+def _dependant(people: Roster, own: Match, picked: int | None, name: str,
+               kana: str | None) -> Match:  # fmt: skip
+    """A spouse or dependant: only among the row's own employee's dependants."""
+    if own.person_id is None:
+        return Match(Outcome.NOBODY)
+    if picked is not None:
+        return Match(Outcome.MATCHED, _pick_dependant(people, own.person_id, picked))
+    return people.dependant(employee_id=own.person_id, name=name, kana=kana)
+
+
+def _pick_person(people: Roster, layout: Layout, person_id: int) -> int:
+    picked = people.by_id.get(person_id)
+    if picked is None or picked.employee_id is not None or picked.kind not in _kinds(layout):
+        raise ChoiceRefused
+    return person_id
+
+
+def _pick_dependant(people: Roster, employee_id: int, person_id: int) -> int:
+    if person_id not in {c.person_id for c in people.dependants_of(employee_id)}:
+        raise ChoiceRefused
+    return person_id
 
 
 def _plan_column(plan: Plan, firm: Firm, row: int, column: NumberColumn, name: str,

@@ -14,9 +14,10 @@ from tenants.auditlog.services import Actor, verify_chain
 from tenants.custody import services as custody
 from tenants.custody.errors import NotAllowed
 from tenants.custody.models import Person
+from tenants.filings.errors import ChoiceRefused
 from tenants.filings.layouts import SALARY_R7
 from tenants.filings.records import parse, strip_numbers
-from tenants.filings.services import Reason, fill, plan_fill
+from tenants.filings.services import Choice, Reason, fill, plan_fill
 from tests.filings.test_records import number
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +145,47 @@ def test_the_firms_corporate_number_fills_a_blank_filer_column(acme, harry, staf
     assert [without.records[r].text(94, "cp932") for r in (0, 1)] == ["", ""]
     assert [filled.records[r].text(94, "cp932") for r in (0, 1)] == ["7000012050002"] * 2
     assert filled.records[0].text(95, "cp932") == number(1)
+
+
+def test_the_handlers_choices_pick_a_person_or_leave_a_column_blank_with_a_reason(
+    acme, harry, staff
+):
+    data = upload(row("佐藤 花子"), row("田中 三郎"), row("高橋 一郎", spouse="髙橋 美咲"))
+    with tenant_context(acme):
+        plan = plan_fill(firm=acme, filing=parse(data), data=data)
+        assert {item.cell for item in plan.pending} == {(1, 95), (2, 95)}
+        assert len(plan.pending[0].candidates) == 2
+        choices = {
+            # Any employee may be picked, not only the candidates.
+            (1, 95): Choice(person_id=staff["ichiro"].pk),
+            (2, 95): Choice(reason="退職済みで番号の提供を受けていない"),
+        }
+        chosen = plan_fill(firm=acme, filing=parse(data), data=data, choices=choices)
+        assert chosen.pending == [] and chosen.left == {(2, 95): choices[(2, 95)].reason}
+        assert chosen.fill[(1, 95)] == staff["ichiro"].pk
+        # Not a dependant of that employee, a dependant in the person's place, or nobody.
+        for refused in (
+            {(3, 99): Choice(person_id=staff["yamada"].pk)},
+            {(1, 95): Choice(person_id=staff["spouse"].pk)},
+            {(1, 95): Choice(person_id=10**9)},
+        ):
+            with pytest.raises(ChoiceRefused):
+                plan_fill(firm=acme, filing=parse(data), data=data, choices=refused)
+
+
+def test_a_row_is_matched_by_the_firms_code_first_where_the_layout_has_one(acme, staff):
+    from tenants.filings.layouts import UNIFIED_R7
+    from tenants.filings.matching import Candidate, Roster
+
+    with tenant_context(acme):
+        Person.objects.filter(pk=staff["yamada"].pk).update(code="E0042")
+        people = Roster(Candidate.of(p) for p in Person.objects.all())
+    # The code decides even where the name in the payroll file was typed differently.
+    found = people.person(kinds=("employee",), name="山田 太朗", code="Ｅ００４２")
+    assert found.person_id == staff["yamada"].pk
+    # A code nobody has falls back to name (and birth date).
+    again = people.person(kinds=("employee",), name="山田 太郎", code="E9999")
+    assert again.person_id == staff["yamada"].pk
+    # Payees are not found by an employee's code.
+    assert people.person(kinds=("payee",), name="x", code="E0042").person_id is None
+    assert UNIFIED_R7.employee_code_field == 138
