@@ -79,6 +79,13 @@ class Action(StrEnum):
     PERSON_DELETE = "people.delete"
     NUMBER_REVEAL = "number.reveal"
     NUMBER_EXPORT = "number.export"
+    # Filings: upload a 法定調書・給与支払報告書 file, see its summary and review, answer the
+    # review, delete it. Its download is NUMBER_EXPORT. A filing checks numbers already in
+    # the file against the vault, so only roles that may export may prepare one.
+    FILING_PREPARE = "filings.prepare"
+    # Empty every number column of a file (the person's copy): no vault access, but the file
+    # may hold numbers, so not the viewer.
+    FILING_STRIP = "filings.strip"
     # Whether the firm already holds a given number (duplicate detection): as telling as a
     # reveal of who holds it, so only roles that may reveal may ask (finding 13).
     NUMBER_MATCH = "number.match"
@@ -121,6 +128,8 @@ RULES: dict[Action, Rule] = {
     Action.PERSON_DELETE: Rule(Where.FIRM, WRITERS),
     Action.NUMBER_REVEAL: Rule(Where.FIRM, REVEALERS, accountant_if_firm_allows=True),
     Action.NUMBER_EXPORT: Rule(Where.FIRM, REVEALERS, accountant_if_firm_allows=True),
+    Action.FILING_PREPARE: Rule(Where.FIRM, REVEALERS, accountant_if_firm_allows=True),
+    Action.FILING_STRIP: Rule(Where.FIRM, WRITERS - {SYSTEM}),
     Action.NUMBER_MATCH: Rule(Where.FIRM, REVEALERS | {SYSTEM}, accountant_if_firm_allows=True),
     Action.COLLECTION_VIEW: Rule(Where.FIRM, MEMBERS),
     Action.COLLECTION_REQUEST: Rule(Where.FIRM, WRITERS),
@@ -157,6 +166,8 @@ LABELS: dict[Action, Any] = {
     Action.PEOPLE_VIEW: _label("従業員等の閲覧"),
     Action.PEOPLE_WRITE: _label("従業員等の登録・変更"),
     Action.NUMBER_MATCH: _label("番号の重複確認"),
+    Action.FILING_PREPARE: _label("法定調書ファイルの準備"),
+    Action.FILING_STRIP: _label("番号の消去（本人交付用）"),
     Action.COLLECTION_VIEW: _label("提出依頼の閲覧"),
     Action.COLLECTION_REQUEST: _label("提出依頼の作成・取消"),
     Action.COLLECTION_LINK_SHOW: _label("提出用リンクの表示"),

@@ -62,6 +62,14 @@ from tenants.custody.errors import (
 )
 from tenants.custody.log_filters import BadFilter
 from tenants.custody.mynumber import InvalidMyNumber
+from tenants.filings.errors import (
+    ChoiceRefused,
+    FilingGone,
+    FilingNeedsReview,
+    FilingRejected,
+    FilingTooLarge,
+    ReasonRefused,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +155,12 @@ RULES: tuple[Rule, ...] = (
     Rule(LinkRevoked, 410, "link_revoked"),
     Rule(LinkUsed, 410, "link_used"),
     Rule(LinkInvalid, 404, "link_invalid"),
+    Rule(FilingRejected, 400, "filing_rejected"),
+    Rule(FilingTooLarge, 413, "too_large"),
+    Rule(FilingGone, 410, "filing_gone"),
+    Rule(FilingNeedsReview, 409, "review_needed"),
+    Rule(ChoiceRefused, 400, "choice_refused"),
+    Rule(ReasonRefused, 400, "reason_refused"),
     Rule(UnknownPurpose, 400, "unknown_purpose"),
     Rule(PurposeNotNotified, 403, "purpose_not_notified"),
     Rule(NotAllowed, 403, "not_allowed"),

@@ -44,6 +44,11 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "view_document": pgettext_lazy("access log action", "本人確認書類の表示"),
     "reject": pgettext_lazy("access log action", "差し戻し"),
     "delete_document": pgettext_lazy("access log action", "本人確認書類の削除"),
+    # filings (法定調書・給与支払報告書)
+    "filing_upload": pgettext_lazy("access log action", "法定調書ファイルのアップロード"),
+    "filing_review": pgettext_lazy("access log action", "法定調書ファイルの確認"),
+    "filing_delete": pgettext_lazy("access log action", "法定調書ファイルの削除"),
+    "filing_strip": pgettext_lazy("access log action", "番号の消去（本人交付用）"),
     # retention
     "legal_hold": pgettext_lazy("access log action", "削除の保留"),
     "retention_rule": pgettext_lazy("access log action", "保存期間の設定"),

@@ -59,6 +59,7 @@ TENANT_APPS = [
     "tenants.custody",
     "tenants.collection",
     "tenants.retention",
+    "tenants.filings",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -303,6 +304,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired-tickets": {"task": "accounts.purge_expired", "schedule": 3600.0},
     "collection-reminders": {"task": "collection.remind_all", "schedule": 3600.0 * 6},
+    # Filled filings' sealed uploads are deleted once their 24 hours are over.
+    "filings-purge": {"task": "filings.purge_all", "schedule": 900.0},
 }
 
 DEMO_DATA_ALLOWED = False
@@ -312,6 +315,10 @@ REVEAL_DISPLAY_SECONDS = env_int("REVEAL_DISPLAY_SECONDS", 30)
 # (counting stops at the first row over the limit), and the largest file accepted, in bytes.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+# Filings (tenants.filings): the largest file accepted (a 10,000-row 統一CSV is about 7 MB),
+# and how long its sealed upload can be downloaded filled before it is deleted.
+FILING_MAX_BYTES = env_int("FILING_MAX_BYTES", 50 * 1024 * 1024)
+FILING_KEEP_HOURS = env_int("FILING_KEEP_HOURS", 24)
 
 # --- Collection (tenants/collection) ---
 # Uploads stay in memory and are encrypted before anything is written: a photo of someone's
