@@ -235,6 +235,9 @@ def answer(error: BaseException) -> Answer | None:
         message = " ".join(str(m) for m in error.messages)
     elif isinstance(error, ValidationError):
         body = {**_validation_body(error), "code": code}
+    elif isinstance(error, FilingRejected):
+        # Payroll software shows the user where its file is wrong.
+        body = {"detail": str(message), "code": code, "row": error.row, "field": error.field}
     return Answer(status, code, str(message), rule.api_message, body)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import collection, retention, views
+from . import collection, filings, retention, views
 
 urlpatterns = [
     path("people/", views.PeopleView.as_view(), name="api-people"),
@@ -26,4 +26,11 @@ urlpatterns = [
         name="api-collection-request-revoke",
     ),
     path("deletions/", retention.DeletionsView.as_view(), name="api-deletions"),
+    path("filings/", filings.FilingsView.as_view(), name="api-filings"),
+    path("filings/strip/", filings.FilingStripView.as_view(), name="api-filings-strip"),
+    path("filings/<uuid:pk>/", filings.FilingView.as_view(), name="api-filing"),
+    path(
+        "filings/<uuid:pk>/answers/", filings.FilingChoicesView.as_view(), name="api-filing-answers"
+    ),  # fmt: skip
+    path("filings/<uuid:pk>/file/", filings.FilingFileView.as_view(), name="api-filing-file"),
 ]

@@ -24,7 +24,7 @@ class FilingRejected(FilingError):
 
 
 class FilingTooLarge(FilingError):
-    message = _("ファイルが大きすぎます。1ファイル50MBまでです。分けてアップロードしてください。")
+    message = _("ファイルが大きすぎます。1ファイル40MBまでです。分けてアップロードしてください。")
 
 
 class FilingGone(FilingError):

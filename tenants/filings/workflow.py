@@ -121,7 +121,10 @@ def _summarise(filing: Filing, plan: Plan) -> None:
 def get(*, actor: Actor, filing_id: uuid.UUID | str) -> Filing:
     """A filing of this firm (Filing.DoesNotExist otherwise), for someone who may prepare."""
     require_action(actor, Action.FILING_PREPARE, log_action="filing_review")
-    return Filing.objects.get(pk=filing_id)
+    filing = Filing.objects.get(pk=filing_id)
+    if filing.deleted_at is None and filing.expires_at <= timezone.now():
+        _expire(filing)  # its time is over: deleted now, as the purge would
+    return filing
 
 
 def opened(firm: Firm, filing: Filing) -> tuple[FilingFile, bytes]:
@@ -296,13 +299,17 @@ def purge_expired(firm: Firm) -> int:
     """Delete every sealed upload whose time is over; the rows stay as deletion records, each
     logged as `filing_delete` by the system."""
     due = list(Filing.objects.filter(expires_at__lte=timezone.now(), deleted_at__isnull=True))
-    system = Actor.system("filings-purge")
     for filing in due:
-        with transaction.atomic():
-            _delete(filing, by=system.email, why=Filing.Deletion.EXPIRED)
-            log_access(actor=system, action="filing_delete",
-                       detail=_detail(filing, deletion="expired"))  # fmt: skip
+        _expire(filing)
     return len(due)
+
+
+def _expire(filing: Filing) -> None:
+    system = Actor.system("filings-purge")
+    with transaction.atomic():
+        _delete(filing, by=system.email, why=Filing.Deletion.EXPIRED)
+        log_access(actor=system, action="filing_delete",
+                   detail=_detail(filing, deletion="expired"))  # fmt: skip
 
 
 # --- the person's copy --------------------------------------------------------------------

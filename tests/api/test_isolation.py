@@ -18,7 +18,10 @@ def api_routes() -> list[str]:
 
 
 def concrete(route: str, pk: int) -> str:
-    return "/api/v1/" + route.replace("<int:pk>", str(pk))
+    # A uuid route (filings) gets an id that is nobody's: another firm's are tested in
+    # tests/api/test_filings.py.
+    uuid_pk = "6f1c1a9e-0000-4000-8000-000000000000"
+    return "/api/v1/" + route.replace("<int:pk>", str(pk)).replace("<uuid:pk>", uuid_pk)
 
 
 METHODS = ["get", "post", "put", "patch", "delete"]
@@ -72,6 +75,18 @@ def schema_operations() -> list[tuple[str, str]]:
             if method in METHODS]  # fmt: skip
 
 
+def their_filing(client) -> str:
+    """A filing of theirs: its id is a uuid, not a person's."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.filings.test_fill import row, upload
+
+    data = SimpleUploadedFile("f.csv", upload(row("山田 花子")), "text/csv")
+    response = client.post("/api/v1/filings/", {"file": data})
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
 def test_every_operation_of_the_schema_is_refused_across_firms(acme, globex, harry, gina):
     """The matrix again, driven by the OpenAPI schema instead of the URL conf: each operation
     with another firm's token is 401, and with your token but another firm's ids is 404."""
@@ -83,8 +98,9 @@ def test_every_operation_of_the_schema_is_refused_across_firms(acme, globex, har
     intruder = api(globex, token(acme, harry))
     mine = api(acme, token(acme, harry))
     body = {"purpose": "withholding_slip", "my_number": NUMBER, **PERSON}
+    filing = their_filing(theirs)
     for path, method in operations:
-        url = path.replace("{id}", str(person["id"]))
+        url = path.replace("{id}", filing if "/filings/" in path else str(person["id"]))
         refused = getattr(intruder, method)(url, body, content_type="application/json")
         assert refused.status_code == 401, (path, method, refused.status_code)
         if "{id}" in path:

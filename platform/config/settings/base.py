@@ -316,8 +316,9 @@ REVEAL_DISPLAY_SECONDS = env_int("REVEAL_DISPLAY_SECONDS", 30)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 # Filings (tenants.filings): the largest file accepted (a 10,000-row 統一CSV is about 7 MB),
-# and how long its sealed upload can be downloaded filled before it is deleted.
-FILING_MAX_BYTES = env_int("FILING_MAX_BYTES", 50 * 1024 * 1024)
+# kept in memory only, under FILE_UPLOAD_MAX_MEMORY_SIZE, and how long its sealed upload
+# can be downloaded filled before it is deleted.
+FILING_MAX_BYTES = env_int("FILING_MAX_BYTES", 40 * 1024 * 1024)
 FILING_KEEP_HOURS = env_int("FILING_KEEP_HOURS", 24)
 
 # --- Collection (tenants/collection) ---
