@@ -227,7 +227,7 @@ def answer(error: BaseException) -> Answer | None:
     status = rule.status(error) if callable(rule.status) else rule.status
     code = rule.code(error) if callable(rule.code) else rule.code
     message = rule.message if rule.message is not None else getattr(error, "message", INVALID)
-    body = None
+    body: dict[str, Any] | None = None
     if isinstance(error, InvalidMyNumber):
         # The number endpoint's contract: the messages under the field, and why. They never
         # repeat the number.
