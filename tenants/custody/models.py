@@ -64,7 +64,9 @@ class Person(models.Model):
     # The firm's own employee or payee code (社員番号・受給者番号・支払先コード), as its payroll
     # or contractor software writes it: filings match a row by it first (統一CSV field 138),
     # and a handler's choice in a filing's review is remembered as it. Unique within a kind.
-    code = models.CharField(_("従業員・支払先コード"), max_length=20, blank=True, default="")
+    code = models.CharField(
+        _("従業員・支払先コード"), max_length=20, blank=True, default="", db_default=""
+    )
     employee = models.ForeignKey(
         "self",
         verbose_name=_("扶養する従業員"),

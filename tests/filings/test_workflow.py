@@ -213,3 +213,15 @@ def test_strip_empties_every_number_and_says_how_many_there_were(acme, harry, ve
     assert stripped.removed == 1 and holds_numbers(parse(stripped.data)) == []
     assert number(1).encode() not in stripped.data
     assert entry.detail == {"format": "375", "removed": 1}
+
+
+def test_the_scheduled_purge_runs_in_the_firms_schema(acme, harry, staff):
+    from tenants.filings.tasks import purge_firm
+
+    with tenant_context(acme):
+        filing = workflow.receive(actor=handler(harry), firm=acme, data=sample())
+        Filing.objects.filter(pk=filing.pk).update(expires_at=timezone.now())
+        assert purge_firm.run(acme.schema_name) == 1
+        assert Filing.objects.get(pk=filing.pk).status == Filing.Status.DELETED
+    with pytest.raises(RuntimeError):
+        purge_firm.run(acme.schema_name)  # outside the firm's schema: refused

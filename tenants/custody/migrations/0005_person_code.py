@@ -13,7 +13,11 @@ class Migration(migrations.Migration):
             model_name="person",
             name="code",
             field=models.CharField(
-                blank=True, default="", max_length=20, verbose_name="従業員・支払先コード"
+                blank=True,
+                db_default="",
+                default="",
+                max_length=20,
+                verbose_name="従業員・支払先コード",
             ),
         ),
         migrations.AddConstraint(
