@@ -189,3 +189,72 @@ def test_a_row_is_matched_by_the_firms_code_first_where_the_layout_has_one(acme,
     # Payees are not found by an employee's code.
     assert people.person(kinds=("payee",), name="x", code="E0042").person_id is None
     assert UNIFIED_R7.employee_code_field == 138
+
+
+def unified_row(name: str, *, code: str = "", spouse: str = "", under16: tuple[str, ...] = (),
+                dependants: tuple[str, ...] = ()) -> str:  # fmt: skip
+    from tenants.filings.layouts import UNIFIED_R7
+
+    cells = [""] * UNIFIED_R7.field_count
+    cells[0], cells[13], cells[137], cells[-1] = "315", name, code, "1"
+    cells[96] = spouse
+    for i, dependant in enumerate(dependants):
+        cells[100 + 4 * i] = dependant
+    for i, child in enumerate(under16):
+        cells[116 + 4 * i] = child  # 氏名 two before each number column (119, 123, …)
+    return ",".join(cells)
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8-sig"])
+def test_a_unified_csv_fills_spouse_and_under_16_dependants_for_its_own_purpose(
+    acme, harry, staff, encoding
+):
+    data = ("\n".join([unified_row("高橋 一郎", code="E1", spouse="髙橋 美咲", under16=("高橋 翔",)),
+                       unified_row("鈴木 次郎")]) + "\n").encode(encoding)  # fmt: skip
+    with tenant_context(acme):
+        Person.objects.filter(pk=staff["jiro"].pk).update(code="E2")
+        plan = plan_fill(firm=acme, filing=parse(data), data=data)
+        filled = fill(actor=handler(harry), firm=acme, plan=plan)
+        purposes = set(
+            AccessLogEntry.objects.filter(action="export").values_list("purpose", flat=True)
+        )
+    result = parse(filled)
+    assert result.encoding == ("utf-8" if encoding == "utf-8-sig" else "cp932")
+    assert result.bom is (encoding == "utf-8-sig")
+    record = result.records[0]
+    text = record.text
+    assert (text(95, result.encoding), text(99, result.encoding), text(119, result.encoding)) == (
+        number(1),
+        number(2),
+        number(3),
+    )
+    assert text(103, result.encoding) == ""  # no 控除対象扶養親族 in this row
+    # 鈴木 次郎 is found, but his number was notified for health insurance only.
+    assert [(i.row, i.reason) for i in plan.review] == [(2, Reason.NOT_NOTIFIED)]
+    assert purposes == {"salary_payment_report"}
+    assert strip_numbers(result) == data
+
+
+def test_a_fee_record_is_filled_for_payees_only(acme, harry):
+    from tenants.filings.layouts import FEES
+
+    with tenant_context(acme):
+        payee = Person.objects.create(kind="payee", family_name="中村", given_name="税理",
+                                      family_name_kana="ナカムラ", given_name_kana="ゼイリ")  # fmt: skip
+        Person.objects.create(kind="employee", family_name="中村", given_name="社員",
+                              family_name_kana="ナカムラ", given_name_kana="シャイン")  # fmt: skip
+        custody.number_set(actor=OWNER, firm=acme, person=payee, raw=number(7), purpose_codes=None)
+        lines = []
+        for name in ("中村 税理", "中村 社員"):
+            cells = [""] * FEES.field_count
+            cells[0], cells[13], cells[-1] = "309", name, " "
+            lines.append(",".join(cells))
+        data = ("\r\n".join(lines) + "\r\n").encode("cp932")
+        plan = plan_fill(firm=acme, filing=parse(data), data=data)
+        filled = parse(fill(actor=handler(harry), firm=acme, plan=plan))
+        entry = AccessLogEntry.objects.get(action="export")
+    assert filled.records[0].text(53, "cp932") == number(7)
+    # The employee of the same family name is not a payee: nobody, and the space stays.
+    assert filled.records[1].raw(53) == b" "
+    assert [(i.row, i.reason) for i in plan.review] == [(2, Reason.NOBODY)]
+    assert (entry.person_id, entry.purpose) == (payee.pk, "fee_payment_record")
