@@ -234,7 +234,11 @@ def answer(error: BaseException) -> Answer | None:
         body = {"my_number": [str(m) for m in error.messages], "code": code}
         message = " ".join(str(m) for m in error.messages)
     elif isinstance(error, ValidationError):
-        body = {**_validation_body(error), "code": code}
+        fields = _validation_body(error)
+        # A field named `code` (a person's employee/payee code) keeps its messages: the
+        # machine code would overwrite them. The answer is then DRF's own shape for a field
+        # error, as the serializer gives for the same field.
+        body = fields if "code" in fields else {**fields, "code": code}
     elif isinstance(error, FilingRejected):
         # Payroll software shows the user where its file is wrong.
         body = {"detail": str(message), "code": code, "row": error.row, "field": error.field}

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from authz.actions import Action
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import log_access
-from tenants.custody import services
+from tenants.custody import person_code, services
 from tenants.custody.csv_stream import csv_response, with_first
 from tenants.custody.log_filters import filter_entries
 from tenants.custody.models import Person, Purpose
@@ -45,9 +45,31 @@ class PeopleView(FirmAPIView):
     required_actions = {"GET": Action.PEOPLE_VIEW, "POST": Action.PEOPLE_WRITE}
 
     def get_queryset(self):
-        return Person.objects.select_related("my_number", "retention").order_by("id")
+        people = Person.objects.select_related("my_number", "retention").order_by("id")
+        raw = self.request.query_params.get("code")
+        if raw is not None:
+            # Compared as stored: "Ｅ００１" finds E001. At most one employee and one payee;
+            # nobody for a value no code can be (never sent to the database).
+            code = person_code.normalize(raw)
+            people = (
+                people.filter(code=code) if person_code.ALLOWED.fullmatch(code) else people.none()
+            )
+        return people
 
-    @extend_schema(operation_id="people_list", responses=PersonSerializer(many=True))
+    @extend_schema(
+        operation_id="people_list",
+        parameters=[
+            OpenApiParameter(
+                "code",
+                str,
+                description=(
+                    "Only the people with this employee/payee code (normalised as it is "
+                    "stored: full-width input is fine): at most one employee and one payee."
+                ),
+            )
+        ],
+        responses=PersonSerializer(many=True),
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         people = services.people_listed(actor=self.actor, people=page or [])

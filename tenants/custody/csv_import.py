@@ -45,9 +45,10 @@ from firms.models import Firm
 from keys.envelope import seal, unseal
 from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
+from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
-from . import policy
+from . import person_code, policy
 from .errors import AlreadyImported, CsvRejected, NotAllowed, UploadExpired
 from .importing import ImportRejected, ImportRow, RowError, people_import, people_import_check
 from .models import ImportUpload, PersonKind
@@ -71,6 +72,8 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("relationship_start", "関係の開始日", False),
     ("my_number", "個人番号", True),
     ("purposes", "利用目的", False),
+    # Last, so a file made from the earlier template still lines up with this one.
+    ("code", "従業員コード", False),
 )
 LABELS = {name: heading for name, heading, _required in COLUMNS}
 REQUIRED = tuple(name for name, _heading, required in COLUMNS if required)
@@ -86,6 +89,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "relationship_start": ("関係の開始日", "入社日", "開始日", "契約開始日"),
     "my_number": ("個人番号", "マイナンバー"),
     "purposes": ("利用目的",),
+    # What payroll and payment software call their own code for the person.
+    "code": (
+        "従業員コード",
+        "従業員・支払先コード",
+        "社員番号",
+        "社員コード",
+        "従業員番号",
+        "受給者番号",
+        "支払先コード",
+    ),
 }
 KINDS = {
     "employee": PersonKind.EMPLOYEE.value,
@@ -279,6 +292,8 @@ def _row(
             line, "relationship_start", values.get("relationship_start", ""), errors
         ),
         my_number=values["my_number"],
+        # Checked (and normalised) with the rows, by the import check.
+        code=values.get("code", ""),
         purposes=[code for p in PURPOSE_SEPARATORS.split(purposes) if (code := p.strip())]
         if purposes
         else None,
@@ -327,9 +342,17 @@ def masked_sample(parsed: ParsedCsv, count: int = SAMPLE_ROWS) -> list[dict[str,
             "relationship_start": row.relationship_start,
             "has_number": bool(row.my_number),
             "purposes": row.purposes,
+            "code": _shown_code(row.code),
         }
         for line, row in zip(parsed.row_numbers[:count], parsed.rows[:count], strict=True)
     ]
+
+
+def _shown_code(raw: str) -> str:
+    """A row's code for the preview: "?" for one shaped like a number (the import refuses
+    it; the page must not show what may be someone's My Number)."""
+    code = person_code.normalize(raw)
+    return "?" if looks_like_my_number(code) else code
 
 
 # --- staging, preview, confirmation ---------------------------------------------------------

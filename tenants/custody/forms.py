@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext_lazy as _
 
+from . import person_code
 from .models import Person, PersonKind, Purpose
 
 
@@ -15,6 +16,17 @@ class DateInput(forms.DateInput):
 
 
 class PersonForm(forms.ModelForm):
+    # Declared, not derived from the model: its rules (and their messages) are person_code's,
+    # checked on what was typed after normalising it (full-width input is fine).
+    code = forms.CharField(
+        label=person_code.LABEL,
+        required=False,
+        help_text=person_code.HELP_TEXT,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
+        ),
+    )
+
     class Meta:
         model = Person
         fields = list(Person.EDITABLE_FIELDS)
@@ -23,6 +35,15 @@ class PersonForm(forms.ModelForm):
             "relationship_start": DateInput,
             "relationship_end": DateInput,
         }
+
+    def clean_code(self):
+        # `kind` comes before `code` in the form, so it is cleaned by now (or missing, when
+        # it has its own error: then only the kind-free rules apply).
+        return person_code.check(
+            self.cleaned_data.get("code"),
+            kind=self.cleaned_data.get("kind"),
+            person_id=self.instance.pk,
+        )
 
     def clean(self):
         data = super().clean() or {}

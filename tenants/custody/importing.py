@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from authz.actions import Action
 from billing.services import headcount_changed, require_can_add_data
@@ -24,7 +26,7 @@ from keys.envelope import blind_index, blob_header, seal
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_many
 
-from . import mynumber
+from . import mynumber, person_code
 from .errors import CustodyError
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 from .services import NUMBER_FIELD, default_purposes, require_action
@@ -41,6 +43,8 @@ class ImportRow:
     relationship_start: date | None = None
     my_number: str = ""
     purposes: list[str] | None = None
+    # The firm's code for the person (person_code); the import check normalises it in place.
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def _write_chunk(firm: Firm, actor: Actor, ids: list[int], rows: list[ImportRow]
 
 
 PERSON_COLUMNS = (
-    "id", "kind", "employee_id", "relationship", "family_name", "given_name",
+    "id", "kind", "code", "employee_id", "relationship", "family_name", "given_name",
     "family_name_kana", "given_name_kana", "birth_date", "relationship_start",
     "relationship_end", "status", "created_at", "updated_at",
 )  # fmt: skip
@@ -148,8 +152,8 @@ RECORD_COLUMNS = (
 
 def _person_values(person_id: int, row: ImportRow, now) -> tuple:
     return (
-        person_id, row.kind, None, "", row.family_name, row.given_name, row.family_name_kana,
-        row.given_name_kana, row.birth_date, row.relationship_start, None,
+        person_id, row.kind, row.code, None, "", row.family_name, row.given_name,
+        row.family_name_kana, row.given_name_kana, row.birth_date, row.relationship_start, None,
         Person.Status.ACTIVE.value, now, now,
     )  # fmt: skip
 
@@ -193,7 +197,8 @@ def _check_all(
     only roles that may reveal may ask (authz NUMBER_MATCH), and every check is on record
     with how many numbers it compared and found (finding 13 of issue 16)."""
     label: Sequence[int] = row_numbers if row_numbers is not None else range(1, len(rows) + 1)
-    numbers, errors = _check(rows, purposes, label)
+    numbers, codes, errors = _check(rows, purposes, label)
+    errors += _codes_taken(rows, label, codes)
     if not numbers:
         return numbers, {}, sorted(errors, key=lambda e: (e.row, e.field))
     require_action(
@@ -214,14 +219,20 @@ def _check_all(
 
 def _check(
     rows: list[ImportRow], purposes: dict, label: Sequence[int]
-) -> tuple[dict[int, str], list[RowError]]:
+) -> tuple[dict[int, str], dict[tuple[str, str], int], list[RowError]]:
+    """(numbers by row index, the valid codes by (kind, code) with the first row having each,
+    the errors found in the rows themselves)."""
     numbers: dict[int, str] = {}
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    seen_codes: dict[tuple[str, str], int] = {}
     for i, row in enumerate(rows):
         n = label[i]
         if row.kind not in (PersonKind.EMPLOYEE, PersonKind.PAYEE):
             errors.append(RowError(n, "kind", "employee または payee を指定してください"))
+        code_error = _check_code(row, n, seen_codes)
+        if code_error is not None:
+            errors.append(code_error)
         errors += [
             RowError(n, name, "必須項目です") for name in NAME_FIELDS if not getattr(row, name)
         ]
@@ -242,7 +253,35 @@ def _check(
             continue
         seen[number] = n
         numbers[i] = number
-    return numbers, errors
+    return numbers, seen_codes, errors
+
+
+def _check_code(row: ImportRow, n: int, seen: dict[tuple[str, str], int]) -> RowError | None:
+    """The row's code checked as every door checks it (person_code.clean) and normalised in
+    place; a second row with the same kind and code is an error naming the first."""
+    try:
+        row.code = person_code.clean(row.code, kind=row.kind)
+    except ValidationError as error:
+        return RowError(n, "code", " ".join(error.messages))
+    if not row.code:
+        return None
+    first = seen.setdefault((row.kind, row.code), n)
+    if first != n:
+        return RowError(n, "code", _("%(row)s行目と同じコードです") % {"row": first})
+    return None
+
+
+def _codes_taken(
+    rows: list[ImportRow], label: Sequence[int], codes: dict[tuple[str, str], int]
+) -> list[RowError]:
+    """Rows whose code another person of their kind already has, among the rows' valid
+    codes (one query; a code refused by the row check is never looked up)."""
+    taken = person_code.taken(codes)
+    return [
+        RowError(label[i], "code", " ".join(person_code.duplicate(row.kind, row.code).messages))
+        for i, row in enumerate(rows)
+        if (row.kind, row.code) in taken
+    ]
 
 
 def _purposes_for(row: ImportRow, purposes: dict) -> list[Purpose]:

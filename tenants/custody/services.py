@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
@@ -22,7 +24,7 @@ from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_committed, log_access_denied
 from tenants.retention import schedule as retention_schedule
 
-from . import mynumber, policy
+from . import mynumber, person_code, policy
 from .errors import (
     DuplicateMyNumber,
     HasDependents,
@@ -115,8 +117,9 @@ def person_create(*, actor: Actor, data: dict) -> Person:
     require_allowed(policy.can_write(actor.role), actor=actor, action="create")
     require_can_add_data(adding_people=1)
     person = Person(**{key: value for key, value in data.items() if key in PERSON_FIELDS})
+    _clean_code(person)
     person.full_clean()
-    with transaction.atomic():
+    with _code_race_refused(person), transaction.atomic():
         person.save()
         log_access(actor=actor, action="create", person_id=person.pk)
     return person
@@ -130,14 +133,40 @@ def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
     if "relationship_end" in changed:
         ended = person.relationship_end is not None and person.relationship_end <= date.today()
         person.status = Person.Status.ENDED if ended else Person.Status.ACTIVE
+    _clean_code(person)
     person.full_clean()
-    with transaction.atomic():
+    with _code_race_refused(person), transaction.atomic():
         person.save()
         log_access(actor=actor, action="update", person_id=person.pk, detail={"fields": changed})
         if {"relationship_end", "employee", "kind"} & set(changed):
             # The deletion due date follows the end of the relationship (docs/retention.md).
             retention_schedule.recompute_people([person.pk])
     return person
+
+
+def _clean_code(person: Person) -> None:
+    """The person's code, normalised and checked as every door checks it (person_code): a
+    field error on `code`, so a form shows it under the field and the API under the key. The
+    kind is checked with it, since a change of kind can make a code a duplicate or a
+    dependent's."""
+    try:
+        person.code = person_code.check(person.code, kind=person.kind, person_id=person.pk)
+    except ValidationError as error:
+        raise ValidationError({"code": error.error_list}) from None
+
+
+@contextmanager
+def _code_race_refused(person: Person) -> Iterator[None]:
+    """Another person took the code between the check and the write: the same field error
+    as the check's, not an IntegrityError (a 500)."""
+    try:
+        yield
+    except IntegrityError as error:
+        if not person_code.is_duplicate_violation(error):
+            raise
+        raise ValidationError(
+            {"code": person_code.duplicate(person.kind, person.code).error_list}
+        ) from None
 
 
 def person_delete(*, actor: Actor, person: Person) -> None:

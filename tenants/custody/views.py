@@ -304,6 +304,10 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             services.person_update(actor=_actor(request), person=person, changes=form.cleaned_data)
         except CustodyError as error:
             messages.error(request, str(error.message))
+        except ValidationError as error:
+            # A code another member gave someone meanwhile (the service's check, or the
+            # database's constraint): under its field, as the form's own check shows it.
+            form.add_error(None, error)
         else:
             messages.success(request, _("更新しました。"))
             return redirect("person", pk=person.pk)

@@ -24,6 +24,7 @@ from firms.models import Firm
 from keys.envelope import blind_index, unseal
 from keys.errors import CiphertextInvalid
 from tenants.auditlog.services import Actor, log_access_many
+from tenants.custody import person_code
 from tenants.custody.errors import UnknownPurpose
 from tenants.custody.models import MyNumberRecord, Person, PersonKind, Purpose
 from tenants.custody.services import NUMBER_FIELD, integrity_denied, require_action
@@ -118,7 +119,7 @@ def row_code(filing: FilingFile, row: int) -> str:
     code_field = filing.layout.employee_code_field
     if code_field is None:
         return ""
-    return filing.records[row - 1].text(code_field, filing.encoding).strip()
+    return person_code.normalize(filing.records[row - 1].text(code_field, filing.encoding))
 
 
 def _row_person(layout: Layout, filing: FilingFile, row: int, roster: Roster) -> Match:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from config.scrub import NUMBER_SHAPED
 from firms.models import Firm
 from keys.envelope import seal, unseal
 from tenants.auditlog.services import Actor, log_access
+from tenants.custody import person_code
 from tenants.custody.models import Person
 from tenants.custody.services import require_action
 
@@ -237,17 +239,18 @@ def choose(*, actor: Actor, firm: Firm, filing: Filing, row: int, field: int,
 
 
 def _remember_code(filing_file: FilingFile, row: int, item, person_id: int | None) -> bool:
-    """The row's code onto the person picked for it, where they have none yet and nobody of
-    their kind has it."""
+    """The row's code onto the person picked for it, where they have none yet and it passes
+    the code's own checks (custody.person_code: never number-shaped, unique in the kind)."""
     code = row_code(filing_file, row)
-    if person_id is None or str(item.slot) != "person" or not code or len(code) > 20:
+    if person_id is None or str(item.slot) != "person" or not code:
         return False
     person = Person.objects.select_for_update().get(pk=person_id)
-    if person.code or Person.objects.filter(kind=person.kind, code=code).exists():
+    if person.code:
         return False
-    if code.isdigit() and len(code) == 12:
-        return False  # never store something shaped like a number in plaintext
-    person.code = code
+    try:
+        person.code = person_code.check(code, kind=person.kind, person_id=person.pk)
+    except ValidationError:
+        return False  # kept as it is: the pick still answers this file
     person.save(update_fields=["code", "updated_at"])
     return True
 

@@ -225,3 +225,19 @@ def test_the_scheduled_purge_runs_in_the_firms_schema(acme, harry, staff):
         assert Filing.objects.get(pk=filing.pk).status == Filing.Status.DELETED
     with pytest.raises(RuntimeError):
         purge_firm.run(acme.schema_name)  # outside the firm's schema: refused
+
+
+def test_a_code_that_could_be_a_number_is_never_remembered(acme, harry, staff):
+    cells = [""] * UNIFIED_R7.field_count
+    cells[0], cells[13], cells[137], cells[-1] = "315", "高橋 一郎様", number(5), "1"
+    data = (",".join(cells) + "\r\n").encode("cp932")
+    actor = handler(harry)
+    with tenant_context(acme):
+        filing = workflow.receive(actor=actor, firm=acme, data=data)
+        workflow.choose(actor=actor, firm=acme, filing=filing, row=1, field=95,
+                        person_id=staff["ichiro"].pk)  # fmt: skip
+        staff["ichiro"].refresh_from_db()
+        entry = AccessLogEntry.objects.get(action="filing_review")
+    assert staff["ichiro"].code == ""
+    assert entry.detail["code_remembered"] is False
+    assert number(5) not in str(entry.detail)

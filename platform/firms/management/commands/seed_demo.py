@@ -22,11 +22,13 @@ from firms.provisioning import provision_firm
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - local demo only, printed to the user
 DEMO_FIRMS = [("demo", "デモ商事株式会社"), ("demo2", "デモ工業株式会社")]
+# The last column is the firm's own code for the person (its payroll software's 社員番号, its
+# payment software's 支払先コード).
 DEMO_PEOPLE = [
-    ("山田", "花子", "ヤマダ", "ハナコ", "employee"),
-    ("佐藤", "太郎", "サトウ", "タロウ", "employee"),
-    ("鈴木", "一郎", "スズキ", "イチロウ", "employee"),
-    ("高橋", "美咲", "タカハシ", "ミサキ", "payee"),
+    ("山田", "花子", "ヤマダ", "ハナコ", "employee", "E0001"),
+    ("佐藤", "太郎", "サトウ", "タロウ", "employee", "E0002"),
+    ("鈴木", "一郎", "スズキ", "イチロウ", "employee", "E0003"),
+    ("高橋", "美咲", "タカハシ", "ミサキ", "payee", "P0001"),
 ]
 DEMO_NEW_HIRES = [("伊藤", "さくら", "イトウ", "サクラ"), ("渡辺", "健", "ワタナベ", "ケン")]
 DEMO_NUMBER_BASE = 31_415_926_535
@@ -95,11 +97,12 @@ class Command(DeclaredCommand, BaseCommand):
             if Person.objects.exists():
                 return
             rows = []
-            for i, (family, given, kana_f, kana_g, kind) in enumerate(DEMO_PEOPLE):
+            for i, (family, given, kana_f, kana_g, kind, code) in enumerate(DEMO_PEOPLE):
                 body = f"{DEMO_NUMBER_BASE + i * 7919:011d}"
                 rows.append(ImportRow(kind=kind, family_name=family, given_name=given,
                                       family_name_kana=kana_f, given_name_kana=kana_g,
-                                      my_number=body + str(check_digit(body))))  # fmt: skip
+                                      my_number=body + str(check_digit(body)),
+                                      code=code))  # fmt: skip
             people_import(actor=Actor.system("seed-demo"), firm=firm, rows=rows)
 
     def _collection(self, firm: Firm) -> None:
