@@ -45,6 +45,10 @@ def _record_a_deletion(firm) -> None:
 
 def test_without_numbers_the_archive_is_masked_and_no_number_is_logged(acme, alice):
     people = seal_numbers(acme, 3)
+    with tenant_context(acme):
+        from tenants.custody.models import Person
+
+        Person.objects.filter(pk=min(people)).update(code="E-001")
     _record_a_deletion(acme)
     record = _offboard(acme, alice, include_numbers=False)
     assert record.stage == OffboardingRecord.Stage.EXPORTED
@@ -57,6 +61,7 @@ def test_without_numbers_the_archive_is_masked_and_no_number_is_logged(acme, ali
                           "access_log.jsonl", "manifest.json"}  # fmt: skip
     rows = _people(files)
     assert {row["my_number"] for row in rows} == {MASKED}
+    assert sorted(row["code"] for row in rows) == ["", "", "E-001"]  # the firm's own codes
     blob = b"".join(files.values())
     assert not any(number.encode() in blob for number in people.values())
     assert "退職 太郎" in files["deletion_records.csv"].decode("utf-8-sig")
