@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,7 @@ class Person(models.Model):
     EDITABLE_FIELDS = (
         "kind",
         "code",
+        "language",
         "employee",
         "relationship",
         "family_name",
@@ -66,6 +68,16 @@ class Person(models.Model):
     # and a handler's choice in a filing's review is remembered as it. Unique within a kind.
     code = models.CharField(
         _("従業員・支払先コード"), max_length=20, blank=True, default="", db_default=""
+    )
+    # The language the person reads (settings.PERSON_LANGUAGES): their collection page and its
+    # emails use it. Blank: not picked, and the page follows the browser (issue 18).
+    language = models.CharField(
+        _("本人向けの言語"),
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        choices=settings.PERSON_LANGUAGES,
     )
     employee = models.ForeignKey(
         "self",

@@ -156,6 +156,24 @@ LANGUAGE_CODE = "ja"
 # Each language is named in itself, whichever language the page is in.
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
 LOCALE_PATHS = [REPO_ROOT / "frontend" / "locale"]
+# The person's side (the collection page, its emails and reminders) speaks more: the
+# languages of the people small firms employ (issue 18, docs/translations.md). Staff pages stay
+# in LANGUAGES. "ja-easy" is やさしい日本語 (plain Japanese, furigana as <ruby>); "fil" is
+# Filipino (Tagalog). Each is named in itself.
+PERSON_LANGUAGES = [
+    ("ja", "日本語"),
+    ("ja-easy", "やさしい にほんご"),
+    ("en", "English"),
+    ("vi", "Tiếng Việt"),
+    ("id", "Bahasa Indonesia"),
+    ("zh-hans", "简体中文"),
+    ("zh-hant", "繁體中文"),
+    ("ko", "한국어"),
+    ("fil", "Filipino (Tagalog)"),
+    ("ne", "नेपाली"),
+    ("my", "မြန်မာဘာသာ"),
+    ("pt-br", "Português (Brasil)"),
+]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
