@@ -55,7 +55,8 @@ def data_words(firm: Firm) -> set[str]:
 def japanese_left(html: str, known: set[str]) -> list[str]:
     # Scripts, styles and the language picker (each language is named in itself) are not copy.
     html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
-    html = re.sub(r"<option[^>]*>\s*日本語\s*</option>", "", html)
+    for _code, name in settings.PERSON_LANGUAGES:
+        html = re.sub(rf"<option[^>]*>\s*{re.escape(name)}\s*</option>", "", html)
     # Japanese on purpose, marked as such for screen readers: the CSV headings the import
     # accepts, and the legal citations (the statutes' own names).
     html = re.sub(r"<(\w+)[^>]*\blang=\"ja\"[^>]*>.*?</\1>", "", html, flags=re.S)
