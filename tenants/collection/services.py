@@ -377,9 +377,12 @@ def submission_submit(
     numbers: dict[int, str],
     uploads: Sequence[Upload],
     acknowledged: bool,
+    language: str = "ja",
 ) -> None:
     """Record the person's answer: numbers sealed, files stored, status submitted. A second
-    submit of the same link (a double click) is refused with LinkUsed and stores nothing."""
+    submit of the same link (a double click) is refused with LinkUsed and stores nothing.
+    `language` is the one the page was read in: each entry records it with the purposes the
+    person acknowledged, since the notice is only as good as the person could read it."""
     asked = people_asked(request)
     cleaned = _check_submission(request, asked, numbers, uploads, acknowledged)
     require_can_add_data(firm)
@@ -402,9 +405,12 @@ def submission_submit(
             locked.status = RequestStatus.SUBMITTED
             locked.submitted_at = timezone.now()
             locked.save(update_fields=["status", "submitted_at"])
+            acknowledged_purposes = sorted(locked.purposes.values_list("code", flat=True))
             for person in asked:
                 log_access(actor=actor, action="submit", person_id=person.pk,
-                           detail={"request": locked.pk, "documents": len(stored)})  # fmt: skip
+                           detail={"request": locked.pk, "documents": len(stored),
+                                   "language": language,
+                                   "purposes": acknowledged_purposes})  # fmt: skip
     except BaseException:
         for document in stored:
             _delete_file_quietly(document.storage_key)
@@ -446,7 +452,8 @@ def _check_submission(
     return cleaned
 
 
-def submission_decline(*, actor: Actor, request: CollectionRequest, reason: str) -> None:
+def submission_decline(*, actor: Actor, request: CollectionRequest, reason: str,
+                       language: str = "ja") -> None:  # fmt: skip
     """The person declines to provide the number (提供拒否); the reason is recorded so the
     firm can show it made the request (国税庁 FAQ: record the refusal and its circumstances)."""
     reason = reason.strip()
@@ -463,7 +470,7 @@ def submission_decline(*, actor: Actor, request: CollectionRequest, reason: str)
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "decline_reason", "decided_at"])
         log_access(actor=actor, action="decline", person_id=locked.person_id,
-                   detail={"request": locked.pk})  # fmt: skip
+                   detail={"request": locked.pk, "language": language})  # fmt: skip
 
 
 # --- verification (handlers) ----------------------------------------------------------------

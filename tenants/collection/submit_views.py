@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -18,7 +20,7 @@ from objectstore import ObjectStoreUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import client_ip
 
-from . import services
+from . import languages, services
 from .errors import CollectionError, LinkUsed, MissingReason, ReasonHasNumber, SubmissionInvalid
 from .models import CollectionRequest, DocumentKind
 from .uploads import read_uploads
@@ -47,11 +49,13 @@ def _actor(request: HttpRequest, item: CollectionRequest):
     )
 
 
-def _link_problem(request: HttpRequest, error: CollectionError) -> HttpResponse:
+def _link_problem(request: HttpRequest, error: CollectionError,
+                  item: CollectionRequest | None = None) -> HttpResponse:  # fmt: skip
     status = 200 if isinstance(error, LinkUsed) else 410
-    response = render(
-        request, "collection/submit_problem.html", {"message": error.message}, status=status
-    )
+    response = languages.render_for_person(
+        request, "collection/submit_problem.html", {"message": error.message},
+        language=languages.for_person(request, item), status=status,
+    )  # fmt: skip
     return _private(response)
 
 
@@ -62,6 +66,12 @@ def submit(request: HttpRequest, token: str) -> HttpResponse:
         item = services.request_by_token(token)
     except CollectionError as error:
         return _link_problem(request, error)
+    # Every message below (refusals included) in the person's language.
+    with translation.override(languages.for_person(request, item)):
+        return _submit(request, item)
+
+
+def _submit(request: HttpRequest, item: CollectionRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request, item)
     if int(request.META.get("CONTENT_LENGTH") or 0) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
@@ -82,14 +92,21 @@ def submit(request: HttpRequest, token: str) -> HttpResponse:
             numbers=numbers,
             uploads=uploads,
             acknowledged=request.POST.get("acknowledge") == "on",
+            language=languages.for_person(request, item),
         )
     except SubmissionInvalid as invalid:
         return _page(request, item, errors={**invalid.errors, **errors}, status=400)
     except CollectionError as error:
-        return _link_problem(request, error)
+        return _link_problem(request, error, item)
     except (KeyUnavailable, AuditLogUnavailable, ObjectStoreUnavailable):
         return _page(request, item, errors={"page": [str(UNAVAILABLE)]}, status=503)
-    return _private(redirect("collection_submit_done"))
+    return _done_redirect(request, item)
+
+
+def _done_redirect(request: HttpRequest, item: CollectionRequest) -> HttpResponse:
+    # The done page has no token: it is told the language.
+    return _private(redirect(f"{reverse('collection_submit_done')}?lang="
+                             f"{languages.for_person(request, item)}"))  # fmt: skip
 
 
 def _too_large() -> str:
@@ -103,13 +120,13 @@ def _too_large() -> str:
 def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=200):
     asked = services.people_asked(item)
     errors = errors or {}
-    response = render(
+    language = languages.for_person(request, item)
+    response = languages.render_for_person(
         request,
         "collection/submit.html",
         {
             "item": item,
             "firm": request.tenant,  # type: ignore[attr-defined]
-            "purposes": list(item.purposes.all()),
             "people": [
                 {
                     "person": person,
@@ -130,7 +147,9 @@ def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=
             "page_errors": errors.get("page", []),
             "has_errors": bool(errors),
             "max_mb": settings.DOCUMENT_MAX_BYTES // (1024 * 1024),
+            "purposes": languages.purposes_for_person(item.purposes.all(), language),
         },
+        language=language,
         status=status,
     )
     return _private(response)
@@ -144,20 +163,29 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
         item = services.request_by_token(token)
     except CollectionError as error:
         return _link_problem(request, error)
+    with translation.override(languages.for_person(request, item)):
+        return _decline(request, item)
+
+
+def _decline(request: HttpRequest, item: CollectionRequest) -> HttpResponse:
     try:
         services.submission_decline(
-            actor=_actor(request, item), request=item, reason=request.POST.get("reason", "")
+            actor=_actor(request, item),
+            request=item,
+            reason=request.POST.get("reason", ""),
+            language=languages.for_person(request, item),
         )
     except (MissingReason, ReasonHasNumber) as error:
         return _page(request, item, errors={"reason": [str(error.message)]}, status=400)
     except CollectionError as error:
-        return _link_problem(request, error)
+        return _link_problem(request, error, item)
     except AuditLogUnavailable:
         return _page(request, item, errors={"page": [str(UNAVAILABLE)]}, status=503)
-    return _private(redirect("collection_submit_done"))
+    return _done_redirect(request, item)
 
 
 @allows(Action.SUBMIT_BY_LINK)
 @never_cache
 def done(request: HttpRequest) -> HttpResponse:
-    return _private(render(request, "collection/submit_done.html"))
+    return _private(languages.render_for_person(
+        request, "collection/submit_done.html", {}, language=languages.for_person(request)))  # fmt: skip

@@ -71,7 +71,7 @@ def test_the_whole_journey_through_the_pages(acme, harry, settings):
     assert 'capture="environment"' in html and 'inputmode="numeric"' in html
 
     response = person_client.post(path, submission([person.pk], ["1234-5678-9018"]))
-    assert response.status_code == 302 and response["Location"] == "/s/done/"
+    assert response.status_code == 302 and response["Location"] == "/s/done/?lang=ja"
     assert len(stored_files(settings)) == 2
     # Files are sealed with the firm's keys: neither the JPEG marker nor the PDF header shows.
     assert all(

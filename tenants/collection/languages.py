@@ -1,0 +1,155 @@
+"""The language of the person's side (issue 18, docs/translations.md).
+
+The person's pages (the submission page, its done and problem pages) and emails speak
+settings.PERSON_LANGUAGES; staff pages stay in settings.LANGUAGES. On a page the language is,
+in order: the one the person picked with the page's switch (`?lang=`, then remembered in a
+cookie), the one the handler picked for them (the request's, else the person's), the
+browser's (Accept-Language), else Japanese.
+
+やさしい日本語 ("ja-easy") writes furigana in its catalogue as 漢字{かんじ}: `ruby_html` turns
+them into <ruby> on the rendered page, `ruby_plain` into 漢字（かんじ） for plain-text mail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+COOKIE = "person_lang"
+EASY = "ja-easy"
+# What browsers send, mapped to ours (the generic "zh" is read as Simplified).
+ALIASES = {
+    "zh": "zh-hans", "zh-cn": "zh-hans", "zh-sg": "zh-hans", "zh-hans-cn": "zh-hans",
+    "zh-tw": "zh-hant", "zh-hk": "zh-hant", "zh-mo": "zh-hant", "zh-hant-tw": "zh-hant",
+    "pt": "pt-br", "tl": "fil", "in": "id", "my-mm": "my", "ne-np": "ne",
+}  # fmt: skip
+# The html lang attribute: やさしい日本語 is Japanese to a screen reader.
+HTML_LANG = {EASY: "ja", "zh-hans": "zh-Hans", "zh-hant": "zh-Hant", "pt-br": "pt-BR"}
+
+_KANJI_WITH_READING = re.compile(
+    r"([\u3005\u3006\u4e00-\u9fff\uf900-\ufaff]+)\{([\u3041-\u30ff]+)\}"
+)
+
+
+def codes() -> list[str]:
+    return [code for code, _name in settings.PERSON_LANGUAGES]
+
+
+def supported(value: str | None) -> str | None:
+    """Our code for a language tag (`vi`, `vi-VN`, `zh-TW`, `pt`), or None."""
+    if not value:
+        return None
+    tag = value.strip().lower().replace("_", "-")
+    known = codes()
+    if tag in known:
+        return tag
+    if tag in ALIASES:
+        return ALIASES[tag]
+    base = tag.split("-")[0]
+    if base in ALIASES:
+        return ALIASES[base]
+    return base if base in known else None
+
+
+def from_browser(request: HttpRequest) -> str | None:
+    for tag, _quality in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")):
+        found = supported(tag)
+        if found:
+            return found
+    return None
+
+
+def picked(request: HttpRequest) -> str | None:
+    """The person's own choice on the page: this request's `?lang=`, else the cookie."""
+    return supported(request.GET.get("lang")) or supported(request.COOKIES.get(COOKIE))
+
+
+def for_person(request: HttpRequest, item: Any | None = None) -> str:
+    """The language of this page for the person answering `item` (a CollectionRequest)."""
+    chosen = picked(request)
+    if chosen:
+        return chosen
+    if item is not None:
+        for value in (getattr(item, "language", ""), getattr(item.person, "language", "")):
+            found = supported(value)
+            if found:
+                return found
+    return from_browser(request) or settings.LANGUAGE_CODE
+
+
+def html_lang(code: str) -> str:
+    return HTML_LANG.get(code, code)
+
+
+def name_of(code: str) -> str:
+    return dict(settings.PERSON_LANGUAGES).get(code, code)
+
+
+def ruby_html(html: str) -> str:
+    return _KANJI_WITH_READING.sub(r"<ruby>\1<rt>\2</rt></ruby>", html)
+
+
+def ruby_plain(text: str) -> str:
+    return _KANJI_WITH_READING.sub(r"\1（\2）", text)
+
+
+def without_readings(text: str) -> str:
+    return _KANJI_WITH_READING.sub(r"\1", text)
+
+
+def render_for_person(request: HttpRequest, template: str, context: dict[str, Any], *,
+                      language: str, status: int = 200) -> HttpResponse:  # fmt: skip
+    """The page in the person's language, with the switch to every other one."""
+    switch = [
+        {"code": code, "name": name, "lang": html_lang(code), "current": code == language}
+        for code, name in settings.PERSON_LANGUAGES
+    ]
+    context = {**context, "person_language": language, "html_lang": html_lang(language),
+               "language_switch": switch}  # fmt: skip
+    with translation.override(language):
+        response = render(request, template, context, status=status)
+    if language == EASY:
+        response.content = ruby_html(response.content.decode()).encode()
+    response["Content-Language"] = html_lang(language)
+    if supported(request.GET.get("lang")):
+        response.set_cookie(COOKIE, language, max_age=60 * 60 * 24 * 30, samesite="Lax",
+                            secure=request.is_secure(), httponly=True)  # fmt: skip
+    return response
+
+
+# The purposes every firm starts with (tenants/custody/migrations/0002_seed_purposes.py), for
+# the catalogues: a firm's own wording has no translation and is shown as it is written.
+SEEDED_PURPOSES = (
+    gettext_noop("給与所得の源泉徴収票作成事務"),
+    gettext_noop("給与支払報告書作成事務"),
+    gettext_noop("給与所得者の扶養控除等申告書作成事務"),
+    gettext_noop("健康保険・厚生年金保険届出事務"),
+    gettext_noop("雇用保険届出事務"),
+    gettext_noop("報酬・料金、契約金及び賞金の支払調書作成事務"),
+    gettext_noop("不動産の使用料等の支払調書作成事務"),
+)
+
+
+def purposes_for_person(purposes: Iterable[Any], language: str) -> list[dict[str, str]]:
+    """Each purpose in the person's language with its Japanese original beside it (the
+    notice is bound to the Japanese text): the catalogue's translation of the seeded wording,
+    else the English name, else only the Japanese."""
+    shown = []
+    for purpose in purposes:
+        if language == settings.LANGUAGE_CODE:
+            shown.append({"name": purpose.name_ja, "original": ""})
+            continue
+        with translation.override(language):
+            name = gettext(purpose.name_ja)
+        if name == purpose.name_ja and language != EASY:
+            name = purpose.name_en or purpose.name_ja
+        shown.append({"name": name, "original": "" if name == purpose.name_ja else purpose.name_ja})
+    return shown
