@@ -30,7 +30,17 @@ def navigation(request: HttpRequest) -> dict:
         ]
     return {
         "nav_firms": firms,
+        "nav_filings": membership is not None and _may_prepare_filings(membership.role),
         "public_home_url": public_url("/"),
         "current_firm": tenant if current_slug else None,
         "current_membership": membership,
     }
+
+
+def _may_prepare_filings(role: str) -> bool:
+    """The firm menu's filings link, for the roles the authorization layer lets prepare one
+    (an accountant only where the firm allows it)."""
+    from authz.actions import Action
+    from authz.decide import permits
+
+    return permits(str(role), Action.FILING_PREPARE)

@@ -35,6 +35,7 @@ urlpatterns = [
     path("api-tokens/", views.api_tokens, name="api_tokens"),
     path("billing/", include("billing.urls")),
     path("reports/", include("audit.report_urls")),
+    path("filings/", include("tenants.filings.urls")),
     path("offboarding/", include(offboarding_views.urlpatterns)),
     path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("auth/handoff/", views.handoff, name="handoff"),

@@ -14,13 +14,16 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from psycopg import sql
 
+from accounts.models import Role
 from audit.models import AuditCheckpoint
+from authz.actions import RULES, Action
 from billing.services import billing_state
 from public_site.charts import mini_bar
 from tenants.auditlog.models import AccessLogEntry
 from tenants.collection.models import CollectionRequest, RequestStatus
 from tenants.custody.models import MyNumberRecord, Person
 from tenants.retention.models import PersonRetention
+from tenants.workspace.models import FirmSettings
 
 from .models import PracticeClient
 
@@ -42,6 +45,10 @@ class PortfolioRow:
     numbers: int = 0
     billing_status: str = ""
     billing_read_only: bool = False
+    # Filings: whether the firm lets accountants reveal and export (and so prepare a filing),
+    # and the user's role there (set by the view), for the row's link to the filings page.
+    accountants_may_reveal: bool = False
+    role: str = ""
 
     @property
     def firm(self):
@@ -50,6 +57,17 @@ class PortfolioRow:
     @property
     def missing_numbers(self) -> int:
         return max(self.active_people - self.numbers, 0)
+
+    @property
+    def may_prepare_filings(self) -> bool:
+        """authz.decide.permits for filings.prepare, answered from this row's figures (the
+        firm's setting is read in its schema by the query, not by switching to it)."""
+        rule = RULES[Action.FILING_PREPARE]
+        return self.role in rule.roles or (
+            rule.accountant_if_firm_allows
+            and self.role == Role.ACCOUNTANT
+            and self.accountants_may_reveal
+        )
 
     @property
     def collected_bar(self) -> SafeString:
@@ -131,7 +149,9 @@ def _figures_query(schemas: list[str]) -> sql.Composed:
             # Collection: people in employment or contract, and those of them with a number.
             "(SELECT count(*) FROM {s}.{person} WHERE status = {active}), "
             "(SELECT count(*) FROM {s}.{record} r JOIN {s}.{person} p ON p.id = r.person_id "
-            "WHERE p.status = {active})"
+            "WHERE p.status = {active}), "
+            # Whether accountants may reveal and export there (filings: the row's link).
+            "(SELECT coalesce(bool_or(accountants_may_reveal), false) FROM {s}.{settings})"
         ).format(
             name=sql.Literal(schema),
             s=sql.Identifier(schema),
@@ -146,6 +166,7 @@ def _figures_query(schemas: list[str]) -> sql.Composed:
             submitted=sql.Literal(RequestStatus.SUBMITTED.value),
             portfolio_read=sql.Literal("portfolio"),
             active=sql.Literal(Person.Status.ACTIVE.value),
+            settings=sql.Identifier(FirmSettings._meta.db_table),
         )
         for schema in schemas
     ]
@@ -164,7 +185,7 @@ def portfolio(
                 row = rows[schema]
                 (row.people, row.pending_requests, row.awaiting_verification, row.last_access,
                  row.deletions_overdue, row.deletions_due_this_month, row.active_people,
-                 row.numbers) = figures  # fmt: skip
+                 row.numbers, row.accountants_may_reveal) = figures  # fmt: skip
         checkpoints = (
             AuditCheckpoint.objects.filter(firm__in=[link.firm for link in links])
             .values("firm__schema_name")

@@ -176,6 +176,9 @@ def portfolio_view(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "attention")
     only = request.GET.get("only", "")
     rows = portfolio(services.client_firms(user, page="portfolio"), sort=sort, only=only)
+    roles = dict(Membership.objects.filter(user=user).values_list("firm_id", "role"))
+    for row in rows:
+        row.role = roles.get(row.firm.pk, "")
     return render(
         request,
         "practices/portfolio.html",

@@ -23,7 +23,7 @@ FIRM_PAGES = [
     "/api-tokens/", "/billing/", "/reports/supervision/", "/reports/investigation/",
     "/offboarding/", "/people/", "/people/new/", "/people/import/", "/purposes/", "/exports/",
     "/access-log/", "/collection/", "/collection/new/", "/retention/",
-    "/retention/rules/", "/retention/deletions/",
+    "/retention/rules/", "/retention/deletions/", "/filings/", "/filings/strip/",
 ]  # fmt: skip
 PUBLIC_PAGES = ["/", "/pricing/", "/terms/", "/accounts/login/", "/accounts/signup/",
                 "/accounts/password/reset/"]  # fmt: skip
@@ -86,6 +86,19 @@ def check(client, paths: list[str], known: set[str]) -> str:
     return report
 
 
+def filing_uploaded(client) -> str:
+    """A 給与所得の源泉徴収票 file with demo people's names (one with a number, one without,
+    one nobody is), for the filing's summary and review pages."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.filings.test_fill import row, upload
+
+    data = upload(row("山田 花子"), row("伊藤 さくら"), row("山田 一郎"))
+    response = client.post("/filings/", {"file": SimpleUploadedFile("f.csv", data)})
+    assert response.status_code == 302, response.content.decode()[-800:]
+    return response["Location"]
+
+
 def test_firm_pages_in_english(demo):
     from tenants.collection.models import CollectionRequest
     from tenants.custody.models import Person
@@ -95,8 +108,9 @@ def test_firm_pages_in_english(demo):
     with tenant_context(demo):
         person = Person.objects.filter(my_number__isnull=False).first()
         request = CollectionRequest.objects.first()
+    filing = filing_uploaded(client)
     pages = [*FIRM_PAGES, f"/people/{person.pk}/", f"/people/{person.pk}/edit/",
-             f"/collection/{request.pk}/"]  # fmt: skip
+             f"/collection/{request.pk}/", filing, filing + "review/"]  # fmt: skip
     assert check(client, pages, data_words(demo)) == ""
 
 

@@ -1,5 +1,5 @@
 """A handler: finds a person, reveals a number for a notified purpose, verifies a submitted
-number against its documents, and exports."""
+number against its documents, exports, and prepares a filing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.tour.conftest import Tour, firm_site, sign_in
+from tests.filings.test_fill import row, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,6 +46,24 @@ def test_handler_reveals_and_verifies(tour: Tour, site: str):
                        ("retention", "/retention/")]:  # fmt: skip
         page.goto(demo + path)
         tour.look(name)
+
+    # Filings: a 給与所得の源泉徴収票 file with demo people (one numbered, one without a
+    # number, one nobody is), its summary and its review; the person's copy.
+    page.get_by_role("link", name="法定調書・給与支払報告書").click()
+    page.get_by_label("CSVファイル").set_input_files(
+        {"name": "375.csv", "mimeType": "text/csv",
+         "buffer": upload(row("山田 花子"), row("伊藤 さくら"), row("山田 一郎"))}
+    )  # fmt: skip
+    page.get_by_role("button", name="アップロードして確認する").click()
+    expect(page).to_have_url(re.compile(r"/filings/[0-9a-f-]{36}/$"))
+    tour.look("filing-summary")
+    page.get_by_role("link", name="確認する").click()
+    expect(page.locator("#item-3-95")).to_contain_text("該当者なし")
+    tour.look("filing-review")
+    page.goto(demo + "/filings/")
+    tour.look("filings")
+    page.get_by_role("link", name="本人交付用に番号を消去する").click()
+    tour.look("filings-strip")
 
     # An owner's page: our 403 page says so and what to do, and the refusal is on record.
     tour.refusals_expected += 1

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.tour.conftest import Tour, firm_site, sign_in
+from tests.filings.test_fill import row, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,5 +34,18 @@ def test_owner_in_english(tour: Tour, site: str):
     for name, path in PAGES:
         page.goto(demo + path)
         tour.look(name)
+    # A filing's summary and review, in English.
+    page.goto(demo + "/filings/")
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "375.csv", "mimeType": "text/csv",
+         "buffer": upload(row("山田 花子"), row("伊藤 さくら"), row("山田 一郎"))}
+    )  # fmt: skip
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_text("Withholding slip for employment income").first).to_be_visible()
+    tour.look("filing-summary")
+    page.get_by_role("link", name="Review").click()
+    tour.look("filing-review")
+    page.goto(demo + "/filings/")
+    tour.look("filings")
     page.goto(site + "/help/employees/")
     tour.look("help-employees")
