@@ -18,7 +18,11 @@ def help_index(request: HttpRequest) -> HttpResponse:
 
 @allows(Action.PUBLIC_PAGE)
 def help_employees(request: HttpRequest) -> HttpResponse:
-    return render(request, "help/employees.html")
+    """For the people asked for their number: in their language (issue 18)."""
+    from tenants.collection import languages
+
+    return languages.render_for_person(request, "help/employees.html", {},
+                                       language=languages.for_person(request))  # fmt: skip
 
 
 @allows(Action.PUBLIC_PAGE)

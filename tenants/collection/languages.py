@@ -3,8 +3,8 @@
 The person's pages (the submission page, its done and problem pages) and emails speak
 settings.PERSON_LANGUAGES; staff pages stay in settings.LANGUAGES. On a page the language is,
 in order: the one the person picked with the page's switch (`?lang=`, then remembered in a
-cookie), the one the handler picked for them (the request's, else the person's), the
-browser's (Accept-Language), else Japanese.
+cookie), the one the handler picked for them (the request's, else the person's), the staff
+pages' language cookie, the browser's (Accept-Language), else Japanese.
 
 やさしい日本語 ("ja-easy") writes furigana in its catalogue as 漢字{かんじ}: `ruby_html` turns
 them into <ruby> on the rendered page, `ruby_plain` into 漢字（かんじ） for plain-text mail.
@@ -82,7 +82,9 @@ def for_person(request: HttpRequest, item: Any | None = None) -> str:
             found = supported(value)
             if found:
                 return found
-    return from_browser(request) or settings.LANGUAGE_CODE
+    # The staff pages' own switch (ja or en), where this browser used it.
+    staff = supported(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+    return staff or from_browser(request) or settings.LANGUAGE_CODE
 
 
 def html_lang(code: str) -> str:

@@ -2,11 +2,9 @@
 // again), and send each form only once, so a double tap cannot submit twice.
 (function () {
   "use strict";
-  var messages = {
-    ja: { ok: "検査用数字は正しい形式です。", bad: "検査用数字が一致しません。入力を確認してください。", short: "あと{n}桁です。", chars: "数字以外の文字が含まれています。" },
-    en: { ok: "The check digit is valid.", bad: "The check digit does not match. Please check what you typed.", short: "{n} more digits.", chars: "Only digits, please." }
-  };
-  var text = messages[document.documentElement.lang] || messages.ja;
+  // The hints come translated from the page (#mynumber-hints), in the person's language.
+  var hints = document.getElementById("mynumber-hints");
+  var text = hints ? hints.dataset : { ok: "", bad: "", short: "", chars: "" };
 
   function normalize(value) {
     return value.normalize("NFKC").replace(/[\s\-‐‑‒–—―−ー－]/g, "");
