@@ -166,7 +166,8 @@ def corporate_number() -> str:
 
 def seed(firm, rows: int) -> int:
     """The employees and their families with COPY, numbers sealed and blind-indexed, every
-    number notified of the kind's default purposes. Returns how many people."""
+    number notified of the kind's default purposes. Returns how many people. (Its own COPY,
+    with the `code` column, which tenants.custody.importing's COPY leaves out at ba53826.)"""
     from django.db import transaction
     from django.utils import timezone
 
