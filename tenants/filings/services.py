@@ -121,18 +121,17 @@ def row_code(filing: FilingFile, row: int) -> str:
     return filing.records[row - 1].text(code_field, filing.encoding).strip()
 
 
-def _row_person(layout: Layout, record: Record, encoding: str, roster: Roster,
-                kinds: tuple[str, ...]) -> Match:  # fmt: skip
+def _row_person(layout: Layout, filing: FilingFile, row: int, record: Record,
+                roster: Roster, kinds: tuple[str, ...]) -> Match:  # fmt: skip
+    encoding = filing.encoding
     birth = (
         birth_date(*(record.text(f, encoding) for f in layout.birth_fields))
         if layout.birth_fields
         else None
     )
     kana = record.text(layout.kana_field, encoding) if layout.kana_field else None
-    code_field = layout.employee_code_field
-    code = record.text(code_field, encoding).strip() if code_field is not None else ""
     return roster.person(kinds=kinds, name=record.text(layout.name_field, encoding), kana=kana,
-                         birth=birth, code=code)  # fmt: skip
+                         birth=birth, code=row_code(filing, row))  # fmt: skip
 
 
 def roster() -> Roster:
@@ -179,7 +178,7 @@ def plan_fill(*, firm: Firm, filing: FilingFile, data: bytes,
     columns = [(column, *_name_fields(layout, column)) for column in layout.numbers
                if column.slot in FILLED_SLOTS]  # fmt: skip
     for row, record in enumerate(filing.records, start=1):
-        own = _row_person(layout, record, encoding, people, kinds)
+        own = _row_person(layout, filing, row, record, people, kinds)
         for column, name_field, kana_field in columns:
             if not record.raw(name_field):
                 continue  # no spouse or dependant in this place
