@@ -11,6 +11,7 @@ number.
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,10 @@ VARIANTS = str.maketrans(
 _SPACES = str.maketrans({" ": None, "\u3000": None, "\t": None})
 _HIRAGANA = {chr(code): chr(code + 0x60) for code in range(0x3041, 0x3097)}
 _KANA_MARKS = str.maketrans({**_HIRAGANA, "・": None, "･": None})
+# Each pair above in one table, so a name is translated once: no table maps anything to what
+# the other one changes, so one pass gives what the two in turn give.
+_NAME_TABLE = {**_SPACES, **VARIANTS}
+_KANA_TABLE = {**_SPACES, **_KANA_MARKS}
 
 # 元号 codes of the 生年月日 fields (44–47). The reference names the fields but not the codes;
 # these are the NTA 記録要領's usual 1 明治 … 5 令和 (UNVERIFIED, docs/filings.md). A code not
@@ -40,11 +45,11 @@ ERA_FIRST_YEAR = {"1": 1868, "2": 1912, "3": 1926, "4": 1989, "5": 2019}
 
 
 def normalize_name(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).translate(_SPACES).translate(VARIANTS)
+    return unicodedata.normalize("NFKC", text).translate(_NAME_TABLE)
 
 
 def normalize_kana(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).translate(_SPACES).translate(_KANA_MARKS)
+    return unicodedata.normalize("NFKC", text).translate(_KANA_TABLE)
 
 
 def birth_date(era: str, year: str, month: str, day: str) -> date | None:
@@ -55,7 +60,7 @@ def birth_date(era: str, year: str, month: str, day: str) -> date | None:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A person of the firm as matching sees them (names normalised)."""
 
@@ -69,14 +74,27 @@ class Candidate:
 
     @classmethod
     def of(cls, person) -> Candidate:
+        return cls.of_fields(person.pk, person.kind, person.family_name, person.given_name,
+                             person.family_name_kana, person.given_name_kana, person.birth_date,
+                             person.employee_id, person.code)  # fmt: skip
+
+    # Person's fields in the order of_fields takes them, for a values_list query: a roster of
+    # tens of thousands of people needs no model instance each.
+    FIELDS = ("id", "kind", "family_name", "given_name", "family_name_kana", "given_name_kana",
+              "birth_date", "employee_id", "code")  # fmt: skip
+
+    @classmethod
+    def of_fields(cls, person_id: int, kind: str, family_name: str, given_name: str,
+                  family_name_kana: str, given_name_kana: str, birth: date | None,
+                  employee_id: int | None, code: str) -> Candidate:  # fmt: skip
         return cls(
-            person_id=person.pk,
-            kind=person.kind,
-            name=normalize_name(f"{person.family_name}{person.given_name}"),
-            kana=normalize_kana(f"{person.family_name_kana}{person.given_name_kana}"),
-            birth=person.birth_date,
-            employee_id=person.employee_id,
-            code=person.code,
+            person_id=person_id,
+            kind=sys.intern(kind),  # one string per kind, not one per person
+            name=normalize_name(f"{family_name}{given_name}"),
+            kana=normalize_kana(f"{family_name_kana}{given_name_kana}"),
+            birth=birth,
+            employee_id=employee_id,
+            code=code,
         )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from authz.actions import Action
 from firms.models import Firm
@@ -33,7 +33,7 @@ from tenants.workspace.models import FirmSettings
 from .errors import ChoiceRefused
 from .layouts import Layout, NumberColumn, Slot
 from .matching import Candidate, Match, Outcome, Roster, birth_date
-from .records import FilingFile, present, write_numbers
+from .records import FilingFile, Record, present, write_numbers
 
 # The slots filled from the vault, and the kinds of person each row's own slot is looked for.
 FILLED_SLOTS = frozenset({Slot.PERSON, Slot.SPOUSE, Slot.DEPENDANT, Slot.UNDER16})
@@ -122,20 +122,46 @@ def row_code(filing: FilingFile, row: int) -> str:
     return person_code.normalize(filing.records[row - 1].text(code_field, filing.encoding))
 
 
-def _row_person(layout: Layout, filing: FilingFile, row: int, roster: Roster) -> Match:
-    record = filing.records[row - 1]
-
-    def text(number: int) -> str:
-        return record.text(number, filing.encoding)
-
-    birth = birth_date(*(text(f) for f in layout.birth_fields)) if layout.birth_fields else None
-    kana = text(layout.kana_field) if layout.kana_field else None
-    return roster.person(kinds=_kinds(layout), name=text(layout.name_field), kana=kana,
+def _row_person(layout: Layout, filing: FilingFile, row: int, record: Record,
+                roster: Roster, kinds: tuple[str, ...]) -> Match:  # fmt: skip
+    encoding = filing.encoding
+    birth = (
+        birth_date(*(record.text(f, encoding) for f in layout.birth_fields))
+        if layout.birth_fields
+        else None
+    )
+    kana = record.text(layout.kana_field, encoding) if layout.kana_field else None
+    return roster.person(kinds=kinds, name=record.text(layout.name_field, encoding), kana=kana,
                          birth=birth, code=row_code(filing, row))  # fmt: skip
 
 
 def roster() -> Roster:
-    return Roster(Candidate.of(person) for person in Person.objects.all())
+    # Rows, not model instances, and through an iterator (a queryset's own cache would hold
+    # every row until the end): a firm of 10,000 employees with their families is 30,000+
+    # people, read for every plan (docs/benchmarks.md, "Filings").
+    rows = Person.objects.values_list(*Candidate.FIELDS).iterator(chunk_size=2000)
+    return Roster(Candidate.of_fields(*fields) for fields in rows)
+
+
+class _Vault:
+    """What a plan needs to know of the vault, as ids: who has a number, and who is notified
+    of the layout's purpose (two queries, no model instance per record or purpose link). The
+    blind indexes are read only if the file already holds a number somewhere."""
+
+    def __init__(self, purpose: str) -> None:
+        records = MyNumberRecord.objects.values_list("person_id", flat=True)
+        self.numbered = set(records.iterator(chunk_size=5000))
+        links = MyNumberRecord.purposes.through.objects.filter(purpose__code=purpose)
+        self.notified = set(
+            links.values_list("mynumberrecord_id", flat=True).iterator(chunk_size=5000)
+        )
+        self._indexes: dict[int, str] | None = None
+
+    def blind_index(self, person_id: int) -> str | None:
+        if self._indexes is None:
+            indexes = MyNumberRecord.objects.values_list("person_id", "blind_index")
+            self._indexes = dict(indexes.iterator(chunk_size=5000))
+        return self._indexes.get(person_id)
 
 
 def plan_fill(*, firm: Firm, filing: FilingFile, data: bytes,
@@ -147,21 +173,20 @@ def plan_fill(*, firm: Firm, filing: FilingFile, data: bytes,
     layout = filing.layout
     choices = choices or {}
     people = people or roster()
-    records = {
-        record.person_id: record for record in MyNumberRecord.objects.prefetch_related("purposes")
-    }
+    vault = _Vault(layout.purpose)
     plan = Plan(filing=filing, digest=hashlib.sha256(data).hexdigest())
-    for row in range(1, len(filing.records) + 1):
-        record = filing.records[row - 1]
-        own = _row_person(layout, filing, row, people)
-        for column in layout.numbers:
-            if column.slot not in FILLED_SLOTS:
-                continue
-            name_field, kana_field = _name_fields(layout, column)
-            name = record.text(name_field, filing.encoding)
-            if not name.strip():
+    encoding, kinds = filing.encoding, _kinds(layout)
+    columns = [(column, *_name_fields(layout, column)) for column in layout.numbers
+               if column.slot in FILLED_SLOTS]  # fmt: skip
+    for row, record in enumerate(filing.records, start=1):
+        own = _row_person(layout, filing, row, record, people, kinds)
+        for column, name_field, kana_field in columns:
+            if not record.raw(name_field):
                 continue  # no spouse or dependant in this place
-            choice = choices.get((row, column.field))
+            name = record.text(name_field, encoding)
+            if not name.strip():
+                continue
+            choice = choices.get((row, column.field)) if choices else None
             picked = choice.person_id if choice else None
             if column.slot is Slot.PERSON:
                 if picked is not None:
@@ -170,12 +195,12 @@ def plan_fill(*, firm: Firm, filing: FilingFile, data: bytes,
                 if own.person_id is not None:
                     plan.row_people[row] = own.person_id
             else:
-                kana = record.text(kana_field, filing.encoding) if kana_field else None
+                kana = record.text(kana_field, encoding) if kana_field else None
                 found = _dependant(people, own, picked, name, kana)
             if choice and picked is None and choice.reason:
                 plan.left[(row, column.field)] = choice.reason
                 continue
-            _plan_column(plan, firm, row, column, name, found, records, layout.purpose)
+            _plan_column(plan, firm, row, column, name, found, vault)
     return plan
 
 
@@ -203,7 +228,7 @@ def _pick_dependant(people: Roster, employee_id: int, person_id: int) -> int:
 
 
 def _plan_column(plan: Plan, firm: Firm, row: int, column: NumberColumn, name: str,
-                 found: Match, records: dict, purpose: str) -> None:  # fmt: skip
+                 found: Match, vault: _Vault) -> None:  # fmt: skip
     def review(reason: Reason, person_id: int | None = None) -> None:
         plan.review.append(ReviewItem(row, column.field, column.slot, reason, name,
                                       found.candidates, person_id))  # fmt: skip
@@ -212,15 +237,15 @@ def _plan_column(plan: Plan, firm: Firm, row: int, column: NumberColumn, name: s
         review(Reason.AMBIGUOUS if found.outcome is Outcome.AMBIGUOUS else Reason.NOBODY)
         return
     person_id = found.person_id
-    record = records.get(person_id)
     if present(plan.filing, row, column.field):
         cell = plan.filing.records[row - 1].raw(column.field).decode("ascii")
-        same = record is not None and blind_index(firm, cell) == record.blind_index
+        index = vault.blind_index(person_id)
+        same = index is not None and blind_index(firm, cell) == index
         review(Reason.PRESENT_MATCHES if same else Reason.PRESENT_DIFFERS, person_id)
         return
-    if record is None:
+    if person_id not in vault.numbered:
         review(Reason.NO_NUMBER, person_id)
-    elif purpose not in {p.code for p in record.purposes.all()}:
+    elif person_id not in vault.notified:
         review(Reason.NOT_NOTIFIED, person_id)
     else:
         plan.fill[(row, column.field)] = person_id
@@ -234,13 +259,10 @@ def fill(*, actor: Actor, firm: Firm, plan: Plan) -> bytes:
                    detail={"format": layout.code})  # fmt: skip
     if not Purpose.objects.filter(code=layout.purpose, active=True).exists():
         raise UnknownPurpose
-    ciphertexts = dict(
-        MyNumberRecord.objects.filter(person_id__in=plan.people).values_list(
-            "person_id", "ciphertext"
-        )
-    )
+    people = sorted(plan.people)
+    ciphertexts = _ciphertexts(people)
     numbers: dict[int, str] = {}
-    for person_id in sorted(plan.people):
+    for person_id in people:
         try:
             numbers[person_id] = unseal(firm, bytes(ciphertexts[person_id]),
                                         record=f"person:{person_id}",
@@ -251,10 +273,20 @@ def fill(*, actor: Actor, firm: Firm, plan: Plan) -> bytes:
     detail = {"format": layout.code, "edition": layout.edition, "digest": plan.digest}
     with transaction.atomic():
         log_access_many(actor=actor, action="export",
-                        people=[(pid, layout.purpose, detail) for pid in sorted(plan.people)])  # fmt: skip
+                        people=[(pid, layout.purpose, detail) for pid in people])  # fmt: skip
     values = {cell: numbers[person_id] for cell, person_id in plan.fill.items()}
     values.update(_filer_cells(plan.filing))
     return write_numbers(plan.filing, values)
+
+
+def _ciphertexts(people: list[int]) -> dict[int, bytes]:
+    """These people's sealed numbers, in one statement with one array parameter (an ORM
+    `__in` of 30,000 ids is 30,000 parameters to build and send)."""
+    table = connection.ops.quote_name(MyNumberRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT person_id, ciphertext FROM {table} WHERE person_id = ANY(%s)",  # noqa: S608 (our own table name)
+                       [people])  # fmt: skip
+        return {person_id: bytes(ciphertext) for person_id, ciphertext in cursor.fetchall()}
 
 
 def _filer_cells(filing: FilingFile) -> dict[tuple[int, int], str]:
