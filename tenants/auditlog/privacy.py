@@ -28,6 +28,13 @@ _NUMBER_SHAPED = re.compile(r"(?<!\d)\d{4}[ \-]?\d{4}[ \-]?\d{4}(?!\d)")
 _HYPHENS = str.maketrans({"\u2212": "-", "\u30fc": "-", "\u2010": "-", "\u2011": "-"})
 _TWELVE_DIGITS = range(10**11, 10**12)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Our own identifiers, when a value is one and nothing else: a UUID's text (an upload, a
+# filing) and a SHA-256 in hex (a file's digest). Their digits can run 12 long or group 4-4-4
+# (a UUID's middle groups: about 1 id in 280; a digest: about 1 in 40), and masking them broke
+# the link from an entry to its file. A value that is exactly one of these is no number.
+_IDENTIFIER = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{64}"
+)
 
 
 def _normalised(text: str) -> str:
@@ -75,6 +82,8 @@ def _clean(value: Any, where: str, masked: list[str]) -> Any:
             return MASK
         return value
     if isinstance(value, str):
+        if _IDENTIFIER.fullmatch(value):
+            return value
         if looks_like_my_number(value):
             masked.append(where)
         return scrubbed(value)

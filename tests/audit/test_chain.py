@@ -166,6 +166,19 @@ def test_entries_never_hold_a_number(acme):
     assert "[redacted]" in row[0] and "1234567890123" in row[0]
 
 
+def test_our_own_ids_and_digests_are_kept_whole(acme):
+    """A UUID or a SHA-256 whose digits happen to look like a number stays as it is: it
+    links the entry to its upload or file. Inside other text the same digits are masked."""
+    uuid_text = "0f3e2a1b-1234-5678-9012-abcdefabcdef"  # middle groups 4-4-4 of digits
+    digest = "ab" + VALID_NUMBER + "cd" * 25  # 64 hex characters, 12 digits in a row
+    with tenant_context(acme), transaction.atomic():
+        entry = log_access(actor=HANDLER, action="filing_upload",
+                           detail={"filing": uuid_text, "digest": digest,
+                                   "note": f"id {uuid_text}", "hex": digest.upper()})  # fmt: skip
+    assert entry.detail["filing"] == uuid_text and entry.detail["digest"] == digest
+    assert VALID_NUMBER not in entry.detail["hex"] and "[redacted]" in entry.detail["note"]
+
+
 def test_log_access_outside_a_firm_schema_is_refused(acme):
     with transaction.atomic(), pytest.raises(AuditLogMisuse, match="firm's schema"):
         log_access(actor=HANDLER, action="view")
