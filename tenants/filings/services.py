@@ -21,7 +21,7 @@ from django.db import connection, transaction
 
 from authz.actions import Action
 from firms.models import Firm
-from keys.envelope import blind_index, unseal
+from keys.envelope import blind_index, unseal_many
 from keys.errors import CiphertextInvalid
 from tenants.auditlog.services import Actor, log_access_many
 from tenants.custody import person_code
@@ -261,15 +261,13 @@ def fill(*, actor: Actor, firm: Firm, plan: Plan) -> bytes:
         raise UnknownPurpose
     people = sorted(plan.people)
     ciphertexts = _ciphertexts(people)
-    numbers: dict[int, str] = {}
-    for person_id in people:
-        try:
-            numbers[person_id] = unseal(firm, bytes(ciphertexts[person_id]),
-                                        record=f"person:{person_id}",
-                                        field=NUMBER_FIELD).decode()  # fmt: skip
-        except CiphertextInvalid:
-            raise integrity_denied(actor=actor, action="export", person_id=person_id,
-                                   purpose=layout.purpose) from None  # fmt: skip
+    try:
+        opened = unseal_many(firm, {pid: (ciphertexts[pid], f"person:{pid}") for pid in people},
+                             field=NUMBER_FIELD)  # fmt: skip
+    except CiphertextInvalid as failed:
+        raise integrity_denied(actor=actor, action="export", person_id=failed.failed,  # type: ignore[attr-defined]
+                               purpose=layout.purpose) from None  # fmt: skip
+    numbers = {person_id: number.decode() for person_id, number in opened.items()}
     detail = {"format": layout.code, "edition": layout.edition, "digest": plan.digest}
     with transaction.atomic():
         log_access_many(actor=actor, action="export",

@@ -241,3 +241,23 @@ def test_a_code_that_could_be_a_number_is_never_remembered(acme, harry, staff):
     assert staff["ichiro"].code == ""
     assert entry.detail["code_remembered"] is False
     assert number(5) not in str(entry.detail)
+
+
+def test_a_tampered_number_refuses_the_download_and_is_logged_against_its_person(
+    acme, harry, staff
+):
+    from tenants.custody.errors import IntegrityFailure
+    from tenants.custody.models import MyNumberRecord
+
+    actor = handler(harry)
+    data = upload(row("高橋 一郎", birth=("3", "62", "04", "01"), spouse="髙橋 美咲"))
+    with tenant_context(acme):
+        filing = workflow.receive(actor=actor, firm=acme, data=data)
+        # The spouse's ciphertext swapped into 一郎's record: it no longer authenticates.
+        spouse = MyNumberRecord.objects.get(person=staff["spouse"])
+        MyNumberRecord.objects.filter(person=staff["ichiro"]).update(ciphertext=spouse.ciphertext)
+        with pytest.raises(IntegrityFailure):
+            workflow.download(actor=actor, firm=acme, filing=filing)
+        denied = AccessLogEntry.objects.get(action="export", result="denied")
+        assert denied.person_id == staff["ichiro"].pk
+        assert not AccessLogEntry.objects.filter(action="export", result="allowed").exists()

@@ -20,6 +20,7 @@ from keys.envelope import (
     rotate_data_key,
     seal,
     unseal,
+    unseal_many,
 )
 from keys.errors import CiphertextInvalid, KeyUnavailable
 from keys.models import DataKey, LocalKek
@@ -234,3 +235,23 @@ def test_a_failed_provisioning_leaves_no_key_records():
         provision_firm(name="Acme", slug="acme", owner=None)
     assert not Firm.objects.filter(slug="acme").exists()
     assert not DataKey.objects.exists() and not LocalKek.objects.exists()
+
+
+def test_unseal_many_opens_every_version_and_names_the_blob_that_fails():
+    firm = make_firm("acme")
+    first = seal(firm, b"one", record="person:1", field="my_number")
+    rotate_data_key(firm)
+    second = seal(firm, b"two", record="person:2", field="my_number")
+    opened = unseal_many(firm, {1: (first, "person:1"), 2: (second, "person:2")},
+                         field="my_number")  # fmt: skip
+    assert opened == {1: b"one", 2: b"two"}
+    # A blob moved to another record, or cut short, fails and is named.
+    for bad in ({1: (first, "person:1"), 2: (first, "person:2")},
+                {1: (first, "person:1"), 2: (second[:10], "person:2")}):  # fmt: skip
+        with pytest.raises(CiphertextInvalid) as failed:
+            unseal_many(firm, bad, field="my_number")
+        assert failed.value.failed == 2
+    destroy_firm_key(firm)
+    clear_key_cache()
+    with pytest.raises(KeyUnavailable):
+        unseal_many(firm, {1: (first, "person:1")}, field="my_number")
