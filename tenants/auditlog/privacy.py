@@ -73,6 +73,14 @@ def clean_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
     return value
 
 
+def _clean_text(value: str, where: str, masked: list[str]) -> str:
+    if _IDENTIFIER.fullmatch(value):
+        return value
+    if looks_like_my_number(value):
+        masked.append(where)
+    return scrubbed(value)
+
+
 def _clean(value: Any, where: str, masked: list[str]) -> Any:
     if value is None or isinstance(value, bool):
         return value
@@ -82,11 +90,7 @@ def _clean(value: Any, where: str, masked: list[str]) -> Any:
             return MASK
         return value
     if isinstance(value, str):
-        if _IDENTIFIER.fullmatch(value):
-            return value
-        if looks_like_my_number(value):
-            masked.append(where)
-        return scrubbed(value)
+        return _clean_text(value, where, masked)
     if isinstance(value, Mapping):
         result = {}
         for key, item in value.items():

@@ -139,8 +139,12 @@ def roster() -> Roster:
     # Rows, not model instances, and through an iterator (a queryset's own cache would hold
     # every row until the end): a firm of 10,000 employees with their families is 30,000+
     # people, read for every plan (docs/benchmarks.md, "Filings").
-    rows = Person.objects.values_list(*Candidate.FIELDS).iterator(chunk_size=2000)
-    return Roster(Candidate.of_fields(*fields) for fields in rows)
+    # Read with the driver's cursor: the ORM's per-row conversion was half the roster's time.
+    table = connection.ops.quote_name(Person._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in Candidate.FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table}")  # noqa: S608 (our own names)
+        return Roster(Candidate.of_fields(*fields) for fields in cursor.fetchall())
 
 
 class _Vault:

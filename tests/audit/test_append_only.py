@@ -72,3 +72,32 @@ def test_one_firms_triggers_guard_its_own_rows_only(acme, globex):
     with pytest.raises(DatabaseError), transaction.atomic():
         sql(globex, "DELETE FROM auditlog_accesslogentry")
     assert sql(globex, "SELECT count(*) FROM auditlog_accesslogentry") == [(1,)]
+
+
+def _insert_copy(firm, hash_value: str, prev_hash: str) -> None:
+    """A copy of the last entry with these hashes, inserted by hand (a test of the table's own
+    checks, not of the chain: the entry would not verify)."""
+    (columns,) = sql(firm, "SELECT array_agg(column_name::text) FROM information_schema.columns "
+                           "WHERE table_schema = current_schema() "
+                           "AND table_name = 'auditlog_accesslogentry'")  # fmt: skip
+    rest = ", ".join(c for c in columns[0] if c not in ("id", "seq", "hash", "prev_hash"))
+    sql(firm, f"INSERT INTO auditlog_accesslogentry (seq, hash, prev_hash, {rest}) "  # noqa: S608
+              f"SELECT seq + 1, %s, %s, {rest} FROM auditlog_accesslogentry "
+              "ORDER BY seq DESC LIMIT 1", [hash_value, prev_hash])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "bad_hash",
+    ["A" * 64, "a" * 63, "a" * 65, "g" + "a" * 63, " " + "a" * 63, "a" * 63 + "\n"],
+)
+def test_the_database_refuses_a_hash_that_is_not_64_lowercase_hex_digits(acme, bad_hash):
+    """The check on both hash columns, rewritten for speed (docs/benchmarks.md), keeps its
+    meaning: 64 lowercase hex digits, nothing else."""
+    append(acme, 1)
+    good = "0123456789abcdef" * 4
+    with transaction.atomic():
+        _insert_copy(acme, good, good)  # the statement itself works
+        transaction.set_rollback(True)
+    for hashes in ((bad_hash, good), (good, bad_hash)):
+        with pytest.raises(DatabaseError, match="auditlog_hashes_hex|too long"), transaction.atomic():
+            _insert_copy(acme, *hashes)
