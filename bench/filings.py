@@ -418,7 +418,7 @@ def child(layout_code: str, path: Path, rows: int) -> dict[str, Any]:
             (services, "write_numbers", "write"),
         ):
             timers.wrap(module, name, phase)
-        timers.wrap(services, "unseal", "unseal", peak=False)  # once per person
+        timers.wrap(services, "unseal_many", "unseal", peak=False)  # once per download
         profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")

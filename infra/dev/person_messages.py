@@ -210,14 +210,16 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     messages = person_messages()
     problems = []
+    print(f"{len(messages)} messages on the person's side")
     for code in person_languages():
         # English is the staff catalogue too, kept by hand (tests/ux_words): only reported.
         if "--check" not in argv and code != "en":
             update(code, messages).save(str(catalogue_path(code)))
-        problems += missing(code, messages)
-    print(f"{len(messages)} messages on the person's side; {len(problems)} problems")
-    for problem in problems[:50]:
-        print(" ", problem)
+        found = missing(code, messages)
+        print(f"  {code}: {len(found)} problems")
+        for problem in found[:20]:
+            print("   ", problem)
+        problems += found
     return 1 if problems and "--check" in argv else 0
 
 

@@ -95,8 +95,28 @@ def name_of(code: str) -> str:
     return dict(settings.PERSON_LANGUAGES).get(code, code)
 
 
+_TAG = re.compile(r"(<[^>]*>)")
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+# Where markup is not read as markup: a reading there is dropped, not turned into <ruby>.
+_PLAIN_TEXT = frozenset({"title", "option", "textarea", "script", "style"})
+
+
 def ruby_html(html: str) -> str:
-    return _KANJI_WITH_READING.sub(r"<ruby>\1<rt>\2</rt></ruby>", html)
+    """漢字{かんじ} as <ruby> in the page's text; in attributes (a data-* hint, an aria-label)
+    and in elements whose content is plain text (the title, an option) the reading is
+    dropped instead."""
+    out, plain = [], False
+    for part in _TAG.split(html):
+        if part.startswith("<"):
+            out.append(without_readings(part))
+            tag = _TAG_NAME.match(part)
+            if tag and tag.group(2).lower() in _PLAIN_TEXT:
+                plain = tag.group(1) == ""
+        elif plain:
+            out.append(without_readings(part))
+        else:
+            out.append(_KANJI_WITH_READING.sub(r"<ruby>\1<rt>\2</rt></ruby>", part))
+    return "".join(out)
 
 
 def ruby_plain(text: str) -> str:
