@@ -99,5 +99,8 @@ def test_the_database_refuses_a_hash_that_is_not_64_lowercase_hex_digits(acme, b
         _insert_copy(acme, good, good)  # the statement itself works
         transaction.set_rollback(True)
     for hashes in ((bad_hash, good), (good, bad_hash)):
-        with pytest.raises(DatabaseError, match="auditlog_hashes_hex|too long"), transaction.atomic():
+        with (
+            pytest.raises(DatabaseError, match="auditlog_hashes_hex|too long"),
+            transaction.atomic(),
+        ):
             _insert_copy(acme, *hashes)
