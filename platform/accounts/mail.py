@@ -3,8 +3,9 @@
 A message is a folder of three templates, `frontend/templates/email/<name>/`:
 `subject.txt`, `body.txt` (the plain-text part) and `body.html` (the HTML part, extending
 `email/base.html`). All three are rendered under `translation.override(language)`, the
-recipient's language: `accounts.User.language` for people with an account,
-`CollectionRequest.language` for people asked for a number. Templates are written in
+recipient's language: `accounts.User.language` for people with an account (one of
+settings.LANGUAGES), the request's or else the person's language for people asked for a
+number (one of settings.PERSON_LANGUAGES, `for_person=True`). Templates are written in
 Japanese and translated to English through the catalogue, like every page.
 
 The guard: a message is refused (MessageHasNumber, nothing sent) if its subject or either
@@ -54,13 +55,32 @@ def language_of(value: str | None) -> str:
     return settings.LANGUAGE_CODE
 
 
+def person_language_of(value: str | None) -> str:
+    """One of settings.PERSON_LANGUAGES, for the emails to a person asked for a number (who
+    has no account; issue 18): the value if it is one of their codes (any letter case, "_"
+    for "-"), else its base language if that is one ("vi-VN" counts as "vi"), else the
+    default language (Japanese). Alternatives such as "zh-CN" are turned into codes where
+    they enter (tenants.custody.person_language); what is stored is a code or blank."""
+    codes = [code for code, _name in settings.PERSON_LANGUAGES]
+    if value:
+        wanted = value.strip().lower().replace("_", "-")
+        for candidate in (wanted, wanted.split("-")[0]):
+            if candidate in codes:
+                return candidate
+    return settings.LANGUAGE_CODE
+
+
 def contains_number(text: str) -> bool:
     return bool(NUMBER_SHAPED.search(text))
 
 
-def render(name: str, context: Mapping[str, Any], language: str) -> tuple[str, str, str]:
-    """(subject, text, html) of message `name` in `language`, checked by the guard."""
-    language = language_of(language)
+def render(
+    name: str, context: Mapping[str, Any], language: str, *, for_person: bool = False
+) -> tuple[str, str, str]:
+    """(subject, text, html) of message `name` in `language`, checked by the guard.
+    `for_person`: the reader is a person asked for a number, who may read any of
+    settings.PERSON_LANGUAGES (person_language_of); else one of settings.LANGUAGES."""
+    language = person_language_of(language) if for_person else language_of(language)
     with translation.override(language):
         ctx = {**context, "language": language}
         # One line, with the product's prefix (the same as allauth's subjects).
@@ -79,13 +99,19 @@ def refuse_numbers(name: str, *parts: str) -> None:
 
 
 def send_templated(
-    name: str, context: Mapping[str, Any], to: Sequence[str], language: str | None
+    name: str,
+    context: Mapping[str, Any],
+    to: Sequence[str],
+    language: str | None,
+    *,
+    for_person: bool = False,
 ) -> EmailMultiAlternatives:
     """Render message `name` in `language` and send it to `to`: a plain-text body and one
     text/html alternative. Raises MessageHasNumber (and sends nothing) if any part holds a
-    number. Call it from transaction.on_commit, so a rolled-back change sends nothing."""
-    language = language_of(language)
-    subject, text, html = render(name, context, language)
+    number. Call it from transaction.on_commit, so a rolled-back change sends nothing.
+    `for_person`: as for `render` (the collection emails)."""
+    language = person_language_of(language) if for_person else language_of(language)
+    subject, text, html = render(name, context, language, for_person=for_person)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,

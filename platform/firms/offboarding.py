@@ -82,7 +82,7 @@ MASKED = "************"
 PEOPLE_COLUMNS = (
     "person_id", "kind", "employee_id", "relationship", "family_name", "given_name",
     "family_name_kana", "given_name_kana", "birth_date", "relationship_start",
-    "relationship_end", "status", "my_number", "purposes", "code",
+    "relationship_end", "status", "my_number", "purposes", "code", "language",
 )  # fmt: skip
 
 
@@ -525,6 +525,7 @@ def _write_people(
             person.family_name, person.given_name, person.family_name_kana,
             person.given_name_kana, person.birth_date or "", person.relationship_start or "",
             person.relationship_end or "", person.status, number, purposes, person.code,
+            person.language,
         ))  # fmt: skip
         people += 1
         if progress is not None and people % PROGRESS_EVERY == 0:

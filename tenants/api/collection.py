@@ -11,9 +11,11 @@ from rest_framework.response import Response
 from authz.actions import Action
 from tenants.collection import services
 from tenants.collection.models import CollectionRequest, DocumentKind, RequestStatus
+from tenants.custody import person_language
 from tenants.custody.models import Person
 
 from .base import FirmAPIView
+from .serializers import validate_language
 from .views import Pages
 
 
@@ -31,6 +33,7 @@ class CollectionRequestSerializer(serializers.ModelSerializer):
             "documents",
             "include_dependents",
             "email",
+            "language",
             "expires_at",
             "created_at",
             "submitted_at",
@@ -54,6 +57,20 @@ class CollectionRequestInSerializer(serializers.Serializer):
         help_text="Documents the person must attach; both when left out.",
     )
     email = serializers.EmailField(required=False, allow_blank=True)
+    language = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "The language of the person's emails and reminders, as for a person's "
+            "`language`: one of " + ", ".join(person_language.CODES) + ", or an alternative "
+            "read the same way (zh-CN → zh-hans, pt → pt-br, tl → fil, 'Tiếng Việt' → vi). "
+            "Picked here, it is also saved as the person's language. Left out or empty: the "
+            "person's language (Japanese emails if they have none). Anything else: 400."
+        ),
+    )
+
+    def validate_language(self, value: str) -> str:
+        return validate_language(value)
 
 
 class IssuedRequestSerializer(CollectionRequestSerializer):
@@ -98,6 +115,7 @@ class CollectionRequestsView(FirmAPIView):
             purpose_codes=data.get("purposes"),
             documents=data.get("documents"),
             email=data.get("email", ""),
+            language=data.get("language", ""),
         )
         body = IssuedRequestSerializer(issued.request).data
         body["url"] = issued.url

@@ -5,9 +5,28 @@ from datetime import date
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from tenants.custody import person_code
+from tenants.custody import person_code, person_language
 from tenants.custody.models import Person, PersonKind, Purpose
 from tenants.custody.mynumber import MASK
+
+LANGUAGE_HELP = (
+    "The language the person reads: their collection page, its emails and reminders use it. "
+    f"One of {', '.join(person_language.CODES)} "
+    "(ja-easy is やさしい日本語, plain Japanese; fil is Filipino/Tagalog); empty: not picked "
+    "(emails in Japanese, the page follows the person's browser). Also accepted, and stored "
+    "as the code: any letter case, '_' for '-', the language's own name ('Tiếng Việt'), its "
+    "English or Japanese name, and common tags: zh-CN/zh-SG → zh-hans, zh-TW/zh-HK → zh-hant, "
+    "pt/pt-BR → pt-br, tl → fil, a region after another language dropped (en-US → en). "
+    "Anything else: 400 with a field error listing the codes."
+)
+
+
+def validate_language(value: str) -> str:
+    """A person's language as every door reads it (person_language), as a DRF field error."""
+    try:
+        return person_language.clean(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
 
 
 class PurposeSerializer(serializers.ModelSerializer):
@@ -36,6 +55,13 @@ class PersonSerializer(serializers.ModelSerializer):
             "employee and a payee may share one)."
         ),
     )
+    # Declared: alternatives ("zh-CN", "Tiếng Việt") are read as person_language reads them,
+    # and stored as the code.
+    language = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=LANGUAGE_HELP,
+    )
     has_number = serializers.SerializerMethodField()
     my_number = serializers.SerializerMethodField(help_text="Always masked.")
     deletion_due_on = serializers.SerializerMethodField(
@@ -59,6 +85,9 @@ class PersonSerializer(serializers.ModelSerializer):
         # sent, before normalising, with a message naming the constraint. validate() checks
         # it with person_code.
         validators: list = []
+
+    def validate_language(self, value: str) -> str:
+        return validate_language(value)
 
     def get_has_number(self, person: Person) -> bool:
         return person.has_number

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from tenants.custody import person_language
 from tenants.custody.forms import NeverEchoedInput
 from tenants.custody.models import Person, PersonKind, Purpose
 
@@ -37,12 +38,18 @@ class RequestForm(forms.Form):
         required=False,
         help_text=_("1人に依頼するときだけ使います。空欄ならリンクとQRコードを手渡しします。"),
     )
+    # Each language named in itself. The page sets the person's language as the initial
+    # choice when it is opened for one person; blank: each person's own (emails in Japanese
+    # for someone without one). A language picked is remembered as the person's.
     language = forms.ChoiceField(
-        label=_("メールの言語"),
-        choices=settings.LANGUAGES,
-        initial="ja",
-        required=False,  # left out: Japanese
-        help_text=_("依頼のメール、再送、確認完了のお知らせをこの言語で送ります。"),
+        label=person_language.LABEL,
+        choices=[("", _("本人の言語（未設定ならメールは日本語）")), *settings.PERSON_LANGUAGES],
+        initial="",
+        required=False,
+        help_text=_(
+            "依頼のメール、再送、確認完了のお知らせをこの言語で送ります。"
+            "選んだ言語は本人の言語として記録し、次からの依頼でも使います。"
+        ),
     )
     purposes = forms.MultipleChoiceField(
         label=_("利用目的"),

@@ -70,9 +70,16 @@ class CollectionRequest(models.Model):
         _("受付方法"), max_length=10, choices=Channel.choices, default=Channel.LINK
     )
     email = models.EmailField(_("送付先メールアドレス"), blank=True)
-    # The language of the emails this person receives (they have no account to say so).
+    # The language the person reads (settings.PERSON_LANGUAGES): the request's emails and
+    # reminders use it (they have no account to say so). The handler's pick, else the
+    # person's language when the request was made; blank: neither (the emails then follow
+    # the person's language if one is set later, else Japanese: emails.language_for).
     language = models.CharField(
-        _("メールの言語"), max_length=10, choices=settings.LANGUAGES, default="ja"
+        _("本人向けの言語"),
+        max_length=10,
+        choices=settings.PERSON_LANGUAGES,
+        blank=True,
+        default="",
     )
     expires_at = models.DateTimeField(_("有効期限"))
     created_by_email = models.CharField(max_length=254, blank=True)

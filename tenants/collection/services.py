@@ -23,7 +23,6 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import mail
 from authz.actions import Action
 from authz.decide import require
 from billing.services import require_can_add_data
@@ -32,7 +31,7 @@ from keys.envelope import seal, unseal
 from keys.errors import CiphertextInvalid
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access
-from tenants.custody import mynumber, policy
+from tenants.custody import mynumber, person_language, policy
 from tenants.custody.errors import NotAllowed
 from tenants.custody.models import Person, PersonKind, Purpose
 from tenants.custody.services import (
@@ -198,24 +197,28 @@ def request_create(
     documents: Iterable[str] | None = None,
     email: str = "",
     include_dependents: bool | None = None,
-    language: str = "ja",
+    language: str = "",
 ) -> IssuedRequest:
     """Ask one person (an employee or a payee) for their number. When `purpose_codes` is
     None, the firm's default purposes for that kind of person apply. `language` is the
-    language of the emails the person receives."""
+    language the person reads (settings.PERSON_LANGUAGES, or an alternative person_language
+    reads, such as "zh-CN"; ValidationError for anything else): their emails use it, and
+    a language picked here is remembered as the person's, in the same transaction. Blank
+    (not picked): the person's language, if they have one."""
     require_allowed(
         policy.can_write(actor.role), actor=actor, action="request", person_id=person.pk
     )
     if person.kind == PersonKind.DEPENDENT:
         raise DependentDirectly
     require_can_add_data(firm)  # a suspended or unpaid firm takes no new data
+    picked = person_language.clean(language)
     kinds = _documents(documents)
     purposes = resolve_purposes(purpose_codes, person.kind)
     if include_dependents is None:
         include_dependents = person.kind == PersonKind.EMPLOYEE and person.dependents.exists()
     with transaction.atomic():
         # Lock the person so two handlers requesting at once make one request, not two.
-        Person.objects.select_for_update().filter(pk=person.pk).first()
+        locked = Person.objects.select_for_update().filter(pk=person.pk).first()
         if _open_request_for(person) is not None:
             raise AlreadyRequested(
                 _("%(name)s さんには回答待ちの依頼が既にあります。依頼の一覧から確認してください。")
@@ -229,8 +232,9 @@ def request_create(
             documents=kinds,
             include_dependents=include_dependents and person.kind == PersonKind.EMPLOYEE,
             email=email.strip(),
-            language=mail.language_of(language),
+            language=picked or (locked or person).language,
         )
+        remembered = _remember_language(person, locked, picked)
         log_access(
             actor=actor,
             action="request",
@@ -241,10 +245,23 @@ def request_create(
                 "purposes": sorted(p.code for p in purposes),
                 "dependents": request.include_dependents,
                 "email": bool(request.email),
+                "language": request.language,
+                **({"language_remembered": True} if remembered else {}),
             },
         )
         _send_after_commit(firm, request, token, emails.REQUEST)
     return IssuedRequest(request=request, url=submit_url(firm, token))
+
+
+def _remember_language(person: Person, locked: Person | None, picked: str) -> bool:
+    """A language the handler picked on a request becomes the person's (issue 18): their
+    next request, and their page, use it without asking again. Written under the request's
+    lock and transaction; whether it changed anything."""
+    if not picked or (locked or person).language == picked:
+        return False
+    Person.objects.filter(pk=person.pk).update(language=picked, updated_at=timezone.now())
+    person.language = picked
+    return True
 
 
 def requests_create_many(
@@ -255,9 +272,10 @@ def requests_create_many(
     purpose_codes: Iterable[str] | None = None,
     documents: Iterable[str] | None = None,
     emails_by_person: dict[int, str] | None = None,
-    language: str = "ja",
+    language: str = "",
 ) -> list[IssuedRequest]:
-    """Requests for many people at once: all of them, or none if any one is refused."""
+    """Requests for many people at once: all of them, or none if any one is refused. A
+    `language` picked applies to (and is remembered for) each; blank: each person's own."""
     codes = None if purpose_codes is None else list(purpose_codes)
     chosen = None if documents is None else list(documents)
     emails_by_person = emails_by_person or {}

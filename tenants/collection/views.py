@@ -88,9 +88,13 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if not policy.can_write(_role(request)):
         messages.error(request, _("この操作を行う権限がありません。"))
         return redirect("collection_list")
-    initial = {}
+    initial: dict = {}
     if request.GET.get("person", "").isdigit():
         initial["people"] = [int(request.GET["person"])]
+        # Asked from the person's page: their language, when they have one, is the default.
+        chosen = Person.objects.filter(pk=initial["people"][0]).first()
+        if chosen is not None and chosen.language:
+            initial["language"] = chosen.language
     form = RequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         people = list(form.cleaned_data["people"])

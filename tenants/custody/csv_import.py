@@ -48,7 +48,7 @@ from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
-from . import person_code, policy
+from . import person_code, person_language, policy
 from .errors import AlreadyImported, CsvRejected, NotAllowed, UploadExpired
 from .importing import ImportRejected, ImportRow, RowError, people_import, people_import_check
 from .models import ImportUpload, PersonKind
@@ -74,6 +74,8 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("purposes", "利用目的", False),
     # Last, so a file made from the earlier template still lines up with this one.
     ("code", "従業員コード", False),
+    # The language the person reads (person_language), after the code for the same reason.
+    ("language", "言語", False),
 )
 LABELS = {name: heading for name, heading, _required in COLUMNS}
 REQUIRED = tuple(name for name, _heading, required in COLUMNS if required)
@@ -99,6 +101,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "受給者番号",
         "支払先コード",
     ),
+    "language": ("言語", "本人向けの言語"),
 }
 KINDS = {
     "employee": PersonKind.EMPLOYEE.value,
@@ -294,6 +297,7 @@ def _row(
         my_number=values["my_number"],
         # Checked (and normalised) with the rows, by the import check.
         code=values.get("code", ""),
+        language=values.get("language", ""),
         purposes=[code for p in PURPOSE_SEPARATORS.split(purposes) if (code := p.strip())]
         if purposes
         else None,
@@ -343,6 +347,7 @@ def masked_sample(parsed: ParsedCsv, count: int = SAMPLE_ROWS) -> list[dict[str,
             "has_number": bool(row.my_number),
             "purposes": row.purposes,
             "code": _shown_code(row.code),
+            "language": _shown_language(row.language),
         }
         for line, row in zip(parsed.row_numbers[:count], parsed.rows[:count], strict=True)
     ]
@@ -353,6 +358,15 @@ def _shown_code(raw: str) -> str:
     it; the page must not show what may be someone's My Number)."""
     code = person_code.normalize(raw)
     return "?" if looks_like_my_number(code) else code
+
+
+def _shown_language(raw: str) -> dict[str, str]:
+    """A row's language for the preview: its own name and `lang` tag; "?" for a value the
+    import refuses (never echoed: it could be anything)."""
+    code = person_language.parse(raw)
+    if code is None:
+        return {"name": "?", "tag": ""}
+    return {"name": person_language.name(code), "tag": person_language.tag(code)}
 
 
 # --- staging, preview, confirmation ---------------------------------------------------------

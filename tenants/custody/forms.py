@@ -3,11 +3,12 @@ from __future__ import annotations
 from io import BytesIO
 
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext_lazy as _
 
-from . import person_code
+from . import person_code, person_language
 from .models import Person, PersonKind, Purpose
 
 
@@ -25,6 +26,15 @@ class PersonForm(forms.ModelForm):
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
         ),
+    )
+
+    # The language the person reads: each named in itself; blank (not picked) follows the
+    # person's browser. Dependents may have one too.
+    language = forms.ChoiceField(
+        label=person_language.LABEL,
+        required=False,
+        choices=[("", _("未設定（本人のブラウザの言語）")), *settings.PERSON_LANGUAGES],
+        help_text=person_language.HELP_TEXT,
     )
 
     class Meta:

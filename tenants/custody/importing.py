@@ -26,7 +26,7 @@ from keys.envelope import blind_index, blob_header, seal
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_many
 
-from . import mynumber, person_code
+from . import mynumber, person_code, person_language
 from .errors import CustodyError
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 from .services import NUMBER_FIELD, default_purposes, require_action
@@ -45,6 +45,9 @@ class ImportRow:
     purposes: list[str] | None = None
     # The firm's code for the person (person_code); the import check normalises it in place.
     code: str = ""
+    # The language the person reads (person_language: a code, its own name, "zh-CN"...);
+    # the import check turns it into the code in place. Blank: not picked.
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _write_chunk(firm: Firm, actor: Actor, ids: list[int], rows: list[ImportRow]
 
 
 PERSON_COLUMNS = (
-    "id", "kind", "code", "employee_id", "relationship", "family_name", "given_name",
+    "id", "kind", "code", "language", "employee_id", "relationship", "family_name", "given_name",
     "family_name_kana", "given_name_kana", "birth_date", "relationship_start",
     "relationship_end", "status", "created_at", "updated_at",
 )  # fmt: skip
@@ -152,7 +155,7 @@ RECORD_COLUMNS = (
 
 def _person_values(person_id: int, row: ImportRow, now) -> tuple:
     return (
-        person_id, row.kind, row.code, None, "", row.family_name, row.given_name,
+        person_id, row.kind, row.code, row.language, None, "", row.family_name, row.given_name,
         row.family_name_kana, row.given_name_kana, row.birth_date, row.relationship_start, None,
         Person.Status.ACTIVE.value, now, now,
     )  # fmt: skip
@@ -233,6 +236,10 @@ def _check(
         code_error = _check_code(row, n, seen_codes)
         if code_error is not None:
             errors.append(code_error)
+        try:
+            row.language = person_language.clean(row.language)
+        except ValidationError as error:
+            errors.append(RowError(n, "language", " ".join(error.messages)))
         errors += [
             RowError(n, name, "必須項目です") for name in NAME_FIELDS if not getattr(row, name)
         ]

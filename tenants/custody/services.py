@@ -24,7 +24,7 @@ from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_committed, log_access_denied
 from tenants.retention import schedule as retention_schedule
 
-from . import mynumber, person_code, policy
+from . import mynumber, person_code, person_language, policy
 from .errors import (
     DuplicateMyNumber,
     HasDependents,
@@ -118,6 +118,7 @@ def person_create(*, actor: Actor, data: dict) -> Person:
     require_can_add_data(adding_people=1)
     person = Person(**{key: value for key, value in data.items() if key in PERSON_FIELDS})
     _clean_code(person)
+    _clean_language(person)
     person.full_clean()
     with _code_race_refused(person), transaction.atomic():
         person.save()
@@ -134,6 +135,7 @@ def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
         ended = person.relationship_end is not None and person.relationship_end <= date.today()
         person.status = Person.Status.ENDED if ended else Person.Status.ACTIVE
     _clean_code(person)
+    _clean_language(person)
     person.full_clean()
     with _code_race_refused(person), transaction.atomic():
         person.save()
@@ -153,6 +155,16 @@ def _clean_code(person: Person) -> None:
         person.code = person_code.check(person.code, kind=person.kind, person_id=person.pk)
     except ValidationError as error:
         raise ValidationError({"code": error.error_list}) from None
+
+
+def _clean_language(person: Person) -> None:
+    """The person's language as every door reads it (person_language): a code of
+    PERSON_LANGUAGES or blank; "zh-CN", "Tiếng Việt" and the like become the code. Anything
+    else is a field error on `language` listing the codes."""
+    try:
+        person.language = person_language.clean(person.language)
+    except ValidationError as error:
+        raise ValidationError({"language": error.error_list}) from None
 
 
 @contextmanager

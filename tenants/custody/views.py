@@ -31,7 +31,7 @@ from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, actor_from_request, log_access, log_access_denied
 from tenants.retention.services import person_status
 
-from . import csv_import, policy, services
+from . import csv_import, person_language, policy, services
 from .csv_stream import csv_response, with_first
 from .errors import AlreadyImported, CsvRejected, CustodyError, NotAllowed, UploadExpired
 from .forms import (
@@ -166,6 +166,7 @@ def _people_import(request: HttpRequest, handler: BoundedMemoryUploadHandler) ->
             "max_rows": settings.IMPORT_MAX_ROWS,
             "max_mib": f"{settings.IMPORT_MAX_BYTES / 1024 / 1024:g}",
             "purposes": Purpose.objects.filter(active=True),
+            "person_languages": person_language.choices(),
         },
         status=status,
     )
@@ -334,6 +335,7 @@ def _person_page(request, found: Person, *, number_form=None, reveal_form=None, 
         "custody/person.html",
         {
             "person": found,
+            "person_language": person_language.shown(found.language),
             "mask": MASK,
             "notified": notified,
             "dependents": found.dependents.all(),

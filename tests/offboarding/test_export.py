@@ -48,7 +48,7 @@ def test_without_numbers_the_archive_is_masked_and_no_number_is_logged(acme, ali
     with tenant_context(acme):
         from tenants.custody.models import Person
 
-        Person.objects.filter(pk=min(people)).update(code="E-001")
+        Person.objects.filter(pk=min(people)).update(code="E-001", language="vi")
     _record_a_deletion(acme)
     record = _offboard(acme, alice, include_numbers=False)
     assert record.stage == OffboardingRecord.Stage.EXPORTED
@@ -62,6 +62,7 @@ def test_without_numbers_the_archive_is_masked_and_no_number_is_logged(acme, ali
     rows = _people(files)
     assert {row["my_number"] for row in rows} == {MASKED}
     assert sorted(row["code"] for row in rows) == ["", "", "E-001"]  # the firm's own codes
+    assert sorted(row["language"] for row in rows) == ["", "", "vi"]  # the people's languages
     blob = b"".join(files.values())
     assert not any(number.encode() in blob for number in people.values())
     assert "退職 太郎" in files["deletion_records.csv"].decode("utf-8-sig")

@@ -57,6 +57,8 @@ def japanese_left(html: str, known: set[str]) -> list[str]:
     html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
     for _code, name in settings.PERSON_LANGUAGES:
         html = re.sub(rf"<option[^>]*>\s*{re.escape(name)}\s*</option>", "", html)
+        # ... and wherever a page names a person's language in itself, marked with its lang.
+        html = re.sub(rf"<(\w+)[^>]*\blang=\"[^\"]+\"[^>]*>\s*{re.escape(name)}\s*</\1>", "", html)
     # Japanese on purpose, marked as such for screen readers: the CSV headings the import
     # accepts, and the legal citations (the statutes' own names).
     html = re.sub(r"<(\w+)[^>]*\blang=\"ja\"[^>]*>.*?</\1>", "", html, flags=re.S)
