@@ -55,14 +55,16 @@ PERSON_PYTHON: dict[str, tuple[str, ...] | None] = {
     "tenants/collection/services.py": ("_check_submission",),
     "tenants/collection/models.py": ("DocumentKind",),
     "tenants/custody/mynumber.py": None,
+    "platform/accounts/mail.py": ("render",),  # the subject's prefix
 }
 
 CALLS = {"_", "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy",
          "ngettext", "ngettext_lazy", "npgettext", "npgettext_lazy"}  # fmt: skip
 _TEMPLATE_CALL = re.compile(
-    r"\b(n?p?gettext)\(((?:u?'(?:[^'\\]|\\.)*'\s*,?\s*)+)(?:[A-Za-z_][A-Za-z0-9_]*\s*)?\)"
+    r"(?<![A-Za-z0-9])(n?p?gettext|_)\(((?:u?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*,?\s*)+)"
+    r"(?:[A-Za-z_][A-Za-z0-9_]*\s*)?\)"
 )
-_STRING = re.compile(r"u?('(?:[^'\\]|\\.)*')")
+_STRING = re.compile(r"u?('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sd]|\{[A-Za-z_][A-Za-z0-9_]*\}|%[sd]")
 
 
@@ -89,7 +91,7 @@ def template_messages(path: Path) -> Iterator[Message]:
     source = templatize(path.read_text(encoding="utf-8"), str(path))
     for found in _TEMPLATE_CALL.finditer(source):
         strings = [ast.literal_eval(s) for s in _STRING.findall(found.group(2))]
-        message = _from_call(found.group(1), strings)
+        message = _from_call(found.group(1).replace("_", "gettext"), strings)
         if message:
             yield message
 

@@ -82,15 +82,37 @@ def render(
     settings.PERSON_LANGUAGES (person_language_of); else one of settings.LANGUAGES."""
     language = person_language_of(language) if for_person else language_of(language)
     with translation.override(language):
-        ctx = {**context, "language": language}
+        ctx = {**context, "language": language, "html_lang": _html_lang(language)}
         # One line, with the product's prefix (the same as allauth's subjects).
         subject = _("[マイナンバー保管] ") + " ".join(
             render_to_string(f"email/{name}/subject.txt", ctx).split()
         )
         text = render_to_string(f"email/{name}/body.txt", ctx).strip() + "\n"
-        html = render_to_string(f"email/{name}/body.html", ctx)
+        html: str = render_to_string(f"email/{name}/body.html", ctx)
+    if for_person:
+        subject, text, html = _readings(language, subject, text, html)
     refuse_numbers(name, subject, text, html)
     return subject, text, html
+
+
+def _readings(language: str, subject: str, text: str, html: str) -> tuple[str, str, str]:
+    """やさしい日本語 writes readings as 漢字{かんじ} (tenants.collection.languages): ruby in
+    the HTML part, 漢字（かんじ） in the text part, none in the subject line."""
+    from tenants.collection import languages
+
+    if language != languages.EASY:
+        return subject, text, html
+    return (
+        languages.without_readings(subject),
+        languages.ruby_plain(text),
+        languages.ruby_html(html),
+    )
+
+
+def _html_lang(language: str) -> str:
+    from tenants.collection.languages import html_lang
+
+    return html_lang(language)
 
 
 def refuse_numbers(name: str, *parts: str) -> None:
@@ -117,7 +139,7 @@ def send_templated(
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=list(to),
-        headers={"Content-Language": language},
+        headers={"Content-Language": _html_lang(language)},
     )
     message.attach_alternative(html, "text/html")
     message.send()

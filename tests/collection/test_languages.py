@@ -110,3 +110,20 @@ def test_easy_japanese_furigana_become_ruby():
     # A placeholder or anything but kanji before a brace is left alone.
     assert languages.ruby_html("あと {n} 桁") == "あと {n} 桁"
     assert languages.ruby_html("<b>{x}</b>") == "<b>{x}</b>"
+    # Attributes and plain-text elements lose the reading instead.
+    page = '<title>番号{ばんごう}</title><span data-ok="正{ただ}しい">入力{にゅうりょく}</span>'
+    assert languages.ruby_html(page) == (
+        '<title>番号</title><span data-ok="正しい"><ruby>入力<rt>にゅうりょく</rt></ruby></span>'
+    )
+
+
+def test_an_easy_japanese_email_has_ruby_in_html_and_readings_in_brackets_in_text(acme, harry):
+    from django.core import mail
+
+    issue(acme, harry, make_person(acme, language="ja-easy"), email="easy@example.test")
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    assert "<ruby>" in html and '<html lang="ja">' in html
+    assert "{" not in message.body and "（" in message.body
+    assert "{" not in message.subject and "<ruby>" not in message.subject
+    assert message.extra_headers["Content-Language"] == "ja"

@@ -108,8 +108,9 @@ def test_a_language_picked_on_the_form_is_remembered_on_the_person(acme, harry):
     detail = request_entry(acme, request.pk)
     assert detail["language"] == "zh-hant" and detail["language_remembered"] is True
     [message] = mail.outbox
-    assert '<html lang="zh-hant">' in message.alternatives[0][0]
-    assert message.extra_headers["Content-Language"] == "zh-hant"
+    assert '<html lang="zh-Hant">' in message.alternatives[0][0]
+    assert message.extra_headers["Content-Language"] == "zh-Hant"
+    assert message.subject.startswith("[個人編號保管] ")
     # The next request for them starts from it.
     page = client.get(f"/collection/new/?person={person.pk}").content.decode()
     assert selected(page) == "zh-hant"
@@ -216,7 +217,7 @@ def test_the_api_reads_alternatives_remembers_them_and_refuses_the_rest(acme, ha
     assert response.status_code == 201, response.content
     assert response.json()["language"] == "zh-hans"
     assert language_of_person(acme, person.pk) == "zh-hans"
-    assert mail.outbox[0].extra_headers["Content-Language"] == "zh-hans"
+    assert mail.outbox[0].extra_headers["Content-Language"] == "zh-Hans"  # the BCP 47 tag
     assert client.get(f"/api/v1/people/{person.pk}/").json()["language"] == "zh-hans"
 
     other = make_person(acme, given_name="太郎", language="vi")
