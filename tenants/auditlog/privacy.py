@@ -29,11 +29,13 @@ _HYPHENS = str.maketrans({"\u2212": "-", "\u30fc": "-", "\u2010": "-", "\u2011":
 _TWELVE_DIGITS = range(10**11, 10**12)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Our own identifiers, when a value is one and nothing else: a UUID's text (an upload, a
-# filing) and a SHA-256 in hex (a file's digest). Their digits can run 12 long or group 4-4-4
+# filing), possibly after a short lowercase scheme ("local:" of a local key id), and a SHA-256
+# in hex (a file's digest). Their digits can run 12 long or group 4-4-4
 # (a UUID's middle groups: about 1 id in 280; a digest: about 1 in 40), and masking them broke
 # the link from an entry to its file. A value that is exactly one of these is no number.
 _IDENTIFIER = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{64}"
+    r"(?:[a-z][a-z0-9-]{0,19}:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|[0-9a-f]{64}"
 )
 
 

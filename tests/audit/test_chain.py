@@ -174,8 +174,10 @@ def test_our_own_ids_and_digests_are_kept_whole(acme):
     with tenant_context(acme), transaction.atomic():
         entry = log_access(actor=HANDLER, action="filing_upload",
                            detail={"filing": uuid_text, "digest": digest,
+                                   "key_id": f"local:{uuid_text}",
                                    "note": f"id {uuid_text}", "hex": digest.upper()})  # fmt: skip
     assert entry.detail["filing"] == uuid_text and entry.detail["digest"] == digest
+    assert entry.detail["key_id"] == f"local:{uuid_text}"
     assert VALID_NUMBER not in entry.detail["hex"] and "[redacted]" in entry.detail["note"]
 
 
