@@ -30,9 +30,10 @@ $(STAMP): pyproject.toml
 messages: setup
 	$(PY) infra/dev/compile_messages.py
 
-# Playwright cannot download a browser here: use Debian's Chromium and a Japanese font.
+# Playwright cannot download a browser here: use Debian's Chromium, a Japanese font, and the
+# Noto fonts of the person's other scripts (Burmese, Devanagari, Korean, Vietnamese; issue 18).
 browser-deps:
-	@bash infra/dev/ensure_debian_packages.sh chromium fonts-noto-cjk
+	@bash infra/dev/ensure_debian_packages.sh chromium fonts-noto-cjk fonts-noto-core
 
 bench-deps:
 	@bash infra/dev/ensure_debian_packages.sh wrk
