@@ -49,3 +49,22 @@ def test_the_submission_page_speaks_the_language(acme, harry, code):
     from tenants.collection.languages import ruby_html
 
     assert ruby_html(acknowledge) in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", person_messages.person_languages())
+def test_the_request_email_is_written_in_the_language(acme, harry, code):
+    from django.core import mail
+    from django.utils import translation
+
+    from tenants.collection.languages import html_lang, without_readings
+
+    issue(acme, harry, make_person(acme, language=code), email="person@example.test")
+    [message] = mail.outbox
+    with translation.override(code):
+        prefix = without_readings(translation.gettext("[マイナンバー保管] "))
+    assert message.subject.startswith(prefix)
+    if code not in ("ja-easy",):
+        assert "マイナンバー保管" not in message.subject
+    assert f'<html lang="{html_lang(code)}">' in message.alternatives[0][0]
+    assert message.extra_headers["Content-Language"] == html_lang(code)
