@@ -277,6 +277,28 @@ def client_firms(user: User, *, page: str = "") -> list[PracticeClient]:
     return links
 
 
+def client_seat(user: User, slug: str) -> tuple[PracticeClient, Membership] | None:
+    """One client firm of the portfolio, by its slug, with the user's membership there: as
+    `client_firms` reads them (the authorization layer's memberships for the portfolio, and
+    an active link of one of the user's practices). None when the firm is not one of them,
+    or does not exist: callers answer both alike (404)."""
+    membership = next(
+        (m for m in memberships_for(user, Action.PORTFOLIO_VIEW) if m.firm.slug == slug), None
+    )
+    if membership is None:
+        return None
+    link = (
+        PracticeClient.objects.filter(
+            practice__members__user=user,
+            firm=membership.firm,
+            status=PracticeClient.Status.ACTIVE,
+        )
+        .select_related("firm", "practice")
+        .first()
+    )
+    return (link, membership) if link is not None else None
+
+
 def request_numbers_across_firms(
     *, user: User, keys: list[str], links: list[PracticeClient]
 ) -> dict[str, int]:
