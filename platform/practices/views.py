@@ -26,8 +26,9 @@ from tenants.auditlog.services import Actor, actor_from_request
 from tenants.custody.errors import CustodyError
 from tenants.custody.forms import BoundedMemoryUploadHandler
 from tenants.filings import views as filing_views
+from tenants.filings.errors import FilingTooLarge
 
-from . import services
+from . import filing_archive, services
 from .models import Practice, PracticeClient, PracticeMember
 from .portfolio import FILTERS, SORTS, deletions_due, people_without_numbers, portfolio
 
@@ -183,10 +184,15 @@ def portfolio_view(request: HttpRequest) -> HttpResponse:
 
 
 def _portfolio_page(
-    request: HttpRequest, *, refused: tuple[str, str] | None = None, status: int = 200
+    request: HttpRequest,
+    *,
+    refused: tuple[str, str] | None = None,
+    archive_error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     """The portfolio; `refused` is (a client's slug, why its upload was refused), said on
-    that client's row beside its upload form."""
+    that client's row beside its upload form; `archive_error`, why an archive was refused,
+    said beside the archive's form."""
     user = signed_in_user(request)
     sort = request.GET.get("sort", "attention")
     only = request.GET.get("only", "")
@@ -207,6 +213,8 @@ def _portfolio_page(
             "max_mib": f"{settings.FILING_MAX_BYTES / 1024 / 1024:g}",
             "keep_hours": settings.FILING_KEEP_HOURS,
             "any_upload": any(row.may_prepare_filings for row in rows),
+            "archive_error": archive_error,
+            "archive_max_files": filing_archive.ARCHIVE_MAX_FILES,
         },
         status=status,
     )
@@ -255,6 +263,53 @@ def _portfolio_filing(
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return JsonResponse({"location": url})  # upload.js opens it
     return redirect(url)
+
+
+@allows(Action.PORTFOLIO_VIEW)
+@login_required
+@never_cache
+@require_POST
+@csrf_exempt
+def portfolio_filing_archive(request: HttpRequest) -> HttpResponse:
+    """One ZIP holding a 法定調書 file per client firm: each file is given to its firm (its
+    filer column's 法人番号, else its name) and received there as from that firm's row
+    (practices.filing_archive); the page says what became of each file. Read in memory only,
+    bounded as one upload (the archive, and what is taken out of it). 404 before the body is
+    read when the user has no client firm at all."""
+    handler = filing_views.bounded(request)  # before anything reads the body
+    seats = services.client_seats(signed_in_user(request))
+    if not seats:
+        raise Http404
+    return _portfolio_filing_archive(request, seats, handler)
+
+
+@csrf_protect
+def _portfolio_filing_archive(
+    request: HttpRequest,
+    seats: list[tuple[PracticeClient, Membership]],
+    handler: BoundedMemoryUploadHandler,
+) -> HttpResponse:
+    files = request.FILES  # reads the body, through the handler
+    if handler.too_large:
+        return _portfolio_page(request, archive_error=str(FilingTooLarge.message), status=413)
+    archive = files.get("archive")
+    if archive is None:
+        return _portfolio_page(
+            request, archive_error=_("ZIPファイルを選んでください。"), status=400
+        )
+    try:
+        outcomes = filing_archive.receive_archive(request, seats=seats, data=archive.read())
+    except filing_archive.ArchiveRefused as refused:
+        return _portfolio_page(request, archive_error=refused.message, status=refused.status)
+    return render(
+        request,
+        "practices/filing_archive.html",
+        {
+            "outcomes": outcomes,
+            "taken": sum(1 for outcome in outcomes if outcome.filing is not None),
+            "refused": sum(1 for outcome in outcomes if outcome.filing is None),
+        },
+    )
 
 
 @allows(Action.PORTFOLIO_VIEW)

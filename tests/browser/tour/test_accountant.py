@@ -1,6 +1,7 @@
 """An accountant whose practice serves two firms: the portfolio, the cross-firm lists, then
 each firm in turn through the firm switcher; last, a client's 法定調書 file uploaded from the
-portfolio (refused once, with the row and field beside that client, then taken)."""
+portfolio (refused once, with the row and field beside that client, then taken), and one ZIP
+holding a file per client, shared out by file name."""
 
 from __future__ import annotations
 
@@ -65,3 +66,23 @@ def test_accountant_across_two_firms(tour: Tour, site: str):
     expect(page).to_have_url(re.compile(demo + r"/filings/[0-9a-f-]{36}/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("給与所得の源泉徴収票")
     tour.look("portfolio-filing-summary")
+
+    # One ZIP of client files: デモ商事's is taken, デモ工業's refused (accountants may not
+    # prepare filings there), the page says which went where.
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("demo_375.csv", upload(row("山田 花子"), row("伊藤 さくら")))
+        archive.writestr("demo2_375.csv", upload(row("山田 花子")))
+    page.goto(site + "/portfolio/")
+    page.get_by_text("顧問先ごとのファイルをZIPでまとめてアップロード").click()
+    page.get_by_label("ZIPファイル", exact=True).set_input_files(
+        {"name": "clients.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()}
+    )
+    page.get_by_role("button", name="ZIPファイルをアップロードして振り分ける").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ZIPファイルの振り分け結果")
+    expect(page.locator("#archive-file-1")).to_contain_text("受付済み")
+    expect(page.locator("#archive-file-2")).to_contain_text("準備できません")
+    tour.look("portfolio-archive")
