@@ -49,6 +49,8 @@ class PortfolioRow:
     # and the user's role there (set by the view), for the row's link to the filings page.
     accountants_may_reveal: bool = False
     role: str = ""
+    # Why an upload from this row was just refused (row and field, too large, no file).
+    upload_error: str = ""
 
     @property
     def firm(self):

@@ -277,6 +277,33 @@ def client_firms(user: User, *, page: str = "") -> list[PracticeClient]:
     return links
 
 
+def client_seats(user: User) -> list[tuple[PracticeClient, Membership]]:
+    """The portfolio's client firms as `client_firms` reads them (the authorization layer's
+    memberships for the portfolio, and an active link of one of the user's practices), each
+    once, with the user's membership there: for the pages that act in a client firm as that
+    membership (the filing uploads). Nothing is logged."""
+    memberships = {m.firm_id: m for m in memberships_for(user, Action.PORTFOLIO_VIEW)}
+    links = (
+        PracticeClient.objects.filter(
+            practice__members__user=user,
+            status=PracticeClient.Status.ACTIVE,
+            firm_id__in=list(memberships),
+        )
+        .select_related("firm", "practice")
+        .order_by("firm__name", "pk")
+    )
+    seats: dict[int, tuple[PracticeClient, Membership]] = {}
+    for link in links:
+        seats.setdefault(link.firm_id, (link, memberships[link.firm_id]))
+    return list(seats.values())
+
+
+def client_seat(user: User, slug: str) -> tuple[PracticeClient, Membership] | None:
+    """One of `client_seats`, by the firm's slug; None when the firm is not one of them, or
+    does not exist: callers answer both alike (404)."""
+    return next((seat for seat in client_seats(user) if seat[0].firm.slug == slug), None)
+
+
 def request_numbers_across_firms(
     *, user: User, keys: list[str], links: list[PracticeClient]
 ) -> dict[str, int]:

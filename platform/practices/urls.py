@@ -18,6 +18,8 @@ urlpatterns = [
     path("practices/links/<int:link_id>/accept/", views.link_accept, name="practice_link_accept"),
     path("practices/links/<int:link_id>/end/", views.link_end, name="practice_link_end"),
     path("portfolio/", views.portfolio_view, name="portfolio"),
+    path("portfolio/filings/", views.portfolio_filing_archive, name="portfolio_filing_archive"),
+    path("portfolio/<slug:slug>/filings/", views.portfolio_filing, name="portfolio_filing"),
     path("portfolio/new-hires/", views.new_hires, name="portfolio_new_hires"),
     path("portfolio/deletions/", views.deletions, name="portfolio_deletions"),
 ]

@@ -3,24 +3,32 @@ the firm's owner). Thin: practices.services checks who may and writes the firms'
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
+from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role
 from accounts.services import signed_in_user
 from authz.actions import Action
-from authz.decide import permits
+from authz.decide import deny, permits
 from authz.web import allows
 from firms.models import Firm, public_url
+from tenants.auditlog.services import Actor, actor_from_request
 from tenants.custody.errors import CustodyError
+from tenants.custody.forms import BoundedMemoryUploadHandler
+from tenants.filings import views as filing_views
+from tenants.filings.errors import FilingTooLarge
 
-from . import services
+from . import filing_archive, services
 from .models import Practice, PracticeClient, PracticeMember
 from .portfolio import FILTERS, SORTS, deletions_due, people_without_numbers, portfolio
 
@@ -172,6 +180,19 @@ def link_end(request: HttpRequest, link_id: int) -> HttpResponse:
 @allows(Action.PORTFOLIO_VIEW)
 @login_required
 def portfolio_view(request: HttpRequest) -> HttpResponse:
+    return _portfolio_page(request)
+
+
+def _portfolio_page(
+    request: HttpRequest,
+    *,
+    refused: tuple[str, str] | None = None,
+    archive_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The portfolio; `refused` is (a client's slug, why its upload was refused), said on
+    that client's row beside its upload form; `archive_error`, why an archive was refused,
+    said beside the archive's form."""
     user = signed_in_user(request)
     sort = request.GET.get("sort", "attention")
     only = request.GET.get("only", "")
@@ -179,6 +200,8 @@ def portfolio_view(request: HttpRequest) -> HttpResponse:
     roles = dict(Membership.objects.filter(user=user).values_list("firm_id", "role"))
     for row in rows:
         row.role = roles.get(row.firm.pk, "")
+        if refused and refused[0] == row.firm.slug:
+            row.upload_error = refused[1]
     return render(
         request,
         "practices/portfolio.html",
@@ -187,6 +210,104 @@ def portfolio_view(request: HttpRequest) -> HttpResponse:
             "sort": sort if sort in SORTS else "attention",
             "only": only if only in FILTERS else "",
             "go": lambda slug: public_url(f"/go/{slug}/"),
+            "max_mib": f"{settings.FILING_MAX_BYTES / 1024 / 1024:g}",
+            "keep_hours": settings.FILING_KEEP_HOURS,
+            "any_upload": any(row.may_prepare_filings for row in rows),
+            "archive_error": archive_error,
+            "archive_max_files": filing_archive.ARCHIVE_MAX_FILES,
+        },
+        status=status,
+    )
+
+
+@allows(Action.PORTFOLIO_VIEW)
+@login_required
+@never_cache
+@require_POST
+@csrf_exempt
+def portfolio_filing(request: HttpRequest, slug: str) -> HttpResponse:
+    """One client firm's 法定調書 file, uploaded from its row of the portfolio and received in
+    that firm (its schema, its keys, its log) as the user's membership there, exactly as on
+    the firm's own filings page. The firm is decided before the body is read: one of the
+    portfolio's clients (services.client_seat: the authorization layer's memberships, MFA),
+    whose role there may prepare a filing (authz permits FILING_PREPARE, so for an accountant
+    the firm lets accountants reveal). Anything else is 404, as for a firm that does not
+    exist; a member refused is written to the firm's log, as the firm's host would."""
+    handler = filing_views.bounded(request)  # before anything reads the body
+    seat = services.client_seat(signed_in_user(request), slug)
+    if seat is None:
+        raise Http404
+    link, membership = seat
+    with tenant_context(link.firm):
+        actor = actor_from_request(request, role=str(membership.role))
+        if not permits(membership.role, Action.FILING_PREPARE):
+            deny(actor, Action.FILING_PREPARE,
+                 detail={"path": request.path[:200], "method": request.method})  # fmt: skip
+            raise Http404
+    return _portfolio_filing(request, link.firm, actor, handler)
+
+
+@csrf_protect
+def _portfolio_filing(
+    request: HttpRequest, firm: Firm, actor: Actor, handler: BoundedMemoryUploadHandler
+) -> HttpResponse:
+    with tenant_context(firm):
+        filing, _form, error, status = filing_views.receive_upload(
+            request, handler, actor=actor, firm=firm
+        )
+    if filing is None:
+        # Nothing kept; the refusal is in the firm's log. Said on the client's row.
+        return _portfolio_page(request, refused=(firm.slug, error), status=status)
+    # The summary is on the firm's host: through the usual hand-off, as the row's links.
+    url = f"/go/{firm.slug}/?next=/filings/{filing.pk}/"
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return JsonResponse({"location": url})  # upload.js opens it
+    return redirect(url)
+
+
+@allows(Action.PORTFOLIO_VIEW)
+@login_required
+@never_cache
+@require_POST
+@csrf_exempt
+def portfolio_filing_archive(request: HttpRequest) -> HttpResponse:
+    """One ZIP holding a 法定調書 file per client firm: each file is given to its firm (its
+    filer column's 法人番号, else its name) and received there as from that firm's row
+    (practices.filing_archive); the page says what became of each file. Read in memory only,
+    bounded as one upload (the archive, and what is taken out of it). 404 before the body is
+    read when the user has no client firm at all."""
+    handler = filing_views.bounded(request)  # before anything reads the body
+    seats = services.client_seats(signed_in_user(request))
+    if not seats:
+        raise Http404
+    return _portfolio_filing_archive(request, seats, handler)
+
+
+@csrf_protect
+def _portfolio_filing_archive(
+    request: HttpRequest,
+    seats: list[tuple[PracticeClient, Membership]],
+    handler: BoundedMemoryUploadHandler,
+) -> HttpResponse:
+    files = request.FILES  # reads the body, through the handler
+    if handler.too_large:
+        return _portfolio_page(request, archive_error=str(FilingTooLarge.message), status=413)
+    archive = files.get("archive")
+    if archive is None:
+        return _portfolio_page(
+            request, archive_error=_("ZIPファイルを選んでください。"), status=400
+        )
+    try:
+        outcomes = filing_archive.receive_archive(request, seats=seats, data=archive.read())
+    except filing_archive.ArchiveRefused as refused:
+        return _portfolio_page(request, archive_error=refused.message, status=refused.status)
+    return render(
+        request,
+        "practices/filing_archive.html",
+        {
+            "outcomes": outcomes,
+            "taken": sum(1 for outcome in outcomes if outcome.filing is not None),
+            "refused": sum(1 for outcome in outcomes if outcome.filing is None),
         },
     )
 

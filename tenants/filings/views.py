@@ -58,10 +58,11 @@ def _firm(request: HttpRequest) -> Any:
     return request.tenant  # type: ignore[attr-defined]
 
 
-def _bounded(request: HttpRequest) -> BoundedMemoryUploadHandler:
+def bounded(request: HttpRequest) -> BoundedMemoryUploadHandler:
     """The upload stays in memory (it may hold names, amounts and numbers), never in a
     temporary file, and reading stops past the largest file a filing may be. Must be set
-    before anything reads the body, CSRF's check included (csrf_protect runs after)."""
+    before anything reads the body, CSRF's check included (csrf_protect runs after). The
+    portfolio's upload (practices.views) uses it too."""
     handler = BoundedMemoryUploadHandler(request, limit=settings.FILING_MAX_BYTES)
     request.upload_handlers = [handler]
     return handler
@@ -100,14 +101,16 @@ def attachment(data: bytes, filename: str, *, ascii_name: str, charset: str = ""
 @csrf_exempt
 def filings(request: HttpRequest) -> HttpResponse:
     """The firm's filings (GET) and a new upload (POST)."""
-    return _filings(request, _bounded(request))
+    return _filings(request, bounded(request))
 
 
 @csrf_protect
 def _filings(request: HttpRequest, handler: BoundedMemoryUploadHandler) -> HttpResponse:
     if request.method != "POST":
         return _list_page(request, form=FilingFileForm())
-    filing, form, error, status = _receive(request, handler)
+    filing, form, error, status = receive_upload(
+        request, handler, actor=_actor(request), firm=_firm(request)
+    )
     if filing is None:
         return _list_page(request, form=form, error=error, status=status)
     url = reverse("filing", kwargs={"pk": filing.pk})
@@ -117,23 +120,23 @@ def _filings(request: HttpRequest, handler: BoundedMemoryUploadHandler) -> HttpR
     return redirect(url)
 
 
-def _receive(
-    request: HttpRequest, handler: BoundedMemoryUploadHandler
+def receive_upload(
+    request: HttpRequest, handler: BoundedMemoryUploadHandler, *, actor: Actor, firm: Any
 ) -> tuple[Filing | None, FilingFileForm, str, int]:
-    """(the filing, the form, "", 302) when the file was taken, else (None, the form to show
-    again, why, the status)."""
-    actor = _actor(request)
+    """The upload of this request (read through `handler`, set by `bounded`) received for
+    `firm` as `actor`, in the firm's schema: (the filing, the form, "", 302) when the file was
+    taken, else (None, the form to show again, why, the status). A refused file is logged in
+    the firm's log (workflow.receive; here when it was too large to read), nothing kept. The
+    firm's page and the portfolio's upload (practices.views) both call it."""
     files = request.FILES  # reads the body, through the handler
     if handler.too_large:
         _log_too_large(actor, int(request.META.get("CONTENT_LENGTH") or 0))
         return None, FilingFileForm(), str(FilingTooLarge.message), status_of(FilingTooLarge())
     form = FilingFileForm(request.POST, files)
     if not form.is_valid():
-        return None, form, _form_error(form), 400
+        return None, form, form_error(form), 400
     try:
-        filing = workflow.receive(
-            actor=actor, firm=_firm(request), data=form.cleaned_data["file"].read()
-        )
+        filing = workflow.receive(actor=actor, firm=firm, data=form.cleaned_data["file"].read())
     except CustodyError as refused:
         return None, FilingFileForm(), str(refused.message), status_of(refused)
     except (KeyUnavailable, AuditLogUnavailable) as error:
@@ -141,7 +144,7 @@ def _receive(
     return filing, form, "", 302
 
 
-def _form_error(form: FilingFileForm) -> str:
+def form_error(form: FilingFileForm) -> str:
     return " ".join(str(message) for errors in form.errors.values() for message in errors)
 
 
@@ -471,7 +474,7 @@ def filings_strip(request: HttpRequest) -> HttpResponse:
     One form, two buttons: 「確認する」 shows how many numbers the file holds (nothing kept,
     nothing logged: no number leaves), 「番号を消去してダウンロード」 returns the emptied file
     (workflow.strip, logged). The file is never kept: the second step sends it again."""
-    return _strip(request, _bounded(request))
+    return _strip(request, bounded(request))
 
 
 @csrf_protect
@@ -485,7 +488,7 @@ def _strip(request: HttpRequest, handler: BoundedMemoryUploadHandler) -> HttpRes
         return render(request, "filings/strip.html", context, status=status_of(FilingTooLarge()))
     form = FilingFileForm(request.POST, files)
     if not form.is_valid():
-        context.update(form=form, error=_form_error(form))
+        context.update(form=form, error=form_error(form))
         return render(request, "filings/strip.html", context, status=400)
     data = form.cleaned_data["file"].read()
     try:

@@ -122,5 +122,34 @@ def test_public_accountant_and_operator_pages_in_english(demo, client):
     assert check(english(client), PUBLIC_PAGES, known) == ""
     accountant = english(signed_in_public_client(User.objects.get(email="accountant@demo.test")))
     assert check(accountant, ACCOUNTANT_PAGES, known) == ""
+    # The portfolio's upload form, where the firm lets accountants prepare filings, and its
+    # refusal said on the firm's row.
+    from tenants.workspace.models import FirmSettings
+
+    with tenant_context(demo):
+        FirmSettings.current()
+        FirmSettings.objects.update(accountants_may_reveal=True)
+    assert check(accountant, ["/portfolio/"], known) == ""
+    refused = accountant.post("/portfolio/demo/filings/", {})
+    assert refused.status_code == 400
+    assert "Choose the CSV file to upload." in refused.content.decode()
+    assert japanese_left(refused.content.decode(), known) == []
+    # One ZIP of client files: where each went, and why one went nowhere.
+    import io
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.filings.test_fill import row, upload
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("demo_375.csv", upload(row("山田 花子")))
+        archive.writestr("unknown.csv", upload(row("山田 花子")))
+    shared = accountant.post("/portfolio/filings/",
+                             {"archive": SimpleUploadedFile("a.zip", buffer.getvalue())})  # fmt: skip
+    assert shared.status_code == 200
+    assert "1 file was received." in shared.content.decode()
+    assert japanese_left(shared.content.decode(), known) == []
     operator = english(signed_in_public_client(User.objects.get(email="operator@demo.test")))
     assert check(operator, OPERATOR_PAGES, known) == ""
