@@ -3,6 +3,7 @@ answers it with its status, code and message; no message ever holds a number."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tenants.custody.errors import CustodyError
@@ -18,8 +19,14 @@ class FilingRejected(FilingError):
 
     def __init__(self, message: str, *, row: int | None = None, field: int | None = None):
         self.row, self.field = row, field
-        where = f"{row}行目" if row else ""
-        where += f"{field}項目: " if field else (": " if row else "")
+        if row and field:
+            where = gettext("%(row)s行目%(field)s項目: ") % {"row": row, "field": field}
+        elif row:
+            where = gettext("%(row)s行目: ") % {"row": row}
+        elif field:
+            where = gettext("%(field)s項目: ") % {"field": field}
+        else:
+            where = ""
         super().__init__(where + message)
 
 

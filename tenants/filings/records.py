@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
 
+from django.utils.translation import gettext as _
+
 from .errors import FilingRejected
 from .layouts import Layout, NumberColumn, known_counts, layout_for
 
@@ -147,14 +149,14 @@ def _quoted_offsets(line: bytes, row: int) -> array:
             while True:
                 j = line.find(b'"', j)
                 if j < 0:
-                    raise FilingRejected('引用符（"）が閉じていません。', row=row, field=field)
+                    raise FilingRejected(_('引用符（"）が閉じていません。'), row=row, field=field)
                 if line[j + 1 : j + 2] == b'"':
                     j += 2
                     continue
                 break
             i = j + 1
             if i < len(line) and line[i : i + 1] != b",":
-                raise FilingRejected("引用符の後に区切りのカンマがありません。", row=row,
+                raise FilingRejected(_("引用符の後に区切りのカンマがありません。"), row=row,
                                      field=field)  # fmt: skip
         else:
             j = line.find(b",", i)
@@ -176,9 +178,13 @@ def _decode_check(data: bytes, encodings: tuple[str, ...]) -> str:
             continue
         return encoding
     raise FilingRejected(
-        "文字コードを読み取れませんでした。Shift_JIS（CP932）"
-        + ("またはUTF-8" if "utf-8" in encodings else "")
-        + "で保存したファイルを選んでください。"
+        _(
+            "文字コードを読み取れませんでした。Shift_JIS（CP932）またはUTF-8で保存したファイルを選んでください。"
+        )
+        if "utf-8" in encodings
+        else _(
+            "文字コードを読み取れませんでした。Shift_JIS（CP932）で保存したファイルを選んでください。"
+        )
     )
 
 
@@ -191,11 +197,11 @@ def parse(data: bytes) -> FilingFile:
         # Empty lines at the end are no records; their bytes stay, after the last record.
         lines.pop()
     if not lines:
-        raise FilingRejected("ファイルが空です。")
+        raise FilingRejected(_("ファイルが空です。"))
     records = []
     for row, (line, ending) in enumerate(lines, start=1):
         if not line:
-            raise FilingRejected("空の行があります。", row=row)
+            raise FilingRejected(_("空の行があります。"), row=row)
         records.append(Record(line, ending, _offsets(line, row)))
     trailing = body[sum(len(r.line) + len(r.ending) for r in records) :]
     records[-1].ending += trailing
@@ -203,14 +209,15 @@ def parse(data: bytes) -> FilingFile:
     code = first.raw(1).strip(b'"').decode("ascii", errors="replace")
     layout = _layout_of(code, first.field_count)
     if bom and "utf-8" not in layout.encodings:
-        raise FilingRejected("この様式はShift_JIS（CP932）で保存してください。")
+        raise FilingRejected(_("この様式はShift_JIS（CP932）で保存してください。"))
     encoding = _decode_check(body, layout.encodings)
     expected = (layout.field_count + 1, code.encode())
     numbers = [(column.field, column) for column in layout.numbers]
     for row, record in enumerate(records, start=1):
         if (len(record.offsets), record.raw(1).strip(b'"')) != expected:
             raise FilingRejected(
-                f"1行目と様式が違います（{layout.field_count} 項目の「{code}」の行だけにしてください）。",
+                _("1行目と様式が違います（%(count)s 項目の「%(code)s」の行だけにしてください）。")
+                % {"count": layout.field_count, "code": code},
                 row=row,
             )
         for field, column in numbers:
@@ -226,13 +233,18 @@ def _layout_of(code: str, field_count: int) -> Layout:
     counts = known_counts(code)
     if counts:
         raise FilingRejected(
-            f"「{code}」の項目数は {', '.join(map(str, counts))} のいずれかのはずですが、"
-            f"{field_count} 項目あります。様式の年分を確かめてください。",
+            _(
+                "「%(code)s」の項目数は %(counts)s のいずれかのはずですが、%(found)s 項目あります。"
+                "様式の年分を確かめてください。"
+            )
+            % {"code": code, "counts": ", ".join(map(str, counts)), "found": field_count},
             row=1,
         )
     raise FilingRejected(
-        "対応していない様式です（1項目目が 375・309・313・316・315 のいずれでもありません）。"
-        "見出し行があれば削除してください。",
+        _(
+            "対応していない様式です（1項目目が 375・309・313・316・315 のいずれでもありません）。"
+            "見出し行があれば削除してください。"
+        ),
         row=1,
         field=1,
     )
@@ -245,7 +257,7 @@ def _check_number_cell(layout: Layout, record: Record, row: int, column: NumberC
     lengths = (12, 13) if column.corporate_allowed else (12,)
     if not (value.isdigit() and len(value) in lengths):
         raise FilingRejected(
-            "番号欄に番号以外の値があります（半角数字12桁、または空欄にしてください）。",
+            _("番号欄に番号以外の値があります（半角数字12桁、または空欄にしてください）。"),
             row=row,
             field=column.field,
         )

@@ -232,3 +232,18 @@ def test_a_quote_that_does_not_close_a_field_is_refused_with_where(line, field):
     with pytest.raises(FilingRejected) as refused:
         _offsets(line, 7)
     assert (refused.value.row, refused.value.field) == (7, field)
+
+
+def test_a_refusal_is_in_the_readers_language():
+    from django.utils import translation
+
+    cells = blank_file(SALARY_R7, rows=2).decode("cp932").split("\r\n")[1].split(",")
+    cells[94] = "1234-5678-9018"
+    data = blank_file(SALARY_R7, rows=1) + (",".join(cells) + "\r\n").encode("cp932")
+    with pytest.raises(FilingRejected) as japanese:
+        parse(data)
+    with translation.override("en"), pytest.raises(FilingRejected) as english:
+        parse(data)
+    assert str(japanese.value).startswith("2行目95項目: 番号欄に")
+    assert str(english.value).startswith("Row 2, field 95: A number column")
+    assert "5678" not in str(english.value)
