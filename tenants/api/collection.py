@@ -74,7 +74,7 @@ class CollectionRequestInSerializer(serializers.Serializer):
         required=False,
         help_text=(
             "The tax year a dependent abroad's documents (親族関係書類, 送金関係書類, ...) are "
-            "for; this year (in Japan) when left out. From 7 years back to next year; else 400."
+            "for; this year (in Japan) when left out. From 2016 to next year; else 400."
         ),
     )
 

@@ -42,6 +42,8 @@ from django.utils.translation import gettext_lazy as _
 # Where the rule comes from (staff pages and docs show it with the rule's name).
 SOURCE = "国税庁「国外居住親族に係る扶養控除等の見直しについて」（令和5年1月以降）及び同FAQ"
 FIRST_YEAR_OF_THE_2023_RULE = 2023
+# 親族関係書類 and 送金関係書類 are required from 平成28年分 (tax year 2016).
+FIRST_YEAR_OF_DOCUMENTS = 2016
 REMITTANCE_THRESHOLD_YEN = 380_000
 
 

@@ -15,7 +15,7 @@ from tenants.custody.csv_stream import csv_response
 
 from . import abroad, abroad_list
 
-FIRST_YEAR = 2016  # the first year of 親族関係書類 and 送金関係書類 (平成28年分)
+FIRST_YEAR = abroad.FIRST_YEAR_OF_DOCUMENTS
 
 
 def _year(request: HttpRequest) -> int:

@@ -262,16 +262,15 @@ def request_create(
 
 
 def _tax_year(year: int | None) -> int:
-    """The documents' tax year: this year in Japan when not given; refused when it is not a
-    year a declaration could be about (more than 7 years back, the period documents are
-    kept, or after next year)."""
+    """The documents' tax year: this year in Japan when not given; refused before 2016 (the
+    first year these documents were required, 平成28年分) and after next year."""
     this_year = timezone.localdate().year
     if year is None:
         return this_year
-    if not this_year - 7 <= int(year) <= this_year + 1:
+    if not abroad.FIRST_YEAR_OF_DOCUMENTS <= int(year) <= this_year + 1:
         raise ValidationError(
             {"tax_year": [_("対象年は%(first)s年から%(last)s年の間で指定してください。")
-                          % {"first": this_year - 7, "last": this_year + 1}]}
+                          % {"first": abroad.FIRST_YEAR_OF_DOCUMENTS, "last": this_year + 1}]}
         )  # fmt: skip
     return int(year)
 
