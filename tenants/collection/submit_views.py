@@ -105,7 +105,8 @@ def _submit(request: HttpRequest, item: CollectionRequest) -> HttpResponse:
             conditions=conditions,
         )
     except SubmissionInvalid as invalid:
-        return _page(request, item, errors={**invalid.errors, **errors}, status=400)
+        return _page(request, item, errors={**invalid.errors, **errors}, status=400,
+                     posted=request.POST)  # fmt: skip
     except CollectionError as error:
         return _link_problem(request, error, item)
     except (KeyUnavailable, AuditLogUnavailable, ObjectStoreUnavailable):
@@ -159,7 +160,10 @@ def _abroad_entries(item: CollectionRequest, errors: dict, posted) -> list[dict]
     ]
 
 
-def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=200):
+def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=200,
+          posted=None):  # fmt: skip
+    # `posted`: the form as sent, for the choices to show again; never read here from the
+    # request itself (a body refused as too large must not be read).
     asked = services.people_asked(item)
     errors = errors or {}
     language = languages.for_person(request, item)
@@ -185,7 +189,7 @@ def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=
                 }
                 for kind in item.documents
             ],  # fmt: skip
-            "abroad": _abroad_entries(item, errors, request.POST),
+            "abroad": _abroad_entries(item, errors, posted or {}),
             "abroad_year": item.documents_year,
             "errors": errors,
             "page_errors": errors.get("page", []),
