@@ -52,7 +52,7 @@ PERSON_PYTHON: dict[str, tuple[str, ...] | None] = {
     "tenants/collection/errors.py": None,
     "tenants/collection/uploads.py": None,
     "tenants/collection/documents.py": ("DocumentRejected", "read_upload", "check_upload"),
-    "tenants/collection/services.py": ("_check_submission",),
+    "tenants/collection/services.py": ("_check_submission", "_check_abroad"),
     "tenants/collection/models.py": ("DocumentKind",),
     "tenants/custody/mynumber.py": None,
     "platform/accounts/mail.py": ("render",),  # the subject's prefix

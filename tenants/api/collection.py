@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from authz.actions import Action
 from tenants.collection import services
-from tenants.collection.models import CollectionRequest, DocumentKind, RequestStatus
+from tenants.collection.models import NUMBER_KINDS, CollectionRequest, RequestStatus
 from tenants.custody import person_language
 from tenants.custody.models import Person
 
@@ -34,6 +34,7 @@ class CollectionRequestSerializer(serializers.ModelSerializer):
             "include_dependents",
             "email",
             "language",
+            "tax_year",
             "expires_at",
             "created_at",
             "submitted_at",
@@ -51,7 +52,7 @@ class CollectionRequestInSerializer(serializers.Serializer):
         help_text="Purpose codes notified to the person; the firm's defaults when left out.",
     )
     documents = serializers.ListField(
-        child=serializers.ChoiceField(choices=DocumentKind.values),
+        child=serializers.ChoiceField(choices=list(NUMBER_KINDS)),
         required=False,
         allow_empty=False,
         help_text="Documents the person must attach; both when left out.",
@@ -66,6 +67,14 @@ class CollectionRequestInSerializer(serializers.Serializer):
             "read the same way (zh-CN → zh-hans, pt → pt-br, tl → fil, 'Tiếng Việt' → vi). "
             "Picked here, it is also saved as the person's language. Left out or empty: the "
             "person's language (Japanese emails if they have none). Anything else: 400."
+        ),
+    )
+
+    tax_year = serializers.IntegerField(
+        required=False,
+        help_text=(
+            "The tax year a dependent abroad's documents (親族関係書類, 送金関係書類, ...) are "
+            "for; this year (in Japan) when left out. From 2016 to next year; else 400."
         ),
     )
 
@@ -116,6 +125,7 @@ class CollectionRequestsView(FirmAPIView):
             documents=data.get("documents"),
             email=data.get("email", ""),
             language=data.get("language", ""),
+            tax_year=data.get("tax_year"),
         )
         body = IssuedRequestSerializer(issued.request).data
         body["url"] = issued.url

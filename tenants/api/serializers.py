@@ -81,6 +81,23 @@ class PersonSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "status", "created_at", "updated_at"]
+        extra_kwargs = {
+            "lives_abroad": {
+                "help_text": (
+                    "A dependent who lives abroad (国外居住親族) and has no My Number: never asked "
+                    "for one; their collection request asks for the deduction's documents "
+                    "(親族関係書類, 送金関係書類 and, aged 30-69, proof of one exception) "
+                    "instead, and a filing leaves their number column blank. Only on a "
+                    "dependent (400 otherwise). Default false."
+                )
+            },
+            "country": {
+                "help_text": (
+                    "The country a dependent abroad lives in, as written (at most 100 "
+                    "characters). Only with lives_abroad true (400 otherwise)."
+                )
+            },
+        }
         # Not DRF's validator for the (kind, code) constraint: it would check the code as
         # sent, before normalising, with a message naming the constraint. validate() checks
         # it with person_code.

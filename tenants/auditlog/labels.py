@@ -53,6 +53,7 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "legal_hold": pgettext_lazy("access log action", "削除の保留"),
     "retention_rule": pgettext_lazy("access log action", "保存期間の設定"),
     "certificate": pgettext_lazy("access log action", "削除証明書の出力"),
+    "abroad_list": pgettext_lazy("access log action", "国外居住親族の書類一覧の出力"),
     # oversight
     "report": pgettext_lazy("access log action", "監督報告の作成"),
     "investigation": pgettext_lazy("access log action", "漏えい等の調査"),

@@ -8,7 +8,11 @@ from tenants.custody import person_language
 from tenants.custody.forms import NeverEchoedInput
 from tenants.custody.models import Person, PersonKind, Purpose
 
-from .models import DocumentKind, IdentityMethod
+from .models import NUMBER_KINDS, DocumentKind, IdentityMethod
+
+
+def _number_document_choices() -> list[tuple[str, object]]:
+    return [(kind, DocumentKind(kind).label) for kind in NUMBER_KINDS]
 
 
 def _purpose_choices() -> list[tuple[str, str]]:
@@ -59,10 +63,19 @@ class RequestForm(forms.Form):
     )
     documents = forms.MultipleChoiceField(
         label=_("必要書類"),
-        choices=DocumentKind.choices,
+        choices=_number_document_choices,
         initial=[DocumentKind.NUMBER_CHECK, DocumentKind.IDENTITY_CHECK],
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("必要書類を1つ以上選んでください。")},
+    )
+    tax_year = forms.IntegerField(
+        label=_("対象年（国外居住親族の書類）"),
+        required=False,
+        min_value=2016,
+        max_value=2100,
+        help_text=_(
+            "国外に住む扶養親族の親族関係書類・送金関係書類等が何年分か。空欄なら今年です。"
+        ),
     )
 
     def __init__(self, *args, **kwargs):
@@ -95,7 +108,7 @@ class RequestCsvForm(forms.Form):
     )
     documents = forms.MultipleChoiceField(
         label=_("必要書類"),
-        choices=DocumentKind.choices,
+        choices=_number_document_choices,
         initial=[DocumentKind.NUMBER_CHECK, DocumentKind.IDENTITY_CHECK],
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("必要書類を1つ以上選んでください。")},

@@ -18,6 +18,21 @@ class DocumentKind(models.TextChoices):
     # 番号確認: proves the number is right. 身元確認: proves the submitter is the person.
     NUMBER_CHECK = "number_check", _("番号確認書類")
     IDENTITY_CHECK = "identity_check", _("身元確認書類")
+    # A dependant abroad's documents for the deduction, in place of a number
+    # (tenants.collection.abroad). Kept under their own retention rule, not deleted on
+    # approval like the number's documents.
+    ABROAD_RELATIONSHIP = "abroad_relationship", _("親族関係書類")
+    ABROAD_REMITTANCE = "abroad_remittance", _("送金関係書類")
+    ABROAD_STUDENT = "abroad_student", _("留学ビザ等書類")
+
+
+# The number's documents (番号確認・身元確認), the ones a request or a paper entry chooses from.
+NUMBER_KINDS = (DocumentKind.NUMBER_CHECK.value, DocumentKind.IDENTITY_CHECK.value)
+ABROAD_KINDS = (
+    DocumentKind.ABROAD_RELATIONSHIP.value,
+    DocumentKind.ABROAD_REMITTANCE.value,
+    DocumentKind.ABROAD_STUDENT.value,
+)
 
 
 class IdentityMethod(models.TextChoices):
@@ -66,6 +81,11 @@ class CollectionRequest(models.Model):
     purposes = models.ManyToManyField(Purpose, related_name="+", verbose_name=_("利用目的"))
     documents = models.JSONField(_("必要書類"), default=list)
     include_dependents = models.BooleanField(_("扶養親族の番号も依頼する"), default=False)
+    # The tax year a dependant abroad's documents are for (the year whose 扶養控除等申告書
+    # and year-end adjustment they support). Null on requests made before it existed.
+    tax_year = models.PositiveSmallIntegerField(_("対象年"), null=True, blank=True)
+    # What each dependant abroad aged 30-69 said holds ({person id: abroad.Condition}).
+    abroad_conditions = models.JSONField(default=dict, blank=True)
     channel = models.CharField(
         _("受付方法"), max_length=10, choices=Channel.choices, default=Channel.LINK
     )
@@ -120,6 +140,12 @@ class CollectionRequest(models.Model):
     def get_shown_status_display(self) -> str:
         return str(RequestStatus(self.shown_status).label)
 
+    @property
+    def documents_year(self) -> int:
+        """The tax year of its dependants-abroad documents (the JST year it was made in,
+        for a request older than the field)."""
+        return self.tax_year or timezone.localtime(self.created_at).year
+
 
 class SubmittedNumber(models.Model):
     """A number as the person submitted it, sealed, waiting for verification. Deleted once
@@ -151,6 +177,12 @@ class Document(models.Model):
         CollectionRequest, on_delete=models.CASCADE, related_name="uploaded_documents"
     )
     kind = models.CharField(_("種類"), max_length=20, choices=DocumentKind.choices)
+    # A dependant abroad's document: whose it is (the request is their employee's) and the
+    # tax year it is for. Empty for the number's documents.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="abroad_documents"
+    )
+    tax_year = models.PositiveSmallIntegerField(null=True, blank=True)
     content_type = models.CharField(max_length=50)
     size = models.PositiveIntegerField()
     display_name = models.CharField(max_length=100)
@@ -167,3 +199,7 @@ class Document(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_abroad(self) -> bool:
+        return self.kind in ABROAD_KINDS

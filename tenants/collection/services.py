@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,8 +43,8 @@ from tenants.custody.services import (
 )
 from tenants.workspace.models import FirmSettings
 
+from . import abroad, emails
 from . import documents as document_files
-from . import emails
 from .errors import (
     AlreadyRequested,
     DependentDirectly,
@@ -59,6 +60,7 @@ from .errors import (
     WrongState,
 )
 from .models import (
+    ABROAD_KINDS,
     Channel,
     CollectionRequest,
     Document,
@@ -140,6 +142,7 @@ def _open_link(
     include_dependents: bool,
     email: str,
     language: str,
+    tax_year: int | None = None,
 ) -> tuple[CollectionRequest, str]:
     """A new pending request with its link (a first request, or the one after a rejection);
     the caller logs it and sends the email."""
@@ -152,6 +155,7 @@ def _open_link(
         include_dependents=include_dependents,
         email=email,
         language=language,
+        tax_year=tax_year or timezone.localdate().year,
         expires_at=now + timedelta(days=settings.COLLECTION_LINK_DAYS),
         created_by_email=actor.email,
         last_sent_at=now if email else None,
@@ -198,13 +202,15 @@ def request_create(
     email: str = "",
     include_dependents: bool | None = None,
     language: str = "",
+    tax_year: int | None = None,
 ) -> IssuedRequest:
     """Ask one person (an employee or a payee) for their number. When `purpose_codes` is
     None, the firm's default purposes for that kind of person apply. `language` is the
     language the person reads (settings.PERSON_LANGUAGES, or an alternative person_language
     reads, such as "zh-CN"; ValidationError for anything else): their emails use it, and
     a language picked here is remembered as the person's, in the same transaction. Blank
-    (not picked): the person's language, if they have one."""
+    (not picked): the person's language, if they have one. `tax_year` is the year a
+    dependant abroad's documents are for (default: this year in Japan)."""
     require_allowed(
         policy.can_write(actor.role), actor=actor, action="request", person_id=person.pk
     )
@@ -233,6 +239,7 @@ def request_create(
             include_dependents=include_dependents and person.kind == PersonKind.EMPLOYEE,
             email=email.strip(),
             language=picked or (locked or person).language,
+            tax_year=_tax_year(tax_year),
         )
         remembered = _remember_language(person, locked, picked)
         log_access(
@@ -246,11 +253,26 @@ def request_create(
                 "dependents": request.include_dependents,
                 "email": bool(request.email),
                 "language": request.language,
+                "tax_year": request.tax_year,
                 **({"language_remembered": True} if remembered else {}),
             },
         )
         _send_after_commit(firm, request, token, emails.REQUEST)
     return IssuedRequest(request=request, url=submit_url(firm, token))
+
+
+def _tax_year(year: int | None) -> int:
+    """The documents' tax year: this year in Japan when not given; refused before 2016 (the
+    first year these documents were required, 平成28年分) and after next year."""
+    this_year = timezone.localdate().year
+    if year is None:
+        return this_year
+    if not abroad.FIRST_YEAR_OF_DOCUMENTS <= int(year) <= this_year + 1:
+        raise ValidationError(
+            {"tax_year": [_("対象年は%(first)s年から%(last)s年の間で指定してください。")
+                          % {"first": abroad.FIRST_YEAR_OF_DOCUMENTS, "last": this_year + 1}]}
+        )  # fmt: skip
+    return int(year)
 
 
 def _remember_language(person: Person, locked: Person | None, picked: str) -> bool:
@@ -273,6 +295,7 @@ def requests_create_many(
     documents: Iterable[str] | None = None,
     emails_by_person: dict[int, str] | None = None,
     language: str = "",
+    tax_year: int | None = None,
 ) -> list[IssuedRequest]:
     """Requests for many people at once: all of them, or none if any one is refused. A
     `language` picked applies to (and is remembered for) each; blank: each person's own."""
@@ -289,6 +312,7 @@ def requests_create_many(
                 documents=chosen,
                 email=emails_by_person.get(person.pk, ""),
                 language=language,
+                tax_year=tax_year,
             )
             for person in people
         ]
@@ -373,11 +397,24 @@ def request_by_token(token: str) -> CollectionRequest:
 
 
 def people_asked(request: CollectionRequest) -> list[Person]:
-    """Whose numbers this request asks for: the person, then their dependents if included."""
+    """Whose numbers this request asks for: the person, then their dependents if included.
+    A dependant who lives abroad has no number and is not asked for one (abroad_asked)."""
     people = [request.person]
     if request.include_dependents:
-        people += list(request.person.dependents.order_by("id"))
+        people += list(request.person.dependents.filter(lives_abroad=False).order_by("id"))
     return people
+
+
+def abroad_asked(request: CollectionRequest) -> list[tuple[Person, abroad.Requirement]]:
+    """The dependants abroad this request asks documents of, in place of their numbers, with
+    what the rule requires of each for the request's tax year."""
+    if not request.include_dependents:
+        return []
+    year = request.documents_year
+    return [
+        (person, abroad.requirement(person.birth_date, year))
+        for person in request.person.dependents.filter(lives_abroad=True).order_by("id")
+    ]
 
 
 @dataclass(frozen=True)
@@ -385,6 +422,7 @@ class Upload:
     kind: str
     document: document_files.CheckedDocument
     name: str
+    person_id: int | None = None  # a dependant abroad's document: whose
 
 
 def submission_submit(
@@ -396,13 +434,18 @@ def submission_submit(
     uploads: Sequence[Upload],
     acknowledged: bool,
     language: str = "ja",
+    conditions: dict[int, str] | None = None,
 ) -> None:
     """Record the person's answer: numbers sealed, files stored, status submitted. A second
     submit of the same link (a double click) is refused with LinkUsed and stores nothing.
     `language` is the one the page was read in: each entry records it with the purposes the
-    person acknowledged, since the notice is only as good as the person could read it."""
+    person acknowledged, since the notice is only as good as the person could read it.
+    A dependant abroad gives the documents `abroad.requirement` asks (uploads with their
+    person id) and, aged 30-69, which exception holds (`conditions`, by person id)."""
     asked = people_asked(request)
-    cleaned = _check_submission(request, asked, numbers, uploads, acknowledged)
+    away = abroad_asked(request)
+    conditions = conditions or {}
+    cleaned = _check_submission(request, asked, numbers, uploads, acknowledged, away, conditions)
     require_can_add_data(firm)
     stored = _store_uploads(firm, uploads)
     try:
@@ -419,16 +462,30 @@ def submission_submit(
                 submitted.save()
             for document in stored:
                 document.request = locked
+                if document.person_id is not None:
+                    document.tax_year = locked.documents_year
             Document.objects.bulk_create(stored)
             locked.status = RequestStatus.SUBMITTED
             locked.submitted_at = timezone.now()
-            locked.save(update_fields=["status", "submitted_at"])
+            locked.abroad_conditions = {
+                str(person.pk): conditions[person.pk]
+                for person, needs in away
+                if needs.one_of and conditions.get(person.pk)
+            }
+            locked.save(update_fields=["status", "submitted_at", "abroad_conditions"])
             acknowledged_purposes = sorted(locked.purposes.values_list("code", flat=True))
             for person in asked:
                 log_access(actor=actor, action="submit", person_id=person.pk,
                            detail={"request": locked.pk, "documents": len(stored),
                                    "language": language,
                                    "purposes": acknowledged_purposes})  # fmt: skip
+            for person, _needs in away:
+                log_access(actor=actor, action="submit", person_id=person.pk,
+                           detail={"request": locked.pk, "abroad": True,
+                                   "tax_year": locked.documents_year,
+                                   "documents": sum(1 for d in stored
+                                                    if d.person_id == person.pk),
+                                   "language": language})  # fmt: skip
     except BaseException:
         for document in stored:
             _delete_file_quietly(document.storage_key)
@@ -441,6 +498,8 @@ def _check_submission(
     numbers: dict[int, str],
     uploads: Sequence[Upload],
     acknowledged: bool,
+    away: Sequence[tuple[Person, abroad.Requirement]] = (),
+    conditions: dict[int, str] | None = None,
 ) -> dict[int, str]:
     errors: dict[str, list[str]] = {}
     if not acknowledged:
@@ -461,13 +520,31 @@ def _check_submission(
             continue
         seen[number] = person.pk
         cleaned[person.pk] = number
-    given = {upload.kind for upload in uploads}
+    given = {upload.kind for upload in uploads if upload.person_id is None}
     for kind in request.documents:
         if kind not in given:
             errors[f"document_{kind}"] = [str(_("この書類の画像またはPDFを添付してください。"))]
+    _check_abroad(away, uploads, conditions or {}, errors)
     if errors:
         raise SubmissionInvalid(errors)
     return cleaned
+
+
+def _check_abroad(away: Sequence[tuple[Person, abroad.Requirement]], uploads: Sequence[Upload],
+                  conditions: dict[int, str], errors: dict[str, list[str]]) -> None:  # fmt: skip
+    """Each dependant abroad: an exception picked where the rule wants one (aged 30-69),
+    and a file of every document the rule (and that exception) needs."""
+    for person, needs in away:
+        theirs = {upload.kind for upload in uploads if upload.person_id == person.pk}
+        condition = conditions.get(person.pk) or None
+        if needs.one_of and condition not in needs.one_of:
+            errors[f"condition_{person.pk}"] = [str(_("当てはまるものを1つ選んでください。"))]
+            condition = None
+        for kind in needs.documents(condition):
+            if kind not in theirs:
+                errors[f"abroad_{person.pk}_{kind}"] = [
+                    str(_("この書類の画像またはPDFを添付してください。"))
+                ]
 
 
 def submission_decline(*, actor: Actor, request: CollectionRequest, reason: str,
@@ -620,6 +697,7 @@ def request_reject(
             include_dependents=locked.include_dependents,
             email=locked.email,
             language=locked.language,
+            tax_year=locked.documents_year,
         )
         locked.follow_up = follow_up
         locked.save()
@@ -637,8 +715,13 @@ def _decided(request: CollectionRequest, actor: Actor) -> None:
 def _delete_documents(actor: Actor, request: CollectionRequest, *, reason: str) -> None:
     """Mark the request's files deleted and log it, in the caller's transaction; the files
     themselves go once that commits (a file whose removal fails keeps its storage_key, and
-    `purge_deleted_documents` retries it)."""
-    documents = list(request.uploaded_documents.filter(deleted_at__isnull=True))
+    `purge_deleted_documents` retries it). On approval a dependant abroad's documents stay:
+    they are kept with the declaration under their own rule (retention, docs/retention.md);
+    a rejection deletes them with the rest."""
+    live = request.uploaded_documents.filter(deleted_at__isnull=True)
+    if reason == "approved":
+        live = live.exclude(kind__in=ABROAD_KINDS)
+    documents = list(live)
     if not documents:
         return
     now = timezone.now()
@@ -682,7 +765,9 @@ def delete_person_documents(person: Person) -> PersonDocuments:
     transaction: every file of the person's requests is removed, with all its versions,
     once that transaction commits; nothing is removed if it rolls back. A removal that
     fails then has no row left to retry from: `purge_orphan_documents` finds the file."""
-    documents = Document.objects.filter(request__person=person)
+    # The person's own requests, and (a dependant abroad) their documents on their
+    # employee's requests.
+    documents = Document.objects.filter(Q(request__person=person) | Q(person=person))
     count = documents.filter(deleted_at__isnull=True).count()
     keys = list(documents.exclude(storage_key="").values_list("storage_key", flat=True))
     if keys:
@@ -811,6 +896,7 @@ def _store_uploads(firm: Firm, uploads: Sequence[Upload]) -> list[Document]:
         for upload in uploads:
             document = Document(
                 kind=upload.kind,
+                person_id=upload.person_id,
                 content_type=upload.document.content_type,
                 size=upload.document.size,
                 display_name=upload.name,

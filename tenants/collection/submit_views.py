@@ -20,10 +20,10 @@ from objectstore import ObjectStoreUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import client_ip
 
-from . import languages, services
+from . import abroad, languages, services
 from .errors import CollectionError, LinkUsed, MissingReason, ReasonHasNumber, SubmissionInvalid
 from .models import CollectionRequest, DocumentKind
-from .uploads import read_uploads
+from .uploads import read_abroad_uploads, read_uploads
 
 UNAVAILABLE = gettext_lazy(  # translated per request, in the reader's language
     "ただいま提出を受け付けられません。入力した内容は保存されていません。"
@@ -78,6 +78,15 @@ def _submit(request: HttpRequest, item: CollectionRequest) -> HttpResponse:
         return _page(request, item, errors={"page": [_too_large()]}, status=413)
     errors: dict[str, list[str]] = {}
     uploads = read_uploads(request, item.documents, errors)
+    away = services.abroad_asked(item)
+    uploads += read_abroad_uploads(
+        request, [(person.pk, _abroad_inputs(needs)) for person, needs in away], errors
+    )
+    conditions = {
+        person.pk: request.POST.get(f"condition_{person.pk}", "")
+        for person, needs in away
+        if needs.one_of
+    }
     numbers = {
         person.pk: request.POST.get(f"number_{person.pk}", "")
         for person in services.people_asked(item)
@@ -93,9 +102,11 @@ def _submit(request: HttpRequest, item: CollectionRequest) -> HttpResponse:
             uploads=uploads,
             acknowledged=request.POST.get("acknowledge") == "on",
             language=languages.for_person(request, item),
+            conditions=conditions,
         )
     except SubmissionInvalid as invalid:
-        return _page(request, item, errors={**invalid.errors, **errors}, status=400)
+        return _page(request, item, errors={**invalid.errors, **errors}, status=400,
+                     posted=request.POST)  # fmt: skip
     except CollectionError as error:
         return _link_problem(request, error, item)
     except (KeyUnavailable, AuditLogUnavailable, ObjectStoreUnavailable):
@@ -117,7 +128,42 @@ def _too_large() -> str:
     ) % {"mb": megabytes}
 
 
-def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=200):
+def _abroad_inputs(needs: abroad.Requirement) -> list[str]:
+    """The file inputs shown for a dependant abroad: the documents every case needs, and
+    the student's visa document when an exception must be proved."""
+    kinds = [str(kind) for kind in needs.required]
+    if needs.one_of:
+        kinds.append(abroad.AbroadDocument.STUDENT.value)
+    return kinds
+
+
+def _abroad_entries(item: CollectionRequest, errors: dict, posted) -> list[dict]:
+    return [
+        {
+            "person": person,
+            "needs": needs,
+            "documents": [
+                {
+                    "kind": kind,
+                    "field": f"abroad_{person.pk}_{kind}",
+                    "camera": f"abroad_camera_{person.pk}_{kind}",
+                    "label": DocumentKind(kind).label,
+                    "errors": errors.get(f"abroad_{person.pk}_{kind}", []),
+                }
+                for kind in _abroad_inputs(needs)
+            ],
+            "condition_field": f"condition_{person.pk}",
+            "condition": posted.get(f"condition_{person.pk}", ""),
+            "condition_errors": errors.get(f"condition_{person.pk}", []),
+        }
+        for person, needs in services.abroad_asked(item)
+    ]
+
+
+def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=200,
+          posted=None):  # fmt: skip
+    # `posted`: the form as sent, for the choices to show again; never read here from the
+    # request itself (a body refused as too large must not be read).
     asked = services.people_asked(item)
     errors = errors or {}
     language = languages.for_person(request, item)
@@ -143,6 +189,8 @@ def _page(request: HttpRequest, item: CollectionRequest, *, errors=None, status=
                 }
                 for kind in item.documents
             ],  # fmt: skip
+            "abroad": _abroad_entries(item, errors, posted or {}),
+            "abroad_year": item.documents_year,
             "errors": errors,
             "page_errors": errors.get("page", []),
             "has_errors": bool(errors),

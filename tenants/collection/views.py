@@ -30,9 +30,9 @@ from tenants.custody.errors import CsvRejected, CustodyError
 from tenants.custody.models import Person, PersonKind
 from tenants.custody.mynumber import MASK, InvalidMyNumber
 
-from . import services
+from . import abroad, services
 from .forms import ApproveForm, PaperEntryForm, ReasonForm, RequestCsvForm, RequestForm
-from .models import CollectionRequest, Document, DocumentKind, RequestStatus
+from .models import NUMBER_KINDS, CollectionRequest, Document, DocumentKind, RequestStatus
 from .qr import qr_svg
 from .uploads import read_uploads
 
@@ -108,9 +108,12 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 documents=form.cleaned_data["documents"],
                 emails_by_person=emails,
                 language=form.cleaned_data["language"],
+                tax_year=form.cleaned_data["tax_year"],
             )
         except CustodyError as error:
             form.add_error(None, str(error.message))
+        except ValidationError as invalid:
+            form.add_error(None, invalid.messages)
         except (KeyUnavailable, AuditLogUnavailable):
             form.add_error(None, UNAVAILABLE)
         else:
@@ -241,6 +244,13 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail_page(request, item)
 
 
+def _condition_label(condition: str | None) -> str:
+    """What a dependant abroad aged 30-69 said holds, as the staff read it."""
+    if not condition or condition not in abroad.Condition.__members__.values():
+        return ""
+    return str(abroad.CONDITION_LABELS[abroad.Condition(condition)])
+
+
 def _detail_page(request, item: CollectionRequest, *, shown_numbers=None, approve_form=None,
                  reject_form=None, status=200) -> HttpResponse:  # fmt: skip
     role = _role(request)
@@ -257,8 +267,16 @@ def _detail_page(request, item: CollectionRequest, *, shown_numbers=None, approv
             "link": link,
             "mask": MASK,
             "people_asked": services.people_asked(item),
+            "abroad": [
+                {
+                    "person": person,
+                    "needs": needs,
+                    "condition": _condition_label(item.abroad_conditions.get(str(person.pk))),
+                }
+                for person, needs in services.abroad_asked(item)
+            ],  # fmt: skip
             "purposes": list(item.purposes.all()),
-            "documents": list(item.uploaded_documents.all()),
+            "documents": list(item.uploaded_documents.select_related("person")),
             "shown_numbers": shown_numbers,
             "can_write": policy.can_write(role),
             "can_verify": policy.can_reveal(role),
@@ -399,7 +417,7 @@ def paper_entry(request: HttpRequest, person_pk: int) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
-        uploads = read_uploads(request, DocumentKind.values, errors)
+        uploads = read_uploads(request, NUMBER_KINDS, errors)
         if form.is_valid() and not errors:
             try:
                 services.paper_entry(
@@ -424,7 +442,7 @@ def paper_entry(request: HttpRequest, person_pk: int) -> HttpResponse:
         status = 400
     documents = [
         {"kind": kind, "label": label, "errors": errors.get(f"document_{kind}", [])}
-        for kind, label in DocumentKind.choices
+        for kind, label in ((kind, DocumentKind(kind).label) for kind in NUMBER_KINDS)
     ]
     return render(
         request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +50,8 @@ class Person(models.Model):
         "language",
         "employee",
         "relationship",
+        "lives_abroad",
+        "country",
         "family_name",
         "given_name",
         "family_name_kana",
@@ -89,6 +92,19 @@ class Person(models.Model):
         limit_choices_to={"kind": PersonKind.EMPLOYEE},
     )
     relationship = models.CharField(_("続柄"), max_length=50, blank=True)
+    # A dependant who lives abroad (国外居住親族) has no My Number: nobody asks them for one,
+    # a filing leaves their column blank without a question, and the deduction rests on the
+    # documents of tenants.collection.abroad instead (issue 18, docs/collection.md).
+    lives_abroad = models.BooleanField(
+        _("国外居住（番号なし）"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "国外に住む扶養親族（マイナンバーなし）。番号の代わりに親族関係書類・送金関係書類等を"
+            "提出してもらいます。"
+        ),
+    )
+    country = models.CharField(_("居住国"), max_length=100, blank=True, default="", db_default="")
     family_name = models.CharField(_("姓"), max_length=100)
     given_name = models.CharField(_("名"), max_length=100)
     family_name_kana = models.CharField(_("姓（カナ）"), max_length=100)
@@ -113,6 +129,11 @@ class Person(models.Model):
                     | (~models.Q(kind="dependent") & models.Q(employee__isnull=True))
                 ),
             ),
+            # Only a dependant can be one who lives abroad (国外居住親族).
+            models.CheckConstraint(
+                name="only_dependents_live_abroad",
+                condition=models.Q(lives_abroad=False) | models.Q(kind="dependent"),
+            ),
             models.UniqueConstraint(
                 fields=["kind", "code"],
                 condition=~models.Q(code=""),
@@ -122,6 +143,19 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_name} {self.given_name}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.lives_abroad and self.kind != PersonKind.DEPENDENT:
+            errors["lives_abroad"] = _("国外居住（番号なし）は扶養親族にだけ設定できます。")
+        self.country = " ".join((self.country or "").split())
+        if self.country and not self.lives_abroad:
+            errors["country"] = _(
+                "居住国は国外居住の扶養親族にだけ入力します。国外居住にするか、空欄にしてください。"
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def has_number(self) -> bool:

@@ -1,10 +1,14 @@
 from django.urls import path
 
+from tenants.collection import abroad_views
+
 from . import views
 
 urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/new/", views.person_new, name="person_new"),
+    path("people/abroad/", abroad_views.people_abroad, name="people_abroad"),
+    path("people/abroad.csv", abroad_views.people_abroad_csv, name="people_abroad_csv"),
     path("people/import/", views.people_import, name="people_import"),
     path("people/import/template.csv", views.people_import_template, name="people_import_template"),
     path("people/import/<uuid:pk>/", views.people_import_preview, name="people_import_preview"),

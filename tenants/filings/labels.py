@@ -33,6 +33,7 @@ REASONS: dict[str, Promise] = {
     Reason.NOT_NOTIFIED: _("利用目的の未通知"),
     Reason.PRESENT_MATCHES: _("番号あり（一致）"),
     Reason.PRESENT_DIFFERS: _("番号あり（不一致）"),
+    Reason.ABROAD: _("国外居住親族（番号なし）"),
 }
 
 # What the handler can do about each reason, under the review line.
@@ -59,6 +60,10 @@ HINTS: dict[str, Promise] = {
     Reason.PRESENT_DIFFERS: _(
         "アップロードしたファイルに、登録済みの番号と異なる番号が入っています。この欄は書き換えず、"
         "ファイルの番号がそのまま残ります。給与ソフト側の番号を確かめ、理由を記録してください。"
+    ),
+    Reason.ABROAD: _(
+        "国外に住む扶養親族（番号なし）として登録されている方です。この欄は空欄のまま提出します。"
+        "答える必要はありません。"
     ),
 }
 

@@ -47,12 +47,17 @@ class Reason(StrEnum):
     NOT_NOTIFIED = "not_notified"  # not notified of the layout's purpose
     PRESENT_MATCHES = "present_matches"  # the upload already holds this person's number
     PRESENT_DIFFERS = "present_differs"  # the upload holds a number that is not theirs
+    ABROAD = "abroad"  # a dependant abroad without a number: left blank, nothing to answer
+
+
+# Recorded as the reason a column is left blank without a question (Plan.left).
+ABROAD_BLANK = "国外居住親族（番号なし）"
 
 
 # What the handler must answer before the file can be filled (a present number that matches
 # the vault is only reported). Nobody or several: pick the person, or leave it blank; the
 # others can only be left blank, with a reason.
-NEEDS_CHOICE = frozenset(Reason) - {Reason.PRESENT_MATCHES}
+NEEDS_CHOICE = frozenset(Reason) - {Reason.PRESENT_MATCHES, Reason.ABROAD}
 PICKABLE = frozenset({Reason.NOBODY, Reason.AMBIGUOUS})
 
 
@@ -160,6 +165,10 @@ class _Vault:
             links.values_list("mynumberrecord_id", flat=True).iterator(chunk_size=5000)
         )
         self._indexes: dict[int, str] | None = None
+        # Dependants who live abroad (国外居住親族): no number is expected of them.
+        self.abroad = set(
+            Person.objects.filter(lives_abroad=True).values_list("pk", flat=True).iterator()
+        )
 
     def blind_index(self, person_id: int) -> str | None:
         if self._indexes is None:
@@ -247,7 +256,11 @@ def _plan_column(plan: Plan, firm: Firm, row: int, column: NumberColumn, name: s
         same = index is not None and blind_index(firm, cell) == index
         review(Reason.PRESENT_MATCHES if same else Reason.PRESENT_DIFFERS, person_id)
         return
-    if person_id not in vault.numbered:
+    if person_id not in vault.numbered and person_id in vault.abroad:
+        # Blank on purpose, the reason recorded for them: only reported, never asked.
+        plan.left[(row, column.field)] = ABROAD_BLANK
+        review(Reason.ABROAD, person_id)
+    elif person_id not in vault.numbered:
         review(Reason.NO_NUMBER, person_id)
     elif person_id not in vault.notified:
         review(Reason.NOT_NOTIFIED, person_id)

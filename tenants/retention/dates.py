@@ -30,6 +30,8 @@ def anchor_day(anchor: str, ended_on: date) -> date:
         return date(year, month, calendar.monthrange(year, month)[1])
     if anchor == Anchor.RELATIONSHIP_END:
         return ended_on
+    if anchor == Anchor.JAN10_AFTER_TAX_YEAR:  # `ended_on`: any day of the tax year
+        return date(ended_on.year + 1, 1, 10)
     raise ValueError(f"unknown anchor {anchor!r}")
 
 

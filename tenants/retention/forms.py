@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tenants.custody.models import Person, Purpose
 
-from .models import RetentionRule
+from .models import ABROAD_DOCUMENTS_RULE, RetentionRule
 
 
 class RuleForm(forms.Form):
@@ -25,6 +25,8 @@ class RuleForm(forms.Form):
         self.fields["extra_months"] = forms.IntegerField(
             label=_("延長（月）"), min_value=0, max_value=rule.max_extra_months
         )
+        if rule.code == ABROAD_DOCUMENTS_RULE:
+            del self.fields["purposes"]  # applies to documents by tax year, not by purpose
 
 
 class HoldForm(forms.Form):

@@ -37,6 +37,14 @@ class Anchor(models.TextChoices):
         _("終了した月の翌月末日（最後の届出の完結）の翌日から"),
     )
     RELATIONSHIP_END = "relationship_end", _("関係の終了日の翌日から")
+    # Documents kept with the declaration of one tax year (a dependant abroad's): from the
+    # day after January 10 of the year after that year, as the declaration itself.
+    JAN10_AFTER_TAX_YEAR = "jan10_after_tax_year", _("対象年の翌年1月10日の翌日から")
+
+
+# The rule of a dependant abroad's documents (tenants.collection.abroad): it applies to
+# documents by their tax year, not to numbers by purpose, so no purpose maps to it.
+ABROAD_DOCUMENTS_RULE = "abroad_dependant_documents"
 
 
 class RetentionRule(models.Model):
@@ -205,4 +213,5 @@ DATA_TYPE_LABELS = {
     "my_number": _("個人番号（暗号文・検索用ハッシュ）"),
     "submitted_number": _("提出された未確認の個人番号"),
     "documents": _("本人確認書類の画像"),
+    "abroad_documents": _("国外居住親族の書類（親族関係書類・送金関係書類等）"),
 }

@@ -17,7 +17,7 @@ from django.utils import timezone
 from tenants.custody.models import MyNumberRecord, Person, PersonKind, Purpose
 
 from . import dates
-from .models import PersonRetention, RetentionRule
+from .models import ABROAD_DOCUMENTS_RULE, PersonRetention, RetentionRule
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class RuleBook:
 
     def __init__(self) -> None:
         self.by_purpose: dict[int, list[RetentionRule]] = {}
-        for rule in RetentionRule.objects.prefetch_related("purposes"):
+        rules = RetentionRule.objects.exclude(code=ABROAD_DOCUMENTS_RULE)  # documents only
+        for rule in rules.prefetch_related("purposes"):
             for purpose in rule.purposes.all():
                 self.by_purpose.setdefault(purpose.pk, []).append(rule)
         self.defaults = {

@@ -26,16 +26,18 @@ from django.utils.dateparse import parse_datetime
 
 from firms.models import Firm
 from tenants.auditlog.services import Actor, log_access, log_access_many
-from tenants.collection.models import CollectionRequest, Document, SubmittedNumber
+from tenants.collection.models import ABROAD_KINDS, CollectionRequest, Document, SubmittedNumber
 from tenants.collection.services import purge_deleted_documents
 from tenants.custody.errors import NotAllowed
 from tenants.custody.models import MyNumberRecord, Person
 from tenants.custody.services import require_allowed
 from tenants.workspace.models import DeletionMode, FirmSettings
 
-from . import notices, policy, schedule
+from . import dates, notices, policy, schedule
 from .errors import OutsideTheLaw
 from .models import (
+    ABROAD_DOCUMENTS_RULE,
+    Anchor,
     DeletionMethod,
     DeletionProposal,
     DeletionRecord,
@@ -82,6 +84,7 @@ class SweepResult:
     firm_held: bool = False
     recomputed: int = 0
     records: list[int] = field(default_factory=list)
+    abroad_documents: int = 0  # dependants-abroad documents past their own rule's date
 
 
 def retention_sweep(firm: Firm, *, now: datetime | None = None) -> SweepResult:
@@ -98,10 +101,16 @@ def retention_sweep(firm: Firm, *, now: datetime | None = None) -> SweepResult:
         return result
     if state.person_holds:
         result.held = _held_due_count(day)
+    actor = Actor.system(SWEEP_ACTOR)
+    # A dependant abroad's documents go by their tax year's own date, in either mode: no
+    # number is in them, and approval mode is about numbers (docs/retention.md).
+    abroad = _delete_abroad_documents(actor=actor, day=day, at=at)
+    result.abroad_documents = sum(r.documents_deleted for r in abroad)
+    result.records += [r.pk for r in abroad]
     if state.mode == DeletionMode.APPROVAL:
         result.proposed = _propose_due(day)
+        notices.deletions_after_commit(firm, result.records, at)
         return result
-    actor = Actor.system(SWEEP_ACTOR)
     while True:
         taken, records = _delete_batch(
             actor=actor,
@@ -155,7 +164,11 @@ def _has_data() -> Q:
     return Q(
         Exists(MyNumberRecord.objects.filter(person_id=person))
         | Exists(SubmittedNumber.objects.filter(person_id=person))
-        | Exists(Document.objects.filter(request__person_id=person, deleted_at__isnull=True))
+        | Exists(
+            Document.objects.filter(request__person_id=person, deleted_at__isnull=True).exclude(
+                kind__in=ABROAD_KINDS  # kept under their own rule (_delete_abroad_documents)
+            )
+        )
     )
 
 
@@ -259,6 +272,7 @@ submitted AS (DELETE FROM {_SUBMITTED} WHERE person_id = ANY(%s) RETURNING perso
 documents AS (
     UPDATE {_DOCUMENTS} d SET deleted_at = %s FROM {_REQUESTS} r
     WHERE d.request_id = r.id AND r.person_id = ANY(%s) AND d.deleted_at IS NULL
+      AND d.kind <> ALL(%s)
     RETURNING d.id, r.person_id
 )
 SELECT 'number', person_id, NULL::uuid FROM numbers
@@ -282,7 +296,7 @@ def _erase(
     submitted: set[int] = set()
     documents: dict[int, list[Any]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_ERASE, [ids, ids, ids, at, ids])
+        cursor.execute(_ERASE, [ids, ids, ids, at, ids, list(ABROAD_KINDS)])
         for kind, person_id, document_id in cursor.fetchall():
             if kind == "number":
                 numbers.add(person_id)
@@ -346,6 +360,88 @@ def _erase(
         # The files go once the rows say they are deleted; a failed removal keeps its
         # storage_key and the collection sweep retries it.
         transaction.on_commit(lambda: purge_deleted_documents(document_ids))
+    return records
+
+
+# --- dependants abroad's documents ----------------------------------------------------------
+
+
+def abroad_documents_due_on(rule: RetentionRule, tax_year: int) -> date:
+    """The first day a dependant abroad's documents of `tax_year` may no longer be kept."""
+    return dates.due_on(Anchor.JAN10_AFTER_TAX_YEAR, rule.months, date(tax_year, 12, 31))
+
+
+def _last_due_year(rule: RetentionRule, day: date) -> int | None:
+    """The latest tax year whose documents are due on `day` (the date grows with the year)."""
+    due = [y for y in range(day.year - 30, day.year + 1) if abroad_documents_due_on(rule, y) <= day]
+    return max(due) if due else None
+
+
+def _delete_abroad_documents(*, actor: Actor, day: date, at: datetime) -> list[DeletionRecord]:
+    """Mark deleted every dependant abroad's document past its tax year's date (under the
+    firm's `abroad_dependant_documents` rule), one record and one log entry per dependant,
+    in one transaction; the files go after the commit. Holds stop it: the firm's, the
+    dependant's or their employee's. Rows a concurrent sweep holds are skipped."""
+    rule = RetentionRule.objects.filter(code=ABROAD_DOCUMENTS_RULE).first()
+    last_year = _last_due_year(rule, day) if rule is not None else None
+    if rule is None or last_year is None:
+        return []
+    held = LegalHold.objects.filter(lifted_at__isnull=True)
+    with transaction.atomic():
+        _lock_firm_settings_shared()
+        if firm_hold() is not None:
+            return []
+        rows = list(
+            Document.objects.filter(
+                kind__in=ABROAD_KINDS,
+                deleted_at__isnull=True,
+                person__isnull=False,
+                tax_year__lte=last_year,
+            )
+            .exclude(Exists(held.filter(person_id=OuterRef("person_id"))))
+            .exclude(Exists(held.filter(person_id=OuterRef("request__person_id"))))
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", "person_id", "tax_year")
+        )
+        if not rows:
+            return []
+        Document.objects.filter(pk__in=[pk for pk, _pid, _year in rows]).update(deleted_at=at)
+        by_person: dict[int, list[int]] = {}
+        for _pk, person_id, year in rows:
+            by_person.setdefault(person_id, []).append(year or 0)  # never null: filtered
+        people = Person.objects.in_bulk(list(by_person))
+        records = [
+            DeletionRecord(
+                person_id=person_id,
+                person_name=f"{people[person_id].family_name} {people[person_id].given_name}"[:210],
+                person_kind=people[person_id].kind,
+                data_types=["abroad_documents"],
+                documents_deleted=len(years),
+                deleted_at=at,
+                deleted_by=actor.email,
+                trigger=DeletionTrigger.SCHEDULE,
+                method=DeletionMethod.ERASE,
+                rule_code=rule.code,
+                rule_name=rule.name_ja,
+                ended_on=None,
+                due_on=abroad_documents_due_on(rule, max(years)),
+            )
+            for person_id, years in sorted(by_person.items())
+        ]
+        _insert_records(records)
+        log_access_many(
+            actor=actor,
+            action="delete",
+            people=[
+                (r.person_id, "", {"retention": True, "data": r.data_types,
+                                   "documents": r.documents_deleted, "rule": r.rule_code,
+                                   "trigger": r.trigger,
+                                   "tax_years": sorted(set(by_person[r.person_id]))})
+                for r in records
+            ],
+        )  # fmt: skip
+        ids = [pk for pk, _pid, _year in rows]
+        transaction.on_commit(lambda: purge_deleted_documents(ids))
     return records
 
 
@@ -488,6 +584,8 @@ def rule_update(
     require_allowed(policy.can_manage_rules(actor.role), actor=actor, action="retention_rule")
     if not 0 <= extra_months <= rule.max_extra_months:
         raise OutsideTheLaw
+    if rule.code == ABROAD_DOCUMENTS_RULE:
+        purpose_ids = None  # documents by tax year: no purpose maps to it
     with transaction.atomic():
         before = {"extra_months": rule.extra_months,
                   "purposes": sorted(rule.purposes.values_list("code", flat=True))}  # fmt: skip

@@ -146,7 +146,7 @@ def rule_update(request: HttpRequest, pk: int) -> HttpResponse:
             actor=actor_from_request(request),
             rule=rule,
             extra_months=form.cleaned_data["extra_months"],
-            purpose_ids=[p.pk for p in form.cleaned_data["purposes"]],
+            purpose_ids=[p.pk for p in form.cleaned_data.get("purposes", [])],
         )
     except CustodyError as error:
         return _refused(request, error, "retention_rules")

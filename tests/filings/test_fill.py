@@ -258,3 +258,34 @@ def test_a_fee_record_is_filled_for_payees_only(acme, harry):
     assert filled.records[1].raw(53) == b" "
     assert [(i.row, i.reason) for i in plan.review] == [(2, Reason.NOBODY)]
     assert (entry.person_id, entry.purpose) == (payee.pk, "fee_payment_record")
+
+
+def test_a_dependant_abroad_is_left_blank_without_a_question(acme, harry, staff):
+    """A dependant abroad (国外居住親族) has no number: their column is a planned blank with
+    the reason recorded, reported but never asked; a dependant at home without a number is
+    still a question."""
+    with tenant_context(acme):
+        ichiro = staff["ichiro"]
+        Person.objects.create(kind="dependent", employee=ichiro, family_name="髙橋",
+                              given_name="文雄", family_name_kana="カナ", given_name_kana="カナ",
+                              lives_abroad=True, country="ブラジル")  # fmt: skip
+        Person.objects.create(kind="dependent", employee=ichiro, family_name="髙橋",
+                              given_name="陽", family_name_kana="カナ", given_name_kana="カナ")  # fmt: skip
+    abroad_only = upload(row("高橋 一郎", dependants=("高橋 翔", "髙橋 文雄")))
+    with tenant_context(acme):
+        plan = plan_fill(firm=acme, filing=parse(abroad_only), data=abroad_only)
+        assert plan.pending == []
+        assert [(item.cell, item.reason) for item in plan.review] == [((1, 107), Reason.ABROAD)]
+        assert plan.left == {(1, 107): "国外居住親族（番号なし）"}
+        assert (1, 107) not in plan.fill and plan.fill[(1, 103)] == staff["child"].pk
+        filled = parse(fill(actor=handler(harry), firm=acme, plan=plan))
+        exported = set(AccessLogEntry.objects.filter(action="export").values_list("person_id",
+                                                                                  flat=True))  # fmt: skip
+        assert exported == {ichiro.pk, staff["child"].pk}  # not the one abroad
+    assert filled.records[0].text(103, "cp932") == number(3)
+    assert filled.records[0].text(107, "cp932") == ""
+
+    at_home = upload(row("高橋 一郎", dependants=("髙橋 陽",)))
+    with tenant_context(acme):
+        plan = plan_fill(firm=acme, filing=parse(at_home), data=at_home)
+    assert [(item.cell, item.reason) for item in plan.pending] == [((1, 103), Reason.NO_NUMBER)]

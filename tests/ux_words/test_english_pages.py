@@ -21,7 +21,8 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e]+")
 FIRM_PAGES = [
     "/", "/members/", "/settings/", "/settings/byok/", "/practices/", "/support-access/",
     "/api-tokens/", "/billing/", "/reports/supervision/", "/reports/investigation/",
-    "/offboarding/", "/people/", "/people/new/", "/people/import/", "/purposes/", "/exports/",
+    "/offboarding/", "/people/", "/people/new/", "/people/import/", "/people/abroad/",
+    "/purposes/", "/exports/",
     "/access-log/", "/collection/", "/collection/new/", "/retention/",
     "/retention/rules/", "/retention/deletions/", "/filings/", "/filings/strip/",
 ]  # fmt: skip
