@@ -1,8 +1,11 @@
 """Employees who do not read Japanese (issue 18), on a phone: the submission page in every
 language of the person's side, photographed and audited with axe; then a worker who picks
-Vietnamese gives her own number and her child's, and the log records the language."""
+Vietnamese gives her own number and her child's and her mother's documents (she lives in
+Vietnam: no number, the deduction's documents instead), and the log records the language."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 from django.conf import settings
@@ -35,6 +38,12 @@ def test_the_submission_page_in_every_language_and_a_vietnamese_worker_submits(
         child = Person.objects.create(kind="dependent", employee=worker, relationship="子",
                               family_name="グエン", given_name="ミン",
                               family_name_kana="グエン", given_name_kana="ミン")  # fmt: skip
+        # 55 at the end of the year: one of the exceptions must be proved (remittance).
+        mother = Person.objects.create(kind="dependent", employee=worker, relationship="母",
+                                       family_name="グエン", given_name="ホア",
+                                       family_name_kana="グエン", given_name_kana="ホア",
+                                       birth_date=date(date.today().year - 55, 5, 1),
+                                       lives_abroad=True, country="ベトナム")  # fmt: skip
         issued = services.request_create(actor=Actor.system("tour"), firm=firm, person=worker,
                                          email="lan@example.test", include_dependents=True)  # fmt: skip
     page = tour.page
@@ -72,6 +81,14 @@ def test_the_submission_page_in_every_language_and_a_vietnamese_worker_submits(
         page.locator(f"#document_{kind}").set_input_files(
             files=[{"name": f"{kind}.jpg", "mimeType": "image/jpeg", "buffer": photo()}]
         )
+    # Her mother's documents: no number field for her, the rule's documents instead.
+    abroad = page.get_by_test_id(f"abroad-{mother.pk}")
+    expect(abroad).to_be_visible()
+    abroad.locator("input[type=radio][value=remittance_380k]").check()
+    for kind in ("abroad_relationship", "abroad_remittance"):
+        page.locator(f"#abroad_{mother.pk}_{kind}").set_input_files(
+            files=[{"name": f"{kind}.jpg", "mimeType": "image/jpeg", "buffer": photo()}]
+        )
     tour.look("submission-vi-filled")
     page.locator("button[type=submit].wide").click()
     expect(page).to_have_url(
@@ -82,3 +99,9 @@ def test_the_submission_page_in_every_language_and_a_vietnamese_worker_submits(
         entries = list(AccessLogEntry.objects.filter(action="submit",
                                                      person_id__in=[worker.pk, child.pk]))  # fmt: skip
     assert len(entries) == 2 and {e.detail["language"] for e in entries} == {"vi"}
+    from tenants.collection.models import Document
+
+    with tenant_context(firm):
+        kinds = set(Document.objects.filter(request__person=worker)
+                    .values_list("kind", flat=True))  # fmt: skip
+    assert {"abroad_relationship", "abroad_remittance"} <= kinds
