@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
 from tests.browser.tour.conftest import Tour, firm_site, sign_in
@@ -64,6 +65,20 @@ def test_handler_reveals_and_verifies(tour: Tour, site: str):
     tour.look("filings")
     page.get_by_role("link", name="本人交付用に番号を消去する").click()
     tour.look("filings-strip")
+
+    # Dependants abroad (issue 18): the year-end list of the documents the deduction needs.
+    from firms.models import Firm
+    from tenants.custody.models import Person
+
+    with tenant_context(Firm.objects.get(slug="demo")):
+        employee = Person.objects.filter(kind="employee").first()
+        Person.objects.create(kind="dependent", employee=employee, relationship="母",
+                              family_name="グエン", given_name="ホア", family_name_kana="グエン",
+                              given_name_kana="ホア", lives_abroad=True, country="ベトナム")  # fmt: skip
+    page.goto(demo + "/people/abroad/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("グエン")
+    tour.look("dependants-abroad")
 
     # An owner's page: our 403 page says so and what to do, and the refusal is on record.
     tour.refusals_expected += 1
