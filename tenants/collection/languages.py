@@ -2,8 +2,8 @@
 
 The person's pages (the submission page, its done and problem pages) and emails speak
 settings.PERSON_LANGUAGES; staff pages stay in settings.LANGUAGES. On a page the language is,
-in order: the one the person picked with the page's switch (`?lang=`, then remembered in a
-cookie), the one the handler picked for them (the request's, else the person's), the staff
+in order: the one the person picked with the page's switch (`?lang=`, remembered in a cookie
+when it came from the switch), the one the handler picked for them (the request's, else the person's), the staff
 pages' language cookie, the browser's (Accept-Language), else Japanese.
 
 やさしい日本語 ("ja-easy") writes furigana in its catalogue as 漢字{かんじ}: `ruby_html` turns
@@ -141,7 +141,10 @@ def render_for_person(request: HttpRequest, template: str, context: dict[str, An
     if language == EASY:
         response.content = ruby_html(response.content.decode()).encode()
     response["Content-Language"] = html_lang(language)
-    if supported(request.GET.get("lang")):
+    if supported(request.GET.get("lang")) and request.GET.get("switched"):
+        # Only the person's own use of the switch is remembered: the done page is told the
+        # language in its URL too, and a handler's pick for the next person on this device
+        # must not be overruled by it.
         response.set_cookie(COOKIE, language, max_age=60 * 60 * 24 * 30, samesite="Lax",
                             secure=request.is_secure(), httponly=True)  # fmt: skip
     return response

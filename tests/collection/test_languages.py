@@ -31,7 +31,11 @@ def test_the_page_follows_the_switch_then_the_handlers_pick_then_the_browser(acm
     # The browser does not outrank the handler's pick; the person's own switch does, and
     # is remembered.
     assert html_lang(client.get(path, HTTP_ACCEPT_LANGUAGE="ko").content.decode()) == "vi"
-    switched = client.get(path + "?lang=zh-hant")
+    # A language only carried in the URL (as the done page's is) is not remembered...
+    assert html_lang(client.get(path + "?lang=ko").content.decode()) == "ko"
+    assert html_lang(client.get(path).content.decode()) == "vi"
+    # ...the switch is.
+    switched = client.get(path + "?lang=zh-hant&switched=1")
     assert html_lang(switched.content.decode()) == "zh-Hant"
     assert switched["Content-Language"] == "zh-Hant"
     assert html_lang(client.get(path).content.decode()) == "zh-Hant"  # the cookie

@@ -5,6 +5,7 @@ Vietnam: no number, the deduction's documents instead), and the log records the 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -15,6 +16,7 @@ from playwright.sync_api import expect
 from tests.browser.tour.conftest import PHONE, Tour
 from tests.browser.tour.test_employee import photo
 from tests.collection.factories import DEPENDENT_NUMBER, NUMBER
+from tests.filings.test_records import number
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,8 +50,17 @@ def test_the_submission_page_in_every_language_and_a_vietnamese_worker_submits(
                                          email="lan@example.test", include_dependents=True)  # fmt: skip
     page = tour.page
     page.set_viewport_size(PHONE)
-    for code, _name in settings.PERSON_LANGUAGES:
-        page.goto(f"{issued.url}?lang={code}")
+    # One person per language, the handler having picked it on the request: each reads the
+    # page in it, submits, and the log records it.
+    for serial, (code, _name) in enumerate(settings.PERSON_LANGUAGES, start=1):
+        if code == "vi":
+            continue  # below, in full
+        with tenant_context(firm):
+            person = Person.objects.create(kind="employee", family_name="言語", given_name=code,
+                                           family_name_kana="ゲンゴ", given_name_kana="テスト")  # fmt: skip
+            asked = services.request_create(actor=Actor.system("tour"), firm=firm,
+                                            person=person, language=code)  # fmt: skip
+        page.goto(asked.url)
         expect(page.locator("html")).to_have_attribute("lang", html_lang(code))
         with translation.override(code):
             heading = translation.gettext("マイナンバーの提出")
@@ -59,11 +70,23 @@ def test_the_submission_page_in_every_language_and_a_vietnamese_worker_submits(
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{code}: the page scrolls sideways by {overflow}px"
         tour.look(f"submission-{code}")
+        page.locator("input[name=acknowledge]").check()
+        page.locator("input[data-mynumber]").fill(number(100 + serial))
+        for kind in ("number_check", "identity_check"):
+            page.locator(f"#document_{kind}").set_input_files(
+                files=[{"name": f"{kind}.jpg", "mimeType": "image/jpeg", "buffer": photo()}]
+            )
+        page.locator("button[type=submit].wide").click()
+        expect(page).to_have_url(re.compile(rf"/s/done/\?lang={re.escape(code)}$"))
+        expect(page.locator("html")).to_have_attribute("lang", html_lang(code))
+        with tenant_context(firm):
+            entry = AccessLogEntry.objects.get(action="submit", person_id=person.pk)
+        assert entry.detail["language"] == code
 
-    # She picks Vietnamese with the page's own switch (the last language looked at is still
-    # remembered), and it stays picked.
+    # She picks Vietnamese with the page's own switch (nothing was picked for her, and the
+    # phone speaks Japanese), and it stays picked.
     page.goto(issued.url)
-    expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
     page.locator("#person-lang").select_option("vi")
     page.locator("form.person-lang button").click()
     expect(page.locator("html")).to_have_attribute("lang", "vi")
