@@ -216,10 +216,10 @@ def answer(error: BaseException) -> Answer | None:
     denial = _denial_answer(error)
     if denial is not None:
         return denial
-    if isinstance(error, DataError) and "NUL" in str(error):
-        # A NUL byte in a raw request value that reached a query: bad input, never storable
-        # (forms refuse it; a view reading request.GET/POST directly may not). Any other
-        # DataError is a bug of ours and stays a 500.
+    if isinstance(error, DataError) and ("NUL" in str(error) or "Unicode escape" in str(error)):
+        # A NUL byte in a raw request value that reached a query, as text or as \u0000 in a
+        # JSON value: bad input, never storable (forms refuse it; a view reading
+        # request.GET/POST directly may not). Any other DataError is a bug of ours: a 500.
         return Answer(400, "invalid", str(INVALID))
     rule = next((r for r in RULES if isinstance(error, r.kind)), None)
     if rule is None:

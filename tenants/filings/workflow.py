@@ -45,6 +45,7 @@ from .services import PICKABLE, Choice, Plan, Reason, fill, plan_fill, row_code
 UPLOAD_FIELD = "upload"
 REASON_MAX = 200
 _DIGITS = re.compile(r"[0-9０-９]{12,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _record(filing: Filing) -> str:
@@ -241,6 +242,7 @@ def choose(*, actor: Actor, firm: Firm, filing: Filing, row: int, field: int,
             or len(reason) > REASON_MAX
             or _DIGITS.search(reason)
             or (NUMBER_SHAPED.search(reason))
+            or _CONTROL.search(reason)  # a NUL cannot be stored; none has a meaning here
         ):
             raise ReasonRefused
         choice = Choice(reason=reason)

@@ -90,6 +90,7 @@ def test_an_answer_that_does_not_fit_is_400(acme, harry, staff):
         ({"row": 2, "field": 95, "person": staff["spouse"].pk}, "choice_refused"),
         ({"row": 2, "field": 95, "reason": f"番号 {number(2)}"}, "reason_refused"),
         ({"row": 2, "field": 95}, "invalid"),
+        ({"row": 2, "field": 95, "reason": "退職\x00者"}, "invalid"),
     ):
         response = client.post(path, body, content_type="application/json")
         assert response.status_code == 400, (body, response.content)

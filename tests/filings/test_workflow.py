@@ -132,6 +132,7 @@ def test_answers_that_do_not_fit_are_refused_and_change_nothing(acme, harry, sta
             ({"row": 3, "field": 95, "reason": "   "}, ReasonRefused),
             ({"row": 3, "field": 95, "reason": "番号は" + number(1)}, ReasonRefused),
             ({"row": 3, "field": 95, "reason": "x" * 201}, ReasonRefused),
+            ({"row": 3, "field": 95, "reason": "退職\x00者"}, ReasonRefused),  # NUL: unstorable
         ):
             with pytest.raises(error):
                 workflow.choose(actor=actor, firm=acme, filing=filing, **answer)
