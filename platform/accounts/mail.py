@@ -57,17 +57,12 @@ def language_of(value: str | None) -> str:
 
 def person_language_of(value: str | None) -> str:
     """One of settings.PERSON_LANGUAGES, for the emails to a person asked for a number (who
-    has no account; issue 18): the value if it is one of their codes (any letter case, "_"
-    for "-"), else its base language if that is one ("vi-VN" counts as "vi"), else the
-    default language (Japanese). Alternatives such as "zh-CN" are turned into codes where
-    they enter (tenants.custody.person_language); what is stored is a code or blank."""
-    codes = [code for code, _name in settings.PERSON_LANGUAGES]
-    if value:
-        wanted = value.strip().lower().replace("_", "-")
-        for candidate in (wanted, wanted.split("-")[0]):
-            if candidate in codes:
-                return candidate
-    return settings.LANGUAGE_CODE
+    has no account; issue 18): the value read as every door reads a person's language
+    (tenants.custody.person_language: a code in any case, "_" for "-", a region dropped), else
+    the default language (Japanese)."""
+    from tenants.custody import person_language
+
+    return person_language.parse(value) or settings.LANGUAGE_CODE
 
 
 def contains_number(text: str) -> bool:
@@ -110,9 +105,9 @@ def _readings(language: str, subject: str, text: str, html: str) -> tuple[str, s
 
 
 def _html_lang(language: str) -> str:
-    from tenants.collection.languages import html_lang
+    from tenants.custody import person_language
 
-    return html_lang(language)
+    return person_language.tag(language)
 
 
 def refuse_numbers(name: str, *parts: str) -> None:

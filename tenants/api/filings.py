@@ -23,6 +23,10 @@ from tenants.filings.models import Filing
 from .base import FirmAPIView
 
 NO_STORE = {"Cache-Control": "no-store"}
+# The one multipart field both uploads take (the filing, and a file to strip).
+FILE_FIELD = {
+    "multipart/form-data": inline_serializer("FilingFile", {"file": serializers.FileField()})
+}
 
 
 class ReviewItemSerializer(serializers.Serializer):
@@ -135,11 +139,7 @@ class FilingsView(_UploadingView):
 
     @extend_schema(
         operation_id="filings_create",
-        request={
-            "multipart/form-data": inline_serializer(
-                "FilingUpload", {"file": serializers.FileField()}
-            )
-        },  # fmt: skip
+        request=FILE_FIELD,
         responses={201: FilingSerializer},
     )
     def post(self, request):
@@ -209,11 +209,7 @@ class FilingStripView(_UploadingView):
 
     @extend_schema(
         operation_id="filings_strip",
-        request={
-            "multipart/form-data": inline_serializer(
-                "FilingStrip", {"file": serializers.FileField()}
-            )
-        },  # fmt: skip
+        request=FILE_FIELD,
         responses={(200, "text/csv"): bytes},
     )
     def post(self, request):

@@ -23,40 +23,24 @@ from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from tenants.custody import person_language
+
 COOKIE = "person_lang"
 EASY = "ja-easy"
-# What browsers send, mapped to ours (the generic "zh" is read as Simplified).
-ALIASES = {
-    "zh": "zh-hans", "zh-cn": "zh-hans", "zh-sg": "zh-hans", "zh-hans-cn": "zh-hans",
-    "zh-tw": "zh-hant", "zh-hk": "zh-hant", "zh-mo": "zh-hant", "zh-hant-tw": "zh-hant",
-    "pt": "pt-br", "tl": "fil", "in": "id", "my-mm": "my", "ne-np": "ne",
-}  # fmt: skip
-# The html lang attribute: やさしい日本語 is Japanese to a screen reader.
-HTML_LANG = {EASY: "ja", "zh-hans": "zh-Hans", "zh-hant": "zh-Hant", "pt-br": "pt-BR"}
-
 _KANJI_WITH_READING = re.compile(
     r"([\u3005\u3006\u4e00-\u9fff\uf900-\ufaff]+)\{([\u3041-\u30ff]+)\}"
 )
 
 
-def codes() -> list[str]:
-    return [code for code, _name in settings.PERSON_LANGUAGES]
-
-
 def supported(value: str | None) -> str | None:
-    """Our code for a language tag (`vi`, `vi-VN`, `zh-TW`, `pt`), or None."""
-    if not value:
-        return None
-    tag = value.strip().lower().replace("_", "-")
-    known = codes()
-    if tag in known:
-        return tag
-    if tag in ALIASES:
-        return ALIASES[tag]
-    base = tag.split("-")[0]
-    if base in ALIASES:
-        return ALIASES[base]
-    return base if base in known else None
+    """Our code for a language tag (`vi`, `vi-VN`, `zh-TW`, `pt`), or None: read as every
+    door reads a person's language (tenants.custody.person_language), except that a browser's
+    bare "zh" is taken as Simplified Chinese (a person's field refuses it as ambiguous; a
+    browser sends it for any written Chinese, and a page must speak something)."""
+    code = person_language.parse(value)
+    if code is None and (value or "").strip().lower() == "zh":
+        return "zh-hans"
+    return code or None
 
 
 def from_browser(request: HttpRequest) -> str | None:
@@ -88,11 +72,8 @@ def for_person(request: HttpRequest, item: Any | None = None) -> str:
 
 
 def html_lang(code: str) -> str:
-    return HTML_LANG.get(code, code)
-
-
-def name_of(code: str) -> str:
-    return dict(settings.PERSON_LANGUAGES).get(code, code)
+    """The BCP 47 tag for `lang` and Content-Language (やさしい日本語 is `ja`)."""
+    return person_language.tag(code)
 
 
 _TAG = re.compile(r"(<[^>]*>)")
