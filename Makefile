@@ -6,12 +6,17 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings messages stop-db bench clean infra-check trust-long security-check tour
+.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings messages stop-db bench clean infra-check trust-long security-check tour
 
 run: setup messages
 	$(PY) infra/dev/run.py
 
-test: setup messages browser-deps lint typecheck pytest infra-check
+# The steps run under infra/dev/own_db.py, which stops the embedded PostgreSQL afterwards if
+# they started it (a server already running, e.g. for `make run`, is left alone).
+test: setup
+	$(PY) infra/dev/own_db.py $(MAKE) --no-print-directory test-steps
+
+test-steps: messages browser-deps lint typecheck pytest infra-check
 
 # A second run only checks the stamp: the virtualenv is rebuilt when pyproject.toml changes.
 setup: $(STAMP)

@@ -45,8 +45,8 @@ def make_user(
 
 def totp_code(secret: str) -> str:
     """The code of the current 30-second step. Near the end of a step, wait for the next one:
-    a code typed at :29 and checked at :30 is refused (no tolerance is configured), which
-    made browser sign-ins flaky."""
+    a code typed at :29 is still accepted at :30 (one step of tolerance), but not two steps
+    later, and a slow browser sign-in must not depend on it."""
     import time
 
     left = 30 - time.time() % 30

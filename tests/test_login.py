@@ -81,3 +81,37 @@ def test_lock_expires_and_a_success_resets_the_count(alice):
     assert response.status_code == 302
     alice.refresh_from_db()
     assert alice.failed_login_count == 0 and not alice.is_locked
+
+
+def _code_of_step(user: User, steps_from_now: int) -> str:
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret_of(user), int(time.time()) // 30 + steps_from_now))
+
+
+def test_a_code_from_the_step_just_ended_still_signs_in_once(alice):
+    """Typed in the last seconds of its window and checked in the next one (issue 20)."""
+    client = Client(HTTP_HOST="localhost")
+    login(client, "alice@acme.test", PASSWORD)
+    late = _code_of_step(alice, -1)
+    assert client.post("/accounts/2fa/authenticate/", {"code": late}).status_code == 302
+    assert client.get("/home/")["Location"] == "/go/acme/"
+
+    # The same code again, in another browser: refused, it has been used.
+    again = Client(HTTP_HOST="localhost")
+    login(again, "alice@acme.test", PASSWORD)
+    response = again.post("/accounts/2fa/authenticate/", {"code": late})
+    assert response.status_code == 200
+    assert "コードが正しくありません" in response.content.decode()
+
+
+def test_a_code_two_steps_away_is_refused(alice):
+    client = Client(HTTP_HOST="localhost")
+    login(client, "alice@acme.test", PASSWORD)
+    for steps in (-2, 2):
+        response = client.post("/accounts/2fa/authenticate/", {"code": _code_of_step(alice, steps)})
+        assert response.status_code == 200
+        assert "コードが正しくありません" in response.content.decode()
+    assert client.get("/home/").status_code == 302

@@ -307,3 +307,16 @@ class ErrorLayerMiddleware:
             )
         template = _TEMPLATES.get(found.status, "400.html")
         return render(request, template, {"message": found.message}, status=found.status)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404 of both URL confs: a path nobody serves. Under /api/ the answer is the
+    API's JSON, as for every other API error (a client parsing JSON must not get a page);
+    elsewhere Django's own 404 page (frontend/templates/404.html)."""
+    from django.views.defaults import page_not_found
+    from rest_framework.exceptions import NotFound
+
+    if request.path.startswith("/api/"):
+        error = NotFound()
+        return JsonResponse({"detail": str(error.detail), "code": error.default_code}, status=404)
+    return page_not_found(request, exception)

@@ -50,3 +50,6 @@ urlpatterns = [
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# An unknown path under /api/ answers JSON like every other API error.
+handler404 = "config.error_layer.not_found"

@@ -49,3 +49,6 @@ urlpatterns = [
     path("", include("tenants.collection.urls")),
     path("", include("tenants.retention.urls")),
 ]
+
+# An unknown path under /api/ answers JSON like every other API error.
+handler404 = "config.error_layer.not_found"

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import HttpResponseNotFound
+from django.http import HttpResponseNotFound, HttpResponseRedirect
+from django.http.request import split_domain_port
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
@@ -49,6 +51,9 @@ class FirmHostMiddleware(TenantMainMiddleware):
     stays with one firm then sets its search path once, not twice per request."""
 
     def process_request(self, request):
+        loopback = _loopback_redirect(request)
+        if loopback is not None:
+            return loopback
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
@@ -63,3 +68,15 @@ class FirmHostMiddleware(TenantMainMiddleware):
         _tenant_connection.set_tenant(firm)
         self.setup_url_routing(request)
         return None
+
+
+def _loopback_redirect(request) -> HttpResponseRedirect | None:
+    """`make run` prints http://localhost:8000/, but a newcomer often types 127.0.0.1:8000:
+    firms are told apart by host name, so an address has no site of its own. Where
+    settings.LOOPBACK_HOSTS lists it (the embedded default only), send it to the public site
+    on the bare domain, same port and path; elsewhere it stays a 404 (a disallowed host)."""
+    hostname, port = split_domain_port(request.META.get("HTTP_HOST", ""))
+    if not hostname or hostname not in settings.LOOPBACK_HOSTS:
+        return None
+    netloc = f"{settings.BASE_DOMAIN}:{port}" if port else settings.BASE_DOMAIN
+    return HttpResponseRedirect(f"{settings.SITE_SCHEME}://{netloc}{request.get_full_path()}")

@@ -26,6 +26,8 @@ BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost")
 PUBLIC_PORT = env_str("PUBLIC_PORT", env_str("PORT", "8000"))
 SITE_SCHEME = env_str("SITE_SCHEME", "http")
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}"]
+# Addresses sent on to the bare domain (firms.middleware): only the embedded default sets them.
+LOOPBACK_HOSTS: tuple[str, ...] = ()
 
 SHARED_APPS = [
     # firms first: its migrate_schemas (skips up-to-date schemas) overrides django-tenants'.
@@ -146,6 +148,7 @@ TEMPLATES = [
                 "accounts.context_processors.navigation",
                 "billing.context_processors.billing",
             ],
+            "builtins": ["config.page_title"],
         },
     },
 ]
@@ -274,6 +277,10 @@ LOGIN_REDIRECT_URL = "home"
 MFA_ADAPTER = "accounts.mfa_adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "MyNumber Custody"
+# One 30-second step of drift either side (RFC 6238, section 5.2): a code typed in the last
+# seconds of its step, or on a phone whose clock is a little off, still opens. allauth marks
+# an accepted code used for the whole window, so the same code is still refused a second time.
+MFA_TOTP_TOLERANCE = 1
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 
 # Account lockout after repeated failures (accounts.lockout).

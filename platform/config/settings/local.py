@@ -13,6 +13,8 @@ DEBUG = env_bool("DEBUG", False)
 DEMO_DATA_ALLOWED = True
 # Passkeys on http://localhost (a secure context for browsers, but not https for fido2).
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+# http://127.0.0.1:8000/ goes to the public site on localhost (a firm needs a host name).
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "::1")
 
 
 def _local_secret_key() -> str:
