@@ -11,6 +11,36 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+class SearchKey(models.Func):
+    """The people list's search text (tenants.custody.people_search.fold, in SQL): the names
+    in both orders, the kana in both orders and the code, NFKC-normalised, every space
+    removed, hiragana as katakana, lower case; "|" keeps one variant from running into the
+    next. Every function here is IMMUTABLE in PostgreSQL, as a stored generated column needs."""
+
+    output_field = models.TextField()
+
+    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
+        family, given, family_kana, given_kana, code = (
+            compiler.compile(expression)[0] for expression in self.get_source_expressions()
+        )
+        joined = " || '|' || ".join(
+            [
+                f"{family} || {given}",
+                f"{given} || {family}",
+                f"{family_kana} || {given_kana}",
+                f"{given_kana} || {family_kana}",
+                code,
+            ]
+        )
+        hiragana = "".join(chr(c) for c in range(0x3041, 0x3097))
+        katakana = "".join(chr(c) for c in range(0x30A1, 0x30F7))
+        sql = (
+            f"lower(translate(regexp_replace(normalize({joined}, NFKC), '\\s', '', 'g'), "
+            f"'{hiragana}', '{katakana}'))"
+        )
+        return sql, []
+
+
 class PersonKind(models.TextChoices):
     EMPLOYEE = "employee", _("従業員")
     DEPENDENT = "dependent", _("扶養親族")
@@ -117,6 +147,14 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the people list searches (tenants.custody.people_search): kept by PostgreSQL.
+    search_key = models.GeneratedField(
+        expression=SearchKey(
+            "family_name", "given_name", "family_name_kana", "given_name_kana", "code"
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["family_name_kana", "given_name_kana", "id"]

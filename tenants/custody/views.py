@@ -31,7 +31,7 @@ from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, actor_from_request, log_access, log_access_denied
 from tenants.retention.services import person_status
 
-from . import csv_import, person_language, policy, services
+from . import csv_import, people_search, person_language, policy, services
 from .csv_stream import csv_response, with_first
 from .errors import AlreadyImported, CsvRejected, CustodyError, NotAllowed, UploadExpired
 from .forms import (
@@ -44,7 +44,7 @@ from .forms import (
 )
 from .importing import ImportRejected
 from .log_filters import BadFilter, filter_entries
-from .models import ImportUpload, Person, Purpose
+from .models import ImportUpload, Person, PersonKind, Purpose
 from .mynumber import MASK, InvalidMyNumber
 
 # Lazy: translated when shown, in the language of the request (a module-level gettext would
@@ -78,22 +78,40 @@ def _role(request: HttpRequest) -> str:
 
 @allows(Action.PEOPLE_VIEW)
 def people(request: HttpRequest) -> HttpResponse:
-    queryset = Person.objects.select_related("my_number", "employee")
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    """The people list: search, filters, sort and pages (tenants.custody.people_search). A
+    bad filter value is said on the page with a 400; nothing is listed for it."""
+    form = people_search.PeopleFilterForm(request.GET or None)
+    query = people_search.PeopleQuery()
+    if request.GET and not form.is_valid():
+        return _people_page(request, form, listing=None, status=400)
+    if form.is_bound:
+        query = people_search.PeopleQuery.from_form(form)
+    found = people_search.listing(query, page_number=request.GET.get("page"))
     try:
-        listed = services.people_listed(actor=_actor(request), people=page.object_list)
+        services.people_listed(actor=_actor(request), people=found.people)
     except CustodyError as error:
         messages.error(request, str(error.message))
         return redirect("dashboard")
+    return _people_page(request, form, listing=found, query=query)
+
+
+def _people_page(request, form, *, listing, query=None, status=200) -> HttpResponse:
+    kept = request.GET.copy()
+    kept.pop("page", None)
     return render(
         request,
         "custody/people.html",
         {
-            "people": listed,
-            "page": page,
+            "form": form,
+            "listing": listing,
+            "page": listing.page if listing else None,
+            "filtered": bool(query and query.filtered),
+            # The pager's links keep the search and the filters.
+            "query": kept.urlencode(),
             "mask": MASK,
             "can_write": policy.can_write(_role(request)),
         },
+        status=status,
     )
 
 
@@ -282,7 +300,7 @@ def people_import_status(request: HttpRequest, pk) -> JsonResponse:
 
 @allows(Action.PEOPLE_WRITE)
 def person_new(request: HttpRequest) -> HttpResponse:
-    form = PersonForm(request.POST or None)
+    form = PersonForm(request.POST or None, initial=_new_dependent_initial(request))
     if request.method == "POST" and form.is_valid():
         try:
             person = services.person_create(actor=_actor(request), data=form.cleaned_data)
@@ -294,6 +312,19 @@ def person_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("登録しました。"))
             return redirect("person", pk=person.pk)
     return render(request, "custody/person_form.html", {"form": form, "person": None})
+
+
+def _new_dependent_initial(request: HttpRequest) -> dict:
+    """`?employee=<id>` (the employee page's "add a dependant"): the form starts as that
+    employee's dependant. An id that is no employee of this firm is a 404, not a blank form
+    that silently drops the link."""
+    raw = request.GET.get("employee")
+    if raw is None:
+        return {}
+    if not raw.isdigit():
+        raise Http404
+    employee = get_object_or_404(Person, pk=int(raw), kind=PersonKind.EMPLOYEE)
+    return {"kind": PersonKind.DEPENDENT, "employee": employee.pk}
 
 
 @allows(Action.PEOPLE_WRITE)
