@@ -264,3 +264,52 @@ class ImportUpload(models.Model):
 
     def __str__(self) -> str:
         return f"import upload {self.pk}"
+
+
+class BulkJob(models.Model):
+    """An action on many people at once from the people list (tenants.custody.bulk): staged
+    with the people it applies to, confirmed with its parameters, then run in the request
+    (a few people) or by a task with progress (many). Holds person ids and counts, never a
+    name or a number."""
+
+    class Kind(models.TextChoices):
+        REQUEST = "request", _("番号の提出を依頼")
+        END = "end", _("関係の終了を記録")
+        EXPORT = "export", _("利用目的を指定して出力")
+
+    class Status(models.TextChoices):
+        STAGED = "staged", "staged"
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # accounts.User lives in the public schema: its id, as the access log keeps it.
+    created_by_id = models.BigIntegerField()
+    person_ids = models.JSONField(default=list)
+    # People left out when it was staged, by reason (tenants.custody.bulk.SKIP_REASONS).
+    skipped = models.JSONField(default=dict)
+    # What the confirmation chose (the end date), as text.
+    params = models.JSONField(default=dict)
+    # Who confirmed, from where: the task acts in their name, their role read again.
+    confirmed_by = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STAGED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    # People whose state changed between staging and running (given a number, asked by
+    # someone else, ended already): left alone, counted here.
+    changed_count = models.PositiveIntegerField(default=0)
+    # The requests a REQUEST job made, for the page of their links.
+    request_ids = models.JSONField(default=list, blank=True)
+    # Why it failed, as a code (tenants.custody.bulk.FAILURES); never a value.
+    error = models.CharField(max_length=40, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"bulk {self.kind} {self.pk}"

@@ -21,3 +21,16 @@ def import_upload(schema_name: str, upload_id: str) -> str:
 
     upload = run_import(upload_id)
     return upload.status if upload is not None else "gone"
+
+
+@shared_task(name="custody.bulk_run", authz_action=Action.PEOPLE_WRITE)
+def bulk_run(schema_name: str, job_id: str) -> str:
+    """A bulk action from the people list (tenants.custody.bulk): only the job's id travels;
+    the job holds person ids, and the action is decided again for who confirmed it."""
+    current = getattr(connection, "schema_name", None)
+    if current != schema_name:
+        raise RuntimeError(f"bulk task for {schema_name!r} ran in schema {current!r}")
+    from .bulk import run
+
+    job = run(job_id)
+    return job.status if job is not None else "gone"

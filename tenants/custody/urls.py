@@ -2,7 +2,7 @@ from django.urls import path
 
 from tenants.collection import abroad_views
 
-from . import views
+from . import bulk_views, views
 
 urlpatterns = [
     path("people/", views.people, name="people"),
@@ -15,6 +15,13 @@ urlpatterns = [
     path(
         "people/import/<uuid:pk>/status/", views.people_import_status, name="people_import_status"
     ),
+    path("people/bulk/request/", bulk_views.stage_request, name="people_bulk_stage_request"),
+    path("people/bulk/end/", bulk_views.stage_end, name="people_bulk_stage_end"),
+    path("people/bulk/export/", bulk_views.stage_export, name="people_bulk_stage_export"),
+    path("people/bulk/request/<uuid:pk>/", bulk_views.request_job, name="people_bulk_request"),
+    path("people/bulk/end/<uuid:pk>/", bulk_views.end_job, name="people_bulk_end"),
+    path("people/bulk/export/<uuid:pk>/", bulk_views.export_job, name="people_bulk_export"),
+    path("people/bulk/<uuid:pk>/status/", bulk_views.job_status, name="people_bulk_status"),
     path("people/<int:pk>/", views.person, name="person"),
     path("people/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("people/<int:pk>/number/", views.person_number, name="person_number"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership
 from authz.actions import Action
+from authz.decide import permits
 from authz.web import allows
 from billing.errors import BillingBlocked
 from config.error_layer import answer_message, status_of
@@ -110,9 +111,18 @@ def _people_page(request, form, *, listing, query=None, status=200) -> HttpRespo
             "query": kept.urlencode(),
             "mask": MASK,
             "can_write": policy.can_write(_role(request)),
+            "bulk_actions": _bulk_actions(_role(request)),
         },
         status=status,
     )
+
+
+def _bulk_actions(role: str) -> list[str]:
+    """The list's bulk buttons this role may press (the authorization layer decides again
+    when pressed)."""
+    from .bulk import ACTIONS
+
+    return [str(kind) for kind, action in ACTIONS.items() if permits(role, action)]
 
 
 # --- CSV import (tenants.custody.csv_import) -------------------------------------------------
