@@ -297,3 +297,42 @@ def test_a_membership_of_their_own_is_never_touched(office, tanaka, suzuki):
     assignments.unassign(admin=seat(tanaka, office), member=seat(suzuki, office), links=[aoyama])
     assert Membership.objects.get(user=suzuki, firm=aoyama.firm).role == Role.HANDLER
     assert entries(aoyama.firm, "member_remove") == []
+
+
+def test_staff_see_neither_invitations_nor_clients_made_by_others(office, tanaka, suzuki, sato):
+    from tests.collection.factories import committing
+
+    waiting = make_firm("shinjuku", "新宿物産株式会社")
+    owner = make_user("owner@shinjuku.test", firm=waiting, role=Role.OWNER)
+    services.practice_invite(owner=Membership.objects.get(user=owner, firm=waiting),
+                             code=office.code)  # fmt: skip
+    with committing():
+        signed_in_public_client(suzuki).post(f"/practices/{office.pk}/clients/", {
+            "name": "品川精機株式会社", "slug": "shinagawa", "owner_email": "o@shinagawa.test",
+        })  # fmt: skip
+    # The staff member who opened the firm for a client looks after it; the other does not.
+    made = link_of(office, "shinagawa")
+    assert made.pk in assignments.assigned_links(seat(suzuki, office))
+    assert Membership.objects.filter(user=suzuki, firm=made.firm).exists()
+    assert not Membership.objects.filter(user=sato, firm=made.firm).exists()
+    suzukis_page = main(signed_in_public_client(suzuki).get(f"/practices/{office.pk}/"))
+    satos_page = main(signed_in_public_client(sato).get(f"/practices/{office.pk}/"))
+    admins_page = main(signed_in_public_client(tanaka).get(f"/practices/{office.pk}/"))
+    assert "品川精機" in suzukis_page and "品川精機" not in satos_page
+    assert "品川精機" in admins_page and "担当: suzuki@zeirishi.test" in admins_page
+    # An invitation is for the admins, who accept it.
+    assert "新宿物産" in admins_page
+    assert "新宿物産" not in suzukis_page and "新宿物産" not in satos_page
+
+
+def test_staff_who_were_members_before_assignments_keep_every_client(tanaka, suzuki):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    practice = services.practice_create(user=tanaka, name="田中税理士事務所")
+    staff = services.member_add(admin=seat(tanaka, practice), email=suzuki.email)
+    migration = import_module("practices.migrations.0003_staff_assignments")
+    migration.existing_staff_keep_every_client(apps, None)
+    staff.refresh_from_db()
+    assert staff.all_clients is True
