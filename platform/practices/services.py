@@ -72,7 +72,8 @@ def practice_create(*, user: User, name: str) -> Practice:
 def member_add(*, admin: PracticeMember, email: str) -> PracticeMember:
     """Add someone who already has an account, as staff with no client yet: an admin then
     assigns them clients (practices.assignments), or every client (least privilege: the
-    PPC asks that the people handling numbers be limited, D3x)."""
+    PPC asks that the people handling numbers be limited; docs/decisions.md,
+    "Staff assignments")."""
     _require_admin(admin)
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
