@@ -3,7 +3,8 @@
 A practice's members reach a client firm through ordinary memberships with the accountant
 role, created when the link becomes active and removed when it ends, so the firm's access
 policy, MFA rule and access log treat them like anyone else and the owner sees them among
-the members."""
+the members. Which members reach which client (担当) is decided by the practice's admins:
+admins reach every client, staff only those assigned to them unless `all_clients` is set."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ class PracticeMember(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_memberships"
     )
     role = models.CharField(_("役割"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    # Staff reach every client only with this set; otherwise only the clients assigned to
+    # them (ClientAssignment). New staff start without it (least privilege); admins reach
+    # every client whatever it says, since they are the ones who assign.
+    all_clients = models.BooleanField(_("全顧問先を担当"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,3 +99,21 @@ class PracticeClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.practice} serves {self.firm_id} ({self.status})"
+
+
+class ClientAssignment(models.Model):
+    """A staff member assigned to one client of their practice (担当): while the link is
+    active they hold an accountant membership in that firm."""
+
+    member = models.ForeignKey(PracticeMember, on_delete=models.CASCADE, related_name="assignments")
+    link = models.ForeignKey(PracticeClient, on_delete=models.CASCADE, related_name="assignments")
+    assigned_by_email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "link"], name="one_assignment_per_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} assigned to {self.link_id}"

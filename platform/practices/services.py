@@ -2,8 +2,10 @@
 firm's access log, in the same transaction.
 
 Access follows the link: while a practice's link to a firm is active, each of its members
-holds a membership with the accountant role in that firm (marked with the practice); when
-the link ends, or a member leaves the practice, those memberships go.
+who reaches that client (`member_reaches`: admins always, staff with `all_clients` or an
+assignment, practices.assignments) holds a membership with the accountant role in that firm
+(marked with the practice); when the link ends, or a member leaves the practice, those
+memberships go.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from firms.models import Firm
 from firms.provisioning import provision_firm
 from tenants.auditlog.services import Actor, log_in_firm
 
-from .models import Practice, PracticeClient, PracticeMember
+from .models import ClientAssignment, Practice, PracticeClient, PracticeMember
 
 
 def _firm_log(firm: Firm, user: User, role: str, action: str, detail: dict[str, Any]) -> None:
@@ -68,7 +70,10 @@ def practice_create(*, user: User, name: str) -> Practice:
 
 
 def member_add(*, admin: PracticeMember, email: str) -> PracticeMember:
-    """Add someone who already has an account; they get into every active client at once."""
+    """Add someone who already has an account, as staff with no client yet: an admin then
+    assigns them clients (practices.assignments), or every client (least privilege: the
+    PPC asks that the people handling numbers be limited; docs/decisions.md,
+    "Staff assignments")."""
     _require_admin(admin)
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
@@ -85,10 +90,6 @@ def member_add(*, admin: PracticeMember, email: str) -> PracticeMember:
         )
         if not created:
             raise ValidationError(_("この方は既に事務所のメンバーです。"))
-        for link in PracticeClient.objects.filter(
-            practice=admin.practice, status=PracticeClient.Status.ACTIVE
-        ).select_related("firm"):
-            _grant(link, [member])
     return member
 
 
@@ -118,16 +119,43 @@ def member_remove(*, admin: PracticeMember, member: PracticeMember) -> None:
 # --- links to client firms ----------------------------------------------------------------
 
 
-def _grant(link: PracticeClient, members: list[PracticeMember]) -> None:
+def member_reaches(member: PracticeMember, link: PracticeClient) -> bool:
+    """Whether the member should hold a membership in the link's firm while it is active:
+    admins reach every client (they assign); staff every client with `all_clients`, else
+    only the clients assigned to them."""
+    return (
+        member.role == PracticeMember.Role.ADMIN
+        or member.all_clients
+        or ClientAssignment.objects.filter(member=member, link=link).exists()
+    )
+
+
+def _grant(
+    link: PracticeClient,
+    members: list[PracticeMember],
+    *,
+    by: User | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Give each of the members who reach the link's client an accountant membership there,
+    logged in that firm (as done by `by`, else by the member as the link opens); someone
+    already a member (in their own right) keeps what they have. Returns how many
+    memberships were made."""
+    made = 0
     for member in members:
+        if not member_reaches(member, link):
+            continue
         _membership, created = Membership.objects.get_or_create(
             user=member.user,
             firm=link.firm,
             defaults={"role": Role.ACCOUNTANT, "practice": link.practice},
         )
         if created:
-            _firm_log(link.firm, member.user, Role.ACCOUNTANT, "member_add",
-                      {"member": member.user.email, "practice": link.practice.name})  # fmt: skip
+            made += 1
+            _firm_log(link.firm, by or member.user, Role.ACCOUNTANT, "member_add",
+                      {"member": member.user.email, "practice": link.practice.name,
+                       **(detail or {})})  # fmt: skip
+    return made
 
 
 def _activate(link: PracticeClient) -> None:
@@ -153,6 +181,12 @@ def client_create(*, member: PracticeMember, name: str, slug: str, owner_email: 
         )
         _firm_log(firm, member.user, Role.ACCOUNTANT, "practice_link",
                   {"practice": member.practice.name, "created_for_client": True})  # fmt: skip
+        if not member_reaches(member, link):
+            # Staff who open a firm for a client look after it: assigned to it, so they
+            # reach the firm they made (and it is on the practice's record who did).
+            ClientAssignment.objects.create(
+                member=member, link=link, assigned_by_email=member.user.email
+            )
         _activate(link)
         invitation_issue(firm=firm, email=owner_email, role=Role.OWNER, invited_by=member.user)
     return firm

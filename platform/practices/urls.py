@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import assignment_views, views
 
 urlpatterns = [
     path("practices/", views.practice_list, name="practice_list"),
@@ -12,6 +12,11 @@ urlpatterns = [
         "practices/<int:practice_id>/members/<int:member_id>/remove/",
         views.member_remove,
         name="practice_member_remove",
+    ),
+    path(
+        "practices/<int:practice_id>/members/<int:member_id>/clients/",
+        assignment_views.member_clients,
+        name="practice_member_clients",
     ),
     path("practices/<int:practice_id>/clients/", views.client_new, name="practice_client_new"),
     path("practices/<int:practice_id>/billing/", views.billing_firm, name="practice_billing"),

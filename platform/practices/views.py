@@ -28,7 +28,7 @@ from tenants.custody.forms import BoundedMemoryUploadHandler
 from tenants.filings import views as filing_views
 from tenants.filings.errors import FilingTooLarge
 
-from . import filing_archive, services
+from . import assignments, filing_archive, services
 from .models import Practice, PracticeClient, PracticeMember
 from .portfolio import FILTERS, SORTS, deletions_due, people_without_numbers, portfolio
 
@@ -77,20 +77,34 @@ def practice_list(request: HttpRequest) -> HttpResponse:
 def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
     member = _seat(request, practice_id)
     practice = member.practice
+    is_admin = member.role == PracticeMember.Role.ADMIN
+    # Staff see only the clients they reach (assignments): never another client's name,
+    # nor the invitations, which only an admin accepts.
+    clients = assignments.reachable_links(
+        member,
+        practice.clients.filter(status=PracticeClient.Status.ACTIVE).select_related("firm"),
+    )
+    staff = assignments.staff_by_link(practice.pk)
+    members = list(practice.members.select_related("user").order_by("user__email"))
     return render(
         request,
         "practices/detail.html",
         {
             "member": member,
             "practice": practice,
-            "members": practice.members.select_related("user").order_by("user__email"),
+            "members": members,
+            "everyone_reaches": [
+                m.user.email
+                for m in members
+                if m.role == PracticeMember.Role.ADMIN or m.all_clients
+            ],
             "waiting": practice.clients.filter(
                 status=PracticeClient.Status.AWAITING_PRACTICE
-            ).select_related("firm"),
-            "clients": practice.clients.filter(status=PracticeClient.Status.ACTIVE).select_related(
-                "firm"
-            ),
-            "is_admin": member.role == PracticeMember.Role.ADMIN,
+            ).select_related("firm")
+            if is_admin
+            else [],
+            "clients": [(link, staff.get(link.pk, [])) for link in clients],
+            "is_admin": is_admin,
             "owned_firms": [
                 m.firm
                 for m in Membership.objects.filter(user=member.user, role=Role.OWNER)
@@ -107,7 +121,7 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
 def member_add(request: HttpRequest, practice_id: int) -> HttpResponse:
     admin = _seat(request, practice_id)
     _report(request, lambda: services.member_add(admin=admin, email=request.POST.get("email", "")),
-            _("メンバーを追加しました。担当中のすべての事業者に入れるようになりました。"))  # fmt: skip
+            _("メンバーを追加しました。「担当」から、この方が入れる顧問先を選んでください。"))  # fmt: skip
     return redirect("practice_detail", practice_id=practice_id)
 
 

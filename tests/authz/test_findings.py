@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role
 from practices import services as practices
+from practices.assignments import set_all_clients as assign_every_client
 from practices.models import PracticeMember
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import verify_chain
@@ -30,7 +31,8 @@ def entries(firm, **filters) -> list[AccessLogEntry]:
 def practice(acme, alice, tanaka, suzuki):
     created = practices.practice_create(user=tanaka, name="田中税理士事務所")
     admin = PracticeMember.objects.get(user=tanaka, practice=created)
-    practices.member_add(admin=admin, email=suzuki.email)
+    staff = practices.member_add(admin=admin, email=suzuki.email)
+    assign_every_client(admin=admin, member=staff, value=True)  # new staff reach no client
     link = practices.practice_invite(
         owner=Membership.objects.get(user=alice, firm=acme), code=created.code
     )

@@ -9,7 +9,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Membership, Role
 from firms.models import Firm
-from practices import services
+from practices import assignments, services
 from practices.models import Practice, PracticeClient, PracticeMember
 from tenants.auditlog.models import AccessLogEntry
 from tests.helpers import signed_in_firm_client, signed_in_public_client
@@ -26,8 +26,14 @@ def admin_seat(user, practice) -> PracticeMember:
     return PracticeMember.objects.get(user=user, practice=practice)
 
 
+def every_client(admin: PracticeMember, staff: PracticeMember) -> None:
+    """Let a staff member reach every client of the practice (new staff reach none)."""
+    assignments.set_all_clients(admin=admin, member=staff, value=True)
+
+
 def test_a_firm_owner_invites_a_practice_which_accepts(acme, alice, tanaka, suzuki, practice):
-    services.member_add(admin=admin_seat(tanaka, practice), email=suzuki.email)
+    staff = services.member_add(admin=admin_seat(tanaka, practice), email=suzuki.email)
+    every_client(admin_seat(tanaka, practice), staff)
     owner = signed_in_firm_client(alice, acme)
     bad = owner.post("/practices/", {"code": "NOPE1234"}, follow=True)
     assert "見つかりません" in bad.content.decode()
@@ -83,7 +89,8 @@ def test_a_practice_creates_a_firm_for_its_client_who_is_invited_to_own_it(tanak
 
 
 def test_a_member_who_leaves_the_practice_loses_every_client(acme, alice, tanaka, suzuki, practice):
-    services.member_add(admin=admin_seat(tanaka, practice), email=suzuki.email)
+    staff = services.member_add(admin=admin_seat(tanaka, practice), email=suzuki.email)
+    every_client(admin_seat(tanaka, practice), staff)
     owner_seat = Membership.objects.get(user=alice, firm=acme)
     link = services.practice_invite(owner=owner_seat, code=practice.code)
     services.practice_accept(admin=admin_seat(tanaka, practice), link=link)
