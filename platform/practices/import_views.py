@@ -98,7 +98,9 @@ def _client_import_form(
     except CsvRejected as rejected:
         context["error"] = str(rejected.message)
     except client_import.ImportRefused as refused:
-        labels = {**client_import.LABELS, "": _("行全体")}
+        # The column by its heading, in the page's language (the file's may be either).
+        labels = {name: _(heading) for name, heading in client_import.LABELS.items()}
+        labels[""] = _("行全体")
         errors = refused.checked.errors
         context.update(
             checked=refused.checked,

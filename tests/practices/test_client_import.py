@@ -328,3 +328,24 @@ def test_fifty_firms_in_one_file(tanaka, practice, capsys):
     assert Invitation.objects.filter(role=Role.OWNER).count() == 50
     with capsys.disabled():
         print(f"\n50 client firms imported in {took:.1f} s")
+
+
+# --- English --------------------------------------------------------------------------------
+
+
+def test_the_pages_and_every_reason_read_in_english(settings, acme, tanaka, practice):
+    from tests.ux_words.test_english_pages import japanese_left
+
+    console = signed_in_public_client(tanaka)
+    console.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    base = f"/practices/{practice.pk}/clients/import/"
+    assert japanese_left(console.get(base).content.decode(), set()) == []
+    bad = csv_file(",Bad!,nope,gold", "x,acme,a@a.test,standard", "y,acme,a@a.test,free")
+    page = upload(console, practice, bad).content.decode()
+    assert "Same subdomain as row 3." in page and "The plan must be one of" in page
+    assert japanese_left(page, {"アクメ株式会社"}) == []
+    names = {f"顧問先{i}株式会社" for i in (1, 2)}
+    done = page_of(console, upload(console, practice, csv_file(*rows(2))))
+    assert "Created: 2 firms." in done and japanese_left(done, names) == []
+    detail = console.get(f"/practices/{practice.pk}/").content.decode()
+    assert "Create from CSV" in detail
