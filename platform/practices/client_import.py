@@ -320,7 +320,7 @@ def _check_row(row: ClientRow) -> list[RowError]:
 def plan_refusal(practice: Practice, plan: str) -> str:
     """Why this plan is not allowed for a client of this practice, or "".
 
-    The plan says who pays for the client (docs/decisions.md, "Plans of imported clients"):
+    The plan says who pays for the client (docs/decisions.md, "Plans of imported client firms"):
     `accountant`, the practice, through its billing firm (which must be set); `free`, the
     client itself, starting on Free. A practice with a billing firm pays for every active
     client (billing.services.practice_client_count), so only `accountant` is true there, and
@@ -408,8 +408,8 @@ def check_rows(practice: Practice, parsed: ParsedFile) -> CheckedFile:
 
 
 def require_admin(member: PracticeMember) -> None:
-    """Importing clients is for the practice's admins: it creates firms, each billed to the
-    practice on the Accountant plan. (The message is services' own.)"""
+    """Importing clients is for the practice's admins, as accepting a client is: it creates
+    firms the practice may be billed for. (The message is practices.services' own.)"""
     if member.role != PracticeMember.Role.ADMIN:
         raise ValidationError(
             _("この操作は事務所の管理者だけが行えます。事務所の管理者に依頼してください。")
@@ -539,10 +539,13 @@ def run_import(import_id: int) -> ClientImport | None:
     client_import = ClientImport.objects.select_related("practice").filter(pk=import_id).first()
     if not claimed or client_import is None:
         return client_import
+    importer = client_import.created_by_id
+    if importer is None:  # their account is gone
+        return _finish(client_import, Status.FAILED, "not_allowed")
     member = (
         PracticeMember.objects.filter(
             practice=client_import.practice,
-            user_id=client_import.created_by_id,
+            user_id=importer,
             role=PracticeMember.Role.ADMIN,
         )
         .select_related("user", "practice")
