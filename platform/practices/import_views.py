@@ -103,7 +103,6 @@ def _client_import_form(
         labels[""] = _("行全体")
         errors = refused.checked.errors
         context.update(
-            checked=refused.checked,
             error_rows=len({error.row for error in errors}),
             errors=[
                 {"row": e.row, "field": labels.get(e.field, e.field), "reason": e.reason}

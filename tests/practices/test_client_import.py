@@ -349,3 +349,36 @@ def test_the_pages_and_every_reason_read_in_english(settings, acme, tanaka, prac
     assert "Created: 2 firms." in done and japanese_left(done, names) == []
     detail = console.get(f"/practices/{practice.pk}/").content.decode()
     assert "Create from CSV" in detail
+
+
+# --- when the import cannot run -------------------------------------------------------------
+
+
+def test_with_the_broker_down_nothing_is_made_and_the_page_says_upload_again(
+    monkeypatch, tanaka, practice
+):
+    import config.celery
+
+    monkeypatch.setattr(config.celery, "send_or_log", lambda *args, **kwargs: False)
+    console = signed_in_public_client(tanaka)
+    page = page_of(console, upload(console, practice, csv_file(*rows(2))))
+    assert "作成の処理を開始できませんでした。何も作成していません。" in page
+    assert ClientImport.objects.get().status == "failed"
+    assert not Firm.objects.filter(slug__startswith="client").exists()
+
+
+def test_an_importer_no_longer_admin_when_the_task_runs_makes_nothing(tanaka, suzuki, practice):
+    admin = PracticeMember.objects.get(user=tanaka, practice=practice)
+    started = client_import.import_start(
+        member=admin, data=csv_file(*rows(2)), file_name="x.csv", enqueue=False
+    )
+    PracticeMember.objects.filter(user=suzuki, practice=practice).update(role="admin")
+    admin.role = PracticeMember.Role.STAFF
+    admin.save(update_fields=["role"])
+    done = client_import.run_import(started.pk)
+    assert (done.status, done.error) == ("failed", "not_allowed")
+    assert not Firm.objects.filter(slug__startswith="client").exists()
+    page = signed_in_public_client(suzuki).get(
+        f"/practices/{practice.pk}/clients/import/{started.pk}/"
+    )
+    assert "管理者ではなくなったため、作成を中止しました" in page.content.decode()
