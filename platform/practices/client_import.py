@@ -49,6 +49,7 @@ from .models import ClientImport, Practice, PracticeClient, PracticeMember
 
 logger = logging.getLogger(__name__)
 
+Status = ClientImport.Status
 MAX_ROWS = 500  # a large office has about 300 clients
 MAX_BYTES = 1024 * 1024
 NAME_MAX = 200  # Firm.name
@@ -470,7 +471,6 @@ def _enqueue(import_id: int) -> None:
 
 # --- the import's state ---------------------------------------------------------------------
 
-Status = ClientImport.Status
 # An import queued or running this long without finishing is taken as interrupted (its
 # worker died). The firms made so far stay made (each in its own transaction).
 STALE_AFTER = timedelta(minutes=30)
