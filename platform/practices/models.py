@@ -117,3 +117,45 @@ class ClientAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} assigned to {self.link_id}"
+
+class ClientImport(models.Model):
+    """A CSV of client firms a practice's admin imported (practices.client_import): who,
+    when, which file, its rows as checked, and what became of each row. The rows hold no
+    custody data (firm names, subdomains, owners' emails, plans), so the Celery task is
+    given this row's id and reads them here."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("開始待ち")
+        RUNNING = "running", _("作成中")
+        DONE = "done", _("完了")
+        FAILED = "failed", _("失敗")
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Kept when the account goes: who imported stays on record.
+    created_by_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    row_count = models.PositiveIntegerField()
+    # [{"line", "name", "slug", "owner_email", "plan", "outcome", "reason"}], in file order.
+    # outcome: "" (not reached yet), "created", "already" (a client of this practice
+    # already) or "failed" (with the reason; nothing of that firm was kept).
+    rows = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Why the import as a whole stopped (practices.client_import.FAILURES), a code.
+    error = models.CharField(max_length=20, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"client import {self.pk} of {self.practice_id} ({self.status})"
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for row in self.rows if row.get("outcome") == outcome)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import assignment_views, views
+from . import assignment_views, import_views, views
 
 urlpatterns = [
     path("practices/", views.practice_list, name="practice_list"),
@@ -19,6 +19,26 @@ urlpatterns = [
         name="practice_member_clients",
     ),
     path("practices/<int:practice_id>/clients/", views.client_new, name="practice_client_new"),
+    path(
+        "practices/<int:practice_id>/clients/import/",
+        import_views.client_import_form,
+        name="practice_client_import_form",
+    ),
+    path(
+        "practices/<int:practice_id>/clients/import/template.csv",
+        import_views.client_import_template,
+        name="practice_client_import_template",
+    ),
+    path(
+        "practices/<int:practice_id>/clients/import/<int:import_id>/",
+        import_views.client_import_detail,
+        name="practice_client_import",
+    ),
+    path(
+        "practices/<int:practice_id>/clients/import/<int:import_id>/status/",
+        import_views.client_import_status,
+        name="practice_client_import_status",
+    ),
     path("practices/<int:practice_id>/billing/", views.billing_firm, name="practice_billing"),
     path("practices/links/<int:link_id>/accept/", views.link_accept, name="practice_link_accept"),
     path("practices/links/<int:link_id>/end/", views.link_end, name="practice_link_end"),
