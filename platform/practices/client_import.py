@@ -56,15 +56,20 @@ NAME_MAX = 200  # Firm.name
 EMAIL_MAX = 254
 
 # The columns, in the order of the template file: (field, Japanese heading, English heading).
-# To add a column (e.g. the staff assigned, 担当): add it here and in ALIASES, read it in
-# `_row` into ClientRow, and check it in `_check_row` or `check_rows`. Until then a file
-# carrying it is refused by name (an unknown column), so a typo never passes unnoticed.
+# To add a column: add it here and in ALIASES, read it in `_row` into ClientRow, and check
+# it in `_check_row` or `check_rows`. A heading that is none of them is refused by name (an
+# unknown column), so a typo never passes unnoticed.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("name", "事業者名", "name"),
     ("slug", "サブドメイン", "subdomain"),
     ("owner_email", "オーナーのメールアドレス", "owner email"),
     ("plan", "プラン", "plan"),
+    ("staff", "担当", "staff"),
 )
+# Columns a file may leave out. 担当: the practice's staff (by email, separated by ";") who
+# are assigned the client (practices.assignments); admins reach every client anyway.
+OPTIONAL = frozenset({"staff"})
+STAFF_SEPARATORS = re.compile(r"[;；、\s]+")
 LABELS = {name: japanese for name, japanese, _english in COLUMNS}
 # Other headings accepted for each column, as `_heading_key` normalises them.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -79,6 +84,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "email",
     ),
     "plan": ("プラン", "plan"),
+    "staff": ("担当", "担当者", "担当職員", "staff", "assigned staff"),
 }
 # The plan column takes a plan's code or its Japanese name (billing.plans).
 PLAN_NAMES = {
@@ -106,6 +112,8 @@ class ClientRow:
     slug: str
     owner_email: str
     plan: str
+    # 担当: the staff members' emails, as typed (lower case).
+    staff: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -225,7 +233,11 @@ def _positions(header: list[str]) -> dict[str, int]:
             % {"columns": "、".join(repeated)},
             code="columns",
         )
-    missing = [LABELS[name] for name, _japanese, _english in COLUMNS if name not in positions]
+    missing = [
+        LABELS[name]
+        for name, _japanese, _english in COLUMNS
+        if name not in positions and name not in OPTIONAL
+    ]
     if missing:
         raise CsvRejected(
             _(
@@ -260,6 +272,13 @@ def _row(
         slug=unicodedata.normalize("NFKC", values["slug"]).lower(),
         owner_email=unicodedata.normalize("NFKC", values["owner_email"]).lower(),
         plan=_plan_code(values["plan"]),
+        staff=[
+            email
+            for email in STAFF_SEPARATORS.split(
+                unicodedata.normalize("NFKC", values.get("staff", "")).lower()
+            )
+            if email
+        ],
     )
     errors.extend(_check_row(row))
     return row
@@ -367,6 +386,16 @@ def _slug_state(practice: Practice, slug: str) -> tuple[str, str]:
     ) % {"slug": slug}
 
 
+def staff_by_email(practice: Practice) -> dict[str, PracticeMember]:
+    """The practice's staff (not its admins) who may be named in the 担当 column."""
+    return {
+        member.user.email.lower(): member
+        for member in PracticeMember.objects.filter(
+            practice=practice, role=PracticeMember.Role.STAFF
+        ).select_related("user")
+    }
+
+
 def check_rows(practice: Practice, parsed: ParsedFile) -> CheckedFile:
     """The file's own errors and those that need the database, sorted by row and column."""
     errors = list(parsed.errors)
@@ -378,6 +407,7 @@ def check_rows(practice: Practice, parsed: ParsedFile) -> CheckedFile:
             email__in=[row.owner_email for row in parsed.rows], is_operator=True
         ).values_list("email", flat=True)
     )
+    staff = staff_by_email(practice)
     for row in parsed.rows:
         if (row.line, "slug") not in wrong:
             first = first_line.setdefault(row.slug, row.line)
@@ -400,6 +430,14 @@ def check_rows(practice: Practice, parsed: ParsedFile) -> CheckedFile:
             refusal = plan_refusal(practice, row.plan)
             if refusal:
                 errors.append(RowError(row.line, "plan", refusal))
+        strangers = [email for email in row.staff if email not in staff]
+        if strangers:
+            errors.append(
+                RowError(row.line, "staff",
+                         _("この事務所の職員ではありません: %(emails)s。事務所の画面でメンバーを"
+                           "確認してください（管理者は書かなくてもすべての顧問先を担当します）。")
+                         % {"emails": "、".join(strangers)})
+            )  # fmt: skip
     order = {name: i for i, (name, _japanese, _english) in enumerate(COLUMNS)}
     errors.sort(key=lambda e: (e.row, order.get(e.field, -1), e.reason))
     return CheckedFile(parsed=parsed, errors=errors, already=already)
@@ -434,6 +472,7 @@ def import_start(
             "slug": row.slug,
             "owner_email": row.owner_email,
             "plan": row.plan,
+            "staff": row.staff,
             # Already a client: reported as done now, and checked again by the task.
             "outcome": "already" if row.line in checked.already else "",
             "reason": "",
@@ -554,9 +593,9 @@ def run_import(import_id: int) -> ClientImport | None:
     if member is None:
         return _finish(client_import, Status.FAILED, "not_allowed")
     try:
-        for index, row in enumerate(client_import.rows):
-            if row.get("outcome") != "already":
-                _create_one(member, client_import, index)
+        for index, _row_data in enumerate(client_import.rows):
+            # Every row, those already clients too: their 担当 may name someone new.
+            _create_one(member, client_import, index)
             client_import.progress_done = index + 1
             ClientImport.objects.filter(pk=client_import.pk).update(
                 progress_done=index + 1, rows=client_import.rows
@@ -581,6 +620,8 @@ def _create_one(member: PracticeMember, client_import: ClientImport, index: int)
     if state == "new":
         reason = plan_refusal(practice, row["plan"])  # its billing firm may have changed
     if state == "already":
+        with transaction.atomic():
+            _assign_staff(member, row)
         row.update(outcome="already", reason="")
         return
     if reason:
@@ -591,6 +632,7 @@ def _create_one(member: PracticeMember, client_import: ClientImport, index: int)
             services.client_create(
                 member=member, name=row["name"], slug=row["slug"], owner_email=row["owner_email"]
             )
+            _assign_staff(member, row)
             row.update(outcome="created", reason="")
             ClientImport.objects.filter(pk=client_import.pk).update(rows=client_import.rows)
     except (ValidationError, IntegrityError) as error:
@@ -601,6 +643,25 @@ def _create_one(member: PracticeMember, client_import: ClientImport, index: int)
             row.update(outcome="already", reason="")
         else:
             row.update(outcome="failed", reason=reason or " ".join(messages))
+
+
+def _assign_staff(admin: PracticeMember, row: dict[str, Any]) -> None:
+    """The row's 担当, assigned to its client (each assignment logged in the client's log,
+    practices.assignments). Assigning is idempotent, so a file uploaded again, or a row
+    whose firm is already a client, assigns only who is new; nobody is unassigned here.
+    A name no longer on the staff since the check is passed over."""
+    emails = row.get("staff") or []
+    if not emails:
+        return
+    from .assignments import assign
+
+    link = PracticeClient.objects.get(
+        practice=admin.practice, firm__slug=row["slug"], status=PracticeClient.Status.ACTIVE
+    )
+    staff = staff_by_email(admin.practice)
+    for email in emails:
+        if email in staff:
+            assign(admin=admin, member=staff[email], links=[link])
 
 
 def _finish(client_import: ClientImport, status: str, error: str) -> ClientImport:

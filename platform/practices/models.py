@@ -118,6 +118,7 @@ class ClientAssignment(models.Model):
     def __str__(self) -> str:
         return f"{self.member} assigned to {self.link_id}"
 
+
 class ClientImport(models.Model):
     """A CSV of client firms a practice's admin imported (practices.client_import): who,
     when, which file, its rows as checked, and what became of each row. The rows hold no

@@ -89,10 +89,11 @@ def test_a_valid_file_makes_links_and_invites_every_firm(tanaka, suzuki, practic
     for i in (1, 2, 3):
         firm = Firm.objects.get(slug=f"client{i:03d}")
         assert firm.name == f"顧問先{i}株式会社"
-        # Exactly as the one-firm flow: the practice's people are in, the owner invited.
-        for user in (tanaka, suzuki):
-            membership = Membership.objects.get(user=user, firm=firm)
-            assert membership.role == Role.ACCOUNTANT and membership.practice == practice
+        # Exactly as the one-firm flow: the practice's admin is in (staff only once
+        # assigned, practices.assignments), the owner invited.
+        membership = Membership.objects.get(user=tanaka, firm=firm)
+        assert membership.role == Role.ACCOUNTANT and membership.practice == practice
+        assert not Membership.objects.filter(user=suzuki, firm=firm).exists()
         assert not Membership.objects.filter(firm=firm, role=Role.OWNER).exists()
         invitation = Invitation.objects.get(firm=firm)
         assert (invitation.email, invitation.role) == (f"owner{i}@client{i}.test", Role.OWNER)
@@ -100,7 +101,7 @@ def test_a_valid_file_makes_links_and_invites_every_firm(tanaka, suzuki, practic
         with tenant_context(firm):
             actions = list(AccessLogEntry.objects.values_list("action", flat=True))
         assert "practice_link" in actions and "member_invite" in actions
-        assert actions.count("member_add") == 2
+        assert actions.count("member_add") == 1
     stored = ClientImport.objects.get()
     assert (stored.created_by, stored.file_name, stored.row_count) == (tanaka, "clients.csv", 3)
     assert (stored.status, stored.progress_done, stored.count("created")) == ("done", 3, 3)
@@ -162,9 +163,9 @@ def test_the_template_has_the_japanese_headings_and_a_bom(tanaka, practice):
     console = signed_in_public_client(tanaka)
     response = console.get(f"/practices/{practice.pk}/clients/import/template.csv")
     body = b"".join(response.streaming_content).decode("utf-8")
-    assert body == "\ufeff" + JAPANESE + "\r\n"
+    assert body == "\ufeff" + JAPANESE + ",担当\r\n"
     # ... and the template, filled in, is accepted as it is.
-    parsed = client_import.parse_csv((body + "a社,a-sha,a@a.test,free\r\n").encode())
+    parsed = client_import.parse_csv((body + "a社,a-sha,a@a.test,free,\r\n").encode())
     assert not parsed.errors and parsed.rows[0].slug == "a-sha"
 
 
@@ -225,8 +226,8 @@ def test_every_bad_row_is_named_by_row_and_column_and_nothing_is_made(
     ("data", "said"),
     [
         (
-            b"name,subdomain,owner email,plan,staff\na,abc,a@a.test,free",
-            "使えない列があります: staff",
+            b"name,subdomain,owner email,plan,staf\na,abc,a@a.test,free",
+            "使えない列があります: staf",
         ),
         (b"name,subdomain,plan\na,abc,free", "必要な列がありません: オーナーのメールアドレス"),
         (b"name,subdomain,owner email,plan,slug\na,abc,a@a.test,free,abc", "同じ項目の列が複数"),
@@ -382,3 +383,61 @@ def test_an_importer_no_longer_admin_when_the_task_runs_makes_nothing(tanaka, su
         f"/practices/{practice.pk}/clients/import/{started.pk}/"
     )
     assert "管理者ではなくなったため、作成を中止しました" in page.content.decode()
+
+
+# --- 担当: the staff assigned to each client ------------------------------------------------
+
+
+def test_the_staff_column_assigns_each_client_to_the_staff_named(tanaka, suzuki, practice):
+    sato = make_user("sato@zeirishi.test")
+    admin = PracticeMember.objects.get(user=tanaka, practice=practice)
+    services.member_add(admin=admin, email=sato.email)
+    console = signed_in_public_client(tanaka)
+    data = csv_file(
+        "顧問先1株式会社,client001,owner1@client1.test,free,suzuki@zeirishi.test",
+        "顧問先2株式会社,client002,owner2@client2.test,free,SATO@zeirishi.test; suzuki@zeirishi.test",
+        "顧問先3株式会社,client003,owner3@client3.test,free,",
+        header=ENGLISH + ",staff",
+    )
+    page = page_of(console, upload(console, practice, data))
+    assert "作成 3 社" in page
+
+    def reached(user) -> set[str]:
+        return set(Membership.objects.filter(user=user).values_list("firm__slug", flat=True))
+
+    assert reached(suzuki) == {"client001", "client002"}
+    assert reached(sato) == {"client002"}
+    assert reached(tanaka) == {"client001", "client002", "client003"}
+    with tenant_context(Firm.objects.get(slug="client002")):
+        added = AccessLogEntry.objects.filter(action="member_add", detail__assignment=True)
+        assert {e.detail["member"] for e in added} == {suzuki.email, sato.email}
+    # Only suzuki's clients on suzuki's portfolio.
+    portfolio = signed_in_public_client(suzuki).get("/portfolio/").content.decode()
+    assert "顧問先1株式会社" in portfolio and "顧問先3株式会社" not in portfolio
+
+    # The same file again, with client003 given to sato: only the new assignment is made.
+    again = csv_file(
+        "顧問先3株式会社,client003,owner3@client3.test,free,sato@zeirishi.test",
+        header=ENGLISH + ",担当",
+    )
+    assert "作成済み 1 社" in page_of(console, upload(console, practice, again))
+    assert reached(sato) == {"client002", "client003"}
+
+
+def test_staff_not_of_this_practice_are_refused_by_row_and_nothing_is_made(
+    tanaka, suzuki, practice
+):
+    make_user("stranger@elsewhere.test")
+    console = signed_in_public_client(tanaka)
+    data = csv_file(
+        "顧問先1株式会社,client001,owner1@client1.test,free,suzuki@zeirishi.test",
+        "顧問先2株式会社,client002,owner2@client2.test,free,stranger@elsewhere.test",
+        f"顧問先3株式会社,client003,owner3@client3.test,free,{tanaka.email}",
+        header=JAPANESE + ",担当",
+    )
+    response = upload(console, practice, data)
+    assert response.status_code == 400
+    errors = error_table(response.content.decode())
+    assert list(errors) == [(3, "担当"), (4, "担当")]
+    assert "stranger@elsewhere.test" in errors[(3, "担当")][0]
+    assert not Firm.objects.filter(slug__startswith="client").exists()
