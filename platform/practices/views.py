@@ -91,6 +91,7 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
                 "firm"
             ),
             "is_admin": member.role == PracticeMember.Role.ADMIN,
+            "notice_max": settings.COLLECTION_LINK_DAYS - 1,
             "owned_firms": [
                 m.firm
                 for m in Membership.objects.filter(user=member.user, role=Role.OWNER)
