@@ -5,6 +5,7 @@ decides whose firms and writes the firms' logs."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -56,6 +57,7 @@ def board_view(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "only": only,
             "tax_year": tax_year(),
+            "overdue_days": settings.COLLECTION_OVERDUE_DAYS,
             "labels": FILING_LABELS,
             "may_remind": remind,
         },

@@ -366,3 +366,16 @@ def test_the_practice_admin_sets_the_days_staff_cannot(tanaka, suzuki, practice)
         f"/practices/{practice.pk}/escalation/", {"days": "5"}
     )
     assert response.status_code == 404
+
+
+def test_the_owners_notice_is_in_the_owners_language(january, practice, acme, alice):
+    alice.language = "en"
+    alice.save()
+    with tenant_context(acme):
+        CollectionRequest.objects.update(created_at=timezone.now() - timedelta(days=12))
+    mail.outbox.clear()
+    with tenant_context(acme), committing():
+        assert notify_owners(acme) == 2  # the two open links; the expired one is not open
+    (message,) = mail.outbox
+    assert "2 requests for My Numbers have been unanswered since" in message.body
+    assert "unanswered" in message.subject
