@@ -379,3 +379,49 @@ def test_the_owners_notice_is_in_the_owners_language(january, practice, acme, al
     (message,) = mail.outbox
     assert "2 requests for My Numbers have been unanswered since" in message.body
     assert "unanswered" in message.subject
+
+
+def test_other_practices_other_firms_and_unassigned_staff_get_404_never_the_name(
+    january, tanaka, suzuki, practice, acme, gina, initech, ivan
+):
+    other = services.practice_create(user=make_user("otto@other-office.test"), name="他事務所")
+    serve(other, other.members.get().user, initech, ivan)
+    services.member_add(admin=PracticeMember.objects.get(user=tanaka, practice=practice),
+                        email=suzuki.email)  # fmt: skip
+    Membership.objects.filter(user=suzuki, firm=acme).delete()  # not (or no longer) assigned
+    otto = other.members.get().user
+    for user in (otto, gina, suzuki):
+        console = signed_in_public_client(user)
+        assert console.get("/portfolio/acme/remind/").status_code == 404
+        assert console.post("/portfolio/acme/remind/").status_code == 404
+        assert "アクメ" not in console.get("/portfolio/january/").content.decode()
+        assert "アクメ" not in console.get("/portfolio/january.csv").content.decode("utf-8-sig")
+    # The other practice sees its own client, and only it.
+    rows = rows_of(signed_in_public_client(otto).get("/portfolio/january/").content.decode())
+    assert set(rows) == {"initech"}
+    with tenant_context(acme):
+        assert not AccessLogEntry.objects.filter(action="remind").exists()
+        assert not AccessLogEntry.objects.filter(
+            action="portfolio", actor_email__in=[otto.email, gina.email, suzuki.email]
+        ).exists()
+
+
+def test_beat_fans_out_one_task_per_served_firm_with_escalation_on(
+    january, practice, acme, globex, monkeypatch
+):
+    from django.conf import settings
+
+    from practices import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["practice-escalations"]["task"] == "practices.escalate_all"
+    sent = []
+    monkeypatch.setattr(
+        tasks.escalate_firm, "apply_async", lambda args, headers: sent.append((args, headers))
+    )
+    assert tasks.escalate_all() == 2
+    assert sorted(sent) == [
+        ([acme.schema_name], {"_schema_name": acme.schema_name}),
+        ([globex.schema_name], {"_schema_name": globex.schema_name}),
+    ]
+    with pytest.raises(RuntimeError):  # run in the wrong schema, it refuses
+        tasks.escalate_firm(acme.schema_name)
