@@ -36,6 +36,7 @@ def _choice(request: HttpRequest, name: str, known: dict, default: str) -> str:
 
 @allows(Action.PORTFOLIO_VIEW)
 @login_required
+@never_cache
 @require_GET
 def board_view(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)

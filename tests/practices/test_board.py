@@ -425,3 +425,18 @@ def test_beat_fans_out_one_task_per_served_firm_with_escalation_on(
     ]
     with pytest.raises(RuntimeError):  # run in the wrong schema, it refuses
         tasks.escalate_firm(acme.schema_name)
+
+
+def test_the_figures_of_every_client_come_from_one_query(january, tanaka, acme, globex, initech):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = signed_in_public_client(tanaka).get("/portfolio/january/")
+    assert response.status_code == 200
+    reads = [
+        q["sql"] for q in queries.captured_queries if "collection_collectionrequest" in q["sql"]
+    ]
+    assert len(reads) == 1 and reads[0].count("UNION ALL") == 1  # two clients, one statement
+    assert acme.schema_name in reads[0] and globex.schema_name in reads[0]
+    assert initech.schema_name not in reads[0]
