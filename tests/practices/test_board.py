@@ -440,3 +440,24 @@ def test_the_figures_of_every_client_come_from_one_query(january, tanaka, acme, 
     assert len(reads) == 1 and reads[0].count("UNION ALL") == 1  # two clients, one statement
     assert acme.schema_name in reads[0] and globex.schema_name in reads[0]
     assert initech.schema_name not in reads[0]
+
+
+def test_each_firms_notice_goes_to_its_own_owners_only(january, acme, globex, alice, gina,
+                                                       harry):  # fmt: skip
+    co_owner = make_user("olive@acme.test", firm=acme, role=Role.OWNER)
+    lecturer = make_person(globex, kind="payee", given_name="講師2")
+    issue(globex, gina, lecturer, email="lecturer@example.test")
+    for firm in (acme, globex):
+        with tenant_context(firm):
+            CollectionRequest.objects.update(created_at=timezone.now() - timedelta(days=12))
+    mail.outbox.clear()
+    for firm in (acme, globex):
+        with tenant_context(firm), committing():
+            escalate_firm(firm.schema_name)
+    sent = {message.to[0]: message.body for message in mail.outbox}
+    assert set(sent) == {alice.email, co_owner.email, gina.email}  # not the handler harry
+    assert "アクメ" in sent[alice.email] and "グローベックス" not in sent[alice.email]
+    assert "グローベックス" in sent[gina.email] and "1件" in sent[gina.email]
+    with tenant_context(globex):
+        entry = AccessLogEntry.objects.get(action="escalate")
+        assert entry.detail["owners"] == [gina.email] and entry.detail["count"] == 1
