@@ -34,6 +34,12 @@ class Practice(models.Model):
         related_name="billed_practices",
         verbose_name=_("請求先の事業者"),
     )
+    # Escalation (practices.escalation): after this many days unanswered, a client's request
+    # for a number is told to the client's owners, once. 0 turns it off. Kept below the
+    # link's life (COLLECTION_LINK_DAYS), so the owner hears while the link still works.
+    owner_notice_after_days = models.PositiveSmallIntegerField(
+        _("オーナーへの通知までの日数"), default=10
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -114,6 +115,23 @@ def member_remove(*, admin: PracticeMember, member: PracticeMember) -> None:
                       {"member": member.user.email, "practice": member.practice.name})  # fmt: skip
             memberships_delete([membership])
         member.delete()
+
+
+def owner_notice_set(*, admin: PracticeMember, days: str | int) -> Practice:
+    """The practice's escalation: after how many days an unanswered request is told to the
+    client's owners (practices.escalation), 0 for never. Below the link's life, so the owner
+    hears while the person can still use the link."""
+    _require_admin(admin)
+    text = str(days).strip()
+    most = settings.COLLECTION_LINK_DAYS - 1
+    if not text.isdigit() or not 0 <= int(text) <= most:
+        raise ValidationError(
+            _("日数は0（通知しない）から%(most)d日までの整数で入力してください。") % {"most": most}
+        )
+    practice = admin.practice
+    practice.owner_notice_after_days = int(text)
+    practice.save(update_fields=["owner_notice_after_days"])
+    return practice
 
 
 # --- links to client firms ----------------------------------------------------------------
@@ -366,3 +384,30 @@ def request_numbers_across_firms(
             issued = requests_create_many(actor=actor, firm=firm, people=people)
         made[firm.name] = len(issued)
     return made
+
+
+def client_open_requests(user: User, seat: tuple[PracticeClient, Membership]) -> tuple[int, int]:
+    """How many requests of the client firm wait for an answer, and how many of them have an
+    email address (what "remind everyone outstanding" would send). The read is logged in the
+    firm's log, as the portfolio's pages are."""
+    from tenants.collection.models import CollectionRequest, RequestStatus
+
+    link, membership = seat
+    _firm_log(link.firm, user, membership.role, "portfolio", {"page": "board_remind"})
+    with tenant_context(link.firm):
+        open_requests = CollectionRequest.objects.filter(
+            status=RequestStatus.PENDING, expires_at__gt=timezone.now()
+        )
+        return open_requests.count(), open_requests.exclude(email="").count()
+
+
+def client_remind_everyone(*, actor: Actor, seat: tuple[PracticeClient, Membership]) -> Any:
+    """The January board's "remind everyone outstanding": every open request of the client
+    firm is sent again now, as the user's membership there (the actor, whose role must allow
+    requesting numbers), each logged per person in that firm. Returns
+    tenants.collection.services.RemindedNow."""
+    from tenants.collection.services import remind_everyone_now
+
+    link, _membership = seat
+    with tenant_context(link.firm):
+        return remind_everyone_now(actor=actor, firm=link.firm, triggered_by=actor.email)

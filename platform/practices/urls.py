@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import assignment_views, import_views, views
+from . import assignment_views, board_views, import_views, views
 
 urlpatterns = [
     path("practices/", views.practice_list, name="practice_list"),
@@ -42,7 +42,15 @@ urlpatterns = [
     path("practices/<int:practice_id>/billing/", views.billing_firm, name="practice_billing"),
     path("practices/links/<int:link_id>/accept/", views.link_accept, name="practice_link_accept"),
     path("practices/links/<int:link_id>/end/", views.link_end, name="practice_link_end"),
+    path(
+        "practices/<int:practice_id>/escalation/",
+        board_views.owner_notice,
+        name="practice_owner_notice",
+    ),
     path("portfolio/", views.portfolio_view, name="portfolio"),
+    path("portfolio/january/", board_views.board_view, name="portfolio_board"),
+    path("portfolio/january.csv", board_views.board_download, name="portfolio_board_csv"),
+    path("portfolio/<slug:slug>/remind/", board_views.board_remind, name="portfolio_remind"),
     path("portfolio/filings/", views.portfolio_filing_archive, name="portfolio_filing_archive"),
     path("portfolio/<slug:slug>/filings/", views.portfolio_filing, name="portfolio_filing"),
     path("portfolio/new-hires/", views.new_hires, name="portfolio_new_hires"),

@@ -105,6 +105,7 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
             else [],
             "clients": [(link, staff.get(link.pk, [])) for link in clients],
             "is_admin": is_admin,
+            "notice_max": settings.COLLECTION_LINK_DAYS - 1,
             "owned_firms": [
                 m.firm
                 for m in Membership.objects.filter(user=member.user, role=Role.OWNER)

@@ -106,6 +106,9 @@ class CollectionRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
+    # When the firm's owners were told this request was still unanswered (escalation by the
+    # practice serving the firm, practices.escalation): told once per request, never again.
+    owner_notified_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by_email = models.CharField(max_length=254, blank=True)

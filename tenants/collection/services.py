@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
 from authz.actions import Action
 from authz.decide import require
@@ -357,7 +358,15 @@ def _send_after_commit(firm: Firm, request: CollectionRequest, token: str, kind:
     if not request.email:
         return
     url = submit_url(firm, token)
-    transaction.on_commit(lambda: emails.send_link(firm, request, url, kind))
+    transaction.on_commit(lambda: _send_in_firm(firm, request, url, kind))
+
+
+def _send_in_firm(firm: Firm, request: CollectionRequest, url: str, kind: str) -> None:
+    # The email reads the person and the purposes from the firm's schema, whatever schema
+    # the connection is in when the commit comes (a bare-domain page acting in a client
+    # firm, such as the January board's "remind everyone", has left the firm by then).
+    with tenant_context(firm):
+        emails.send_link(firm, request, url, kind)
 
 
 # --- answering (the person, through the link) -----------------------------------------------
@@ -931,23 +940,60 @@ def send_due_reminders(firm: Firm) -> int:
         last_sent_at__lte=now - timedelta(days=settings.COLLECTION_REMINDER_DAYS),
     ).exclude(email="")
     actor = Actor.system("collection-reminder")
-    sent = 0
-    for request in due:
-        with transaction.atomic():
-            locked = CollectionRequest.objects.select_for_update(skip_locked=True).filter(
-                pk=request.pk, status=RequestStatus.PENDING
-            )
-            request = locked.first()  # type: ignore[assignment]
-            if request is None:
-                continue
-            request.reminders_sent += 1
-            request.last_sent_at = now
-            request.save(update_fields=["reminders_sent", "last_sent_at"])
-            log_access(actor=actor, action="remind", person_id=request.person_id,
-                       detail={"request": request.pk, "count": request.reminders_sent})  # fmt: skip
-            _send_after_commit(firm, request, request_token(firm, request), emails.REMINDER)
-        sent += 1
-    return sent
+    return sum(_remind(firm, request.pk, actor, now) for request in due)
+
+
+@dataclass(frozen=True)
+class RemindedNow:
+    """What "remind everyone outstanding" did: links sent again, and open requests that have
+    no email address to send to (their link is on the request's page)."""
+
+    sent: int
+    without_email: int
+
+
+def remind_everyone_now(*, actor: Actor, firm: Firm, triggered_by: str) -> RemindedNow:
+    """Send every open request's link again now, outside the schedule (an accountant's
+    "remind everyone outstanding" on the January board). Each reminder is logged per person
+    as a scheduled one is (`remind`), with who triggered it; the schedule's next reminder
+    then counts from now."""
+    require(actor, Action.COLLECTION_REQUEST, log_action="remind",
+            detail={"triggered_by": triggered_by})  # fmt: skip
+    expire_overdue()
+    now = timezone.now()
+    open_requests = CollectionRequest.objects.filter(
+        status=RequestStatus.PENDING, expires_at__gt=now
+    )
+    without_email = open_requests.filter(email="").count()
+    sent = sum(
+        _remind(firm, pk, actor, now, triggered_by=triggered_by)
+        for pk in open_requests.exclude(email="").values_list("pk", flat=True)
+    )
+    return RemindedNow(sent=sent, without_email=without_email)
+
+
+def _remind(
+    firm: Firm, request_id: int, actor: Actor, now: datetime, *, triggered_by: str = ""
+) -> int:
+    """Send one open request's link again, logged against its person; 0 when it was
+    answered (or is being) meanwhile."""
+    with transaction.atomic():
+        request = (
+            CollectionRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk=request_id, status=RequestStatus.PENDING, expires_at__gt=now)
+            .first()
+        )
+        if request is None:
+            return 0
+        request.reminders_sent += 1
+        request.last_sent_at = now
+        request.save(update_fields=["reminders_sent", "last_sent_at"])
+        detail: dict[str, object] = {"request": request.pk, "count": request.reminders_sent}
+        if triggered_by:
+            detail["triggered_by"] = triggered_by
+        log_access(actor=actor, action="remind", person_id=request.person_id, detail=detail)
+        _send_after_commit(firm, request, request_token(firm, request), emails.REMINDER)
+    return 1
 
 
 def counts_by_status() -> dict[str, int]:
@@ -969,6 +1015,7 @@ __all__ = [
     "request_create",
     "request_reissue",
     "request_reject",
+    "remind_everyone_now",
     "request_revoke",
     "requests_create_many",
     "send_due_reminders",

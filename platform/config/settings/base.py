@@ -329,6 +329,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired-tickets": {"task": "accounts.purge_expired", "schedule": 3600.0},
     "collection-reminders": {"task": "collection.remind_all", "schedule": 3600.0 * 6},
+    # Requests unanswered for the practice's number of days are told to the client's owners,
+    # once (practices.escalation); checked as often as the reminders go.
+    "practice-escalations": {"task": "practices.escalate_all", "schedule": 3600.0 * 6},
     # Filled filings' sealed uploads are deleted once their 24 hours are over.
     "filings-purge": {"task": "filings.purge_all", "schedule": 900.0},
 }
@@ -356,6 +359,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 42 * 1024 *
 COLLECTION_LINK_DAYS = env_int("COLLECTION_LINK_DAYS", 14)
 # An unanswered link is sent again every this many days until it is answered or expires.
 COLLECTION_REMINDER_DAYS = env_int("COLLECTION_REMINDER_DAYS", 3)
+# The January board calls an unanswered link overdue after this many days (by then the
+# schedule has sent it again twice).
+COLLECTION_OVERDUE_DAYS = env_int("COLLECTION_OVERDUE_DAYS", 7)
 
 # Key provider for firm key-encryption keys: "local" (embedded default) or "aws".
 KEY_PROVIDER = env_str("KEY_PROVIDER", "local")
