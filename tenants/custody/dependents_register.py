@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -289,7 +289,7 @@ LEFT JOIN LATERAL (
 
 
 def _sources(
-    ids: list[int], employees: dict[int, int | None]
+    ids: list[int], employees: Mapping[int, int | None]
 ) -> dict[int, tuple[Source, date | None]]:
     """(how, the month received) for each of these people's numbers, from the log."""
     if not ids:
