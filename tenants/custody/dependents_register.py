@@ -104,7 +104,10 @@ class Line:
 
     @property
     def received_label(self) -> str:
-        return f"{self.received.year}年{self.received.month}月" if self.received else ""
+        if self.received is None:
+            return ""
+        return str(_("%(year)d年%(month)d月") % {"year": self.received.year,
+                                                 "month": self.received.month})  # fmt: skip
 
     @property
     def number_shown(self) -> str:
