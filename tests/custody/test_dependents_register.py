@@ -18,6 +18,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from accounts.models import Membership, Role
 from tenants.auditlog.models import AccessLogEntry
 from tenants.collection import services as collection
 from tenants.custody import services
@@ -276,15 +277,39 @@ def test_an_accountant_is_refused_unless_the_firm_lets_accountants_reveal(acme, 
     assert {e.person_id for e in log(acme, action="export", result="allowed")} == world.exported
 
 
-def test_another_firms_member_gets_404_everywhere(acme, globex, gina, world):
-    client = signed_in_firm_client(gina, globex)
+@pytest.fixture
+def other_practice_staff(globex, tanaka):
+    """Staff of an accounting practice that serves Globex, not Acme."""
+    from practices import services as practices
+
+    practice = practices.practice_create(user=tanaka, name="田中税理士事務所")
+    Membership.objects.create(user=tanaka, firm=globex, role=Role.ACCOUNTANT, practice=practice)
+    return tanaka
+
+
+@pytest.mark.parametrize("outsider", ["gina", "other_practice_staff"])
+def test_another_firms_member_or_practice_gets_404_everywhere(acme, globex, world, outsider,
+                                                              request):  # fmt: skip
+    client = signed_in_firm_client(request.getfixturevalue(outsider), globex)
     acme_host = firm_host(acme)
     for path in (PAGE, "/people/dependents-register.csv", "/people/dependents-register.pdf"):
         response = client.get(path, HTTP_HOST=acme_host)
-        assert response.status_code == 404 and "山田" not in response.content.decode()
+        assert response.status_code == 404
+        assert "山田" not in response.content.decode() and "アクメ" not in response.content.decode()
     printed = client.post(PRINT, {"format": "pdf", "confirm": "on"}, HTTP_HOST=acme_host)
     assert printed.status_code == 404
     # In their own firm the register is their own (empty here), never Acme's.
     own = client.get(PAGE).content.decode()
     assert "山田" not in own and "在籍中の従業員はいません" in own
+    assert not log(acme, action="export")
+
+
+def test_a_stopped_purpose_refuses_the_print_with_a_message(acme, harry, world):
+    from tenants.custody.models import Purpose
+
+    with tenant_context(acme):
+        Purpose.objects.filter(code="dependent_declaration").update(active=False)
+    response = signed_in_firm_client(harry, acme).post(PRINT, {"format": "csv", "confirm": "on"})
+    assert response.status_code == 400
+    assert "利用目的を事業者の一覧から選んでください" in response.content.decode()
     assert not log(acme, action="export")
