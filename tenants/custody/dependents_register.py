@@ -45,9 +45,9 @@ from django.utils.translation import gettext_lazy as _
 from authz.actions import Action
 from firms.models import Firm
 from keys.envelope import unseal_many
-from keys.errors import CiphertextInvalid
+from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.models import AccessLogEntry
-from tenants.auditlog.services import Actor, log_access, log_access_many
+from tenants.auditlog.services import Actor, log_access, log_access_denied, log_access_many
 
 from . import policy
 from .errors import UnknownPurpose
@@ -187,30 +187,24 @@ def register_viewed(*, actor: Actor, register: Register, output: str = "page") -
 # --- the masked register (reads only) ---------------------------------------------------
 
 
+_PERSON_FIELDS = ("id", "kind", "employee_id", "family_name", "given_name", "family_name_kana",
+                  "given_name_kana", "relationship", "postal_code", "address", "lives_abroad")  # fmt: skip
+ACTIVE = Person.Status.ACTIVE
+
+
 def _masked() -> Register:
     people = list(
         Person.objects.filter(
-            Q(kind=PersonKind.EMPLOYEE, status=Person.Status.ACTIVE)
+            Q(kind=PersonKind.EMPLOYEE, status=ACTIVE)
             | Q(
                 kind=PersonKind.DEPENDENT,
-                status=Person.Status.ACTIVE,
-                employee__status=Person.Status.ACTIVE,
-            )  # fmt: skip
+                status=ACTIVE,
+                employee__kind=PersonKind.EMPLOYEE,
+                employee__status=ACTIVE,
+            )
         )
         .order_by("family_name_kana", "given_name_kana", "id")
-        .values(
-            "id",
-            "kind",
-            "employee_id",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "relationship",
-            "postal_code",
-            "address",
-            "lives_abroad",
-        )  # fmt: skip
+        .values(*_PERSON_FIELDS)
     )
     ids = [person["id"] for person in people]
     stored = dict(
@@ -300,6 +294,8 @@ def _sources(
     with connection.cursor() as cursor:
         cursor.execute(_SOURCES, [ids])
         found = cursor.fetchall()
+    # Collection builds on custody (its requests point at people): imported here, not at
+    # the top, so custody never needs it to load.
     from tenants.collection.models import Channel, CollectionRequest
 
     request_ids = {
@@ -341,6 +337,11 @@ def _fill_numbers(register: Register, *, actor: Actor, firm: Firm, output: str) 
     try:
         opened = unseal_many(firm, {pid: (ciphertexts[pid], f"person:{pid}") for pid in people},
                              field=NUMBER_FIELD)  # fmt: skip
+    except KeyUnavailable:
+        # As for an export: the attempt is on record though the key service failed it.
+        log_access_denied(actor=actor, action="export", purpose=PURPOSE,
+                          detail={"document": DOCUMENT, "reason": "key_unavailable"})  # fmt: skip
+        raise
     except CiphertextInvalid as failed:
         raise integrity_denied(actor=actor, action="export", person_id=failed.failed,  # type: ignore[attr-defined]
                                purpose=PURPOSE) from None  # fmt: skip
@@ -420,8 +421,7 @@ def register_pdf(register: Register, *, firm_name: str, generated_at: datetime,
     for entry in register.entries:
         style.append(("LINEABOVE", (0, len(data)), (-1, len(data)), 1.0, colors.black))
         for line in entry.lines:
-            address = " ".join(part for part in (f"〒{line.postal_code}" if line.postal_code
-                                                 else "", line.address) if part)  # fmt: skip
+            address = f"〒{line.postal_code} {line.address}" if line.postal_code else line.address
             values = [line.relationship, f"{line.name}（{line.kana}）", address,
                       line.number_shown, line.source_label, line.received_label]  # fmt: skip
             # Paragraph reads markup: every value is escaped (an address may hold "&").

@@ -313,3 +313,23 @@ def test_a_stopped_purpose_refuses_the_print_with_a_message(acme, harry, world):
     assert response.status_code == 400
     assert "利用目的を事業者の一覧から選んでください" in response.content.decode()
     assert not log(acme, action="export")
+
+
+def test_when_the_key_service_fails_nothing_is_served_and_the_attempt_is_logged(
+    acme, harry, world, monkeypatch
+):
+    from keys.errors import KeyUnavailable
+    from tenants.custody import dependents_register
+
+    def unavailable(*args, **kwargs):
+        raise KeyUnavailable("the key service did not answer")
+
+    monkeypatch.setattr(dependents_register, "unseal_many", unavailable)
+    response = signed_in_firm_client(harry, acme).post(PRINT, {"format": "pdf", "confirm": "on"})
+    assert response.status_code == 503 and response["Content-Type"].startswith("text/html")
+    assert "番号は表示されていません" in response.content.decode()
+    [denied] = log(acme, action="export", result="denied")
+    assert (
+        denied.detail["reason"] == "key_unavailable" and denied.purpose == "dependent_declaration"
+    )
+    assert not log(acme, action="export", result="allowed")
