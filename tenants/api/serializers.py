@@ -5,7 +5,7 @@ from datetime import date
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from tenants.custody import person_code, person_language
+from tenants.custody import person_address, person_code, person_language
 from tenants.custody.models import Person, PersonKind, Purpose
 from tenants.custody.mynumber import MASK
 
@@ -25,6 +25,14 @@ def validate_language(value: str) -> str:
     """A person's language as every door reads it (person_language), as a DRF field error."""
     try:
         return person_language.clean(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
+
+
+def _field(clean, value: str) -> str:
+    """A Django field check as a DRF field error (its messages never repeat the value)."""
+    try:
+        return clean(value)
     except DjangoValidationError as error:
         raise serializers.ValidationError(error.messages) from None
 
@@ -61,6 +69,28 @@ class PersonSerializer(serializers.ModelSerializer):
         required=False,
         allow_blank=True,
         help_text=LANGUAGE_HELP,
+    )
+    # Declared: read as person_address reads them (the form's and the import's rules).
+    postal_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Postal code (郵便番号): 7 digits, with or without a hyphen after the third "
+            "('100-0001' or '1000001'); full-width digits, a leading '〒' and spaces "
+            "are accepted. Stored and returned as the 7 digits. Optional (empty: none). "
+            "Anything else: 400 with a field error."
+        ),
+    )
+    address = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Address (住所), one line from the prefecture, at most 200 characters after "
+            "normalising (NFKC; runs of spaces and line breaks become one space). Listed on "
+            "the register that lets employees leave numbers off the 扶養控除等申告書. "
+            "Optional (empty: none). Refused (400, field error): a run of 12 digits (it could "
+            "be a My Number) and more than 200 characters."
+        ),
     )
     has_number = serializers.SerializerMethodField()
     my_number = serializers.SerializerMethodField(help_text="Always masked.")
@@ -105,6 +135,12 @@ class PersonSerializer(serializers.ModelSerializer):
 
     def validate_language(self, value: str) -> str:
         return validate_language(value)
+
+    def validate_postal_code(self, value: str) -> str:
+        return _field(person_address.clean_postal_code, value)
+
+    def validate_address(self, value: str) -> str:
+        return _field(person_address.clean_address, value)
 
     def get_has_number(self, person: Person) -> bool:
         return person.has_number

@@ -76,6 +76,9 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("code", "従業員コード", False),
     # The language the person reads (person_language), after the code for the same reason.
     ("language", "言語", False),
+    # Where the person lives (person_address), after the language for the same reason.
+    ("postal_code", "郵便番号", False),
+    ("address", "住所", False),
 )
 LABELS = {name: heading for name, heading, _required in COLUMNS}
 REQUIRED = tuple(name for name, _heading, required in COLUMNS if required)
@@ -102,6 +105,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "支払先コード",
     ),
     "language": ("言語", "本人向けの言語"),
+    "postal_code": ("郵便番号", "〒", "zip", "zip_code", "postcode"),
+    "address": ("住所", "現住所"),
 }
 KINDS = {
     "employee": PersonKind.EMPLOYEE.value,
@@ -298,6 +303,8 @@ def _row(
         # Checked (and normalised) with the rows, by the import check.
         code=values.get("code", ""),
         language=values.get("language", ""),
+        postal_code=values.get("postal_code", ""),
+        address=values.get("address", ""),
         purposes=[code for p in PURPOSE_SEPARATORS.split(purposes) if (code := p.strip())]
         if purposes
         else None,

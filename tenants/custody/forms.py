@@ -8,12 +8,22 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext_lazy as _
 
-from . import person_code, person_language
+from tenants.auditlog.privacy import looks_like_my_number
+
+from . import person_address, person_code, person_language
 from .models import Person, PersonKind, Purpose
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+class NumberFreeInput(forms.TextInput):
+    """A text input that does not write back a value shaped like a My Number: an address
+    refused for holding one is shown again empty, so the page never carries it."""
+
+    def format_value(self, value):
+        return None if value and looks_like_my_number(str(value)) else super().format_value(value)
 
 
 class PersonForm(forms.ModelForm):
@@ -37,6 +47,21 @@ class PersonForm(forms.ModelForm):
         help_text=person_language.HELP_TEXT,
     )
 
+    # Declared: person_address reads what was typed ("〒１００－０００１" is fine), and its
+    # messages say what is wrong.
+    postal_code = forms.CharField(
+        label=person_address.POSTAL_CODE_LABEL,
+        required=False,
+        help_text=person_address.POSTAL_CODE_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    address = forms.CharField(
+        label=person_address.ADDRESS_LABEL,
+        required=False,
+        help_text=person_address.ADDRESS_HELP,
+        widget=NumberFreeInput(attrs={"autocomplete": "off"}),
+    )
+
     class Meta:
         model = Person
         fields = list(Person.EDITABLE_FIELDS)
@@ -54,6 +79,12 @@ class PersonForm(forms.ModelForm):
             kind=self.cleaned_data.get("kind"),
             person_id=self.instance.pk,
         )
+
+    def clean_postal_code(self):
+        return person_address.clean_postal_code(self.cleaned_data.get("postal_code"))
+
+    def clean_address(self):
+        return person_address.clean_address(self.cleaned_data.get("address"))
 
     def clean(self):
         data = super().clean() or {}
@@ -163,3 +194,24 @@ class BoundedMemoryUploadHandler(FileUploadHandler):
             charset=self.charset,
             content_type_extra=self.content_type_extra,
         )
+
+
+class RegisterPrintForm(forms.Form):
+    """Printing the 扶養控除等申告書 register with numbers (for a tax audit): the format, and a
+    confirmation that this is an export of numbers that will be on record."""
+
+    format = forms.ChoiceField(
+        label=_("形式"),
+        choices=[("pdf", _("PDF（印刷用）")), ("csv", _("CSV"))],
+        initial="pdf",
+        widget=forms.RadioSelect,
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "税務調査等のため、扶養控除等申告書の利用目的で番号を出力します。"
+            "出力は一人ずつアクセス記録に残ります。"
+        ),
+        error_messages={
+            "required": _("番号付きで出力するには、確認欄にチェックを入れてください。")
+        },
+    )

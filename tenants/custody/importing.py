@@ -26,7 +26,7 @@ from keys.envelope import blind_index, blob_header, seal
 from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_many
 
-from . import mynumber, person_code, person_language
+from . import mynumber, person_address, person_code, person_language
 from .errors import CustodyError
 from .models import MyNumberRecord, Person, PersonKind, Purpose
 from .services import NUMBER_FIELD, default_purposes, require_action
@@ -48,6 +48,9 @@ class ImportRow:
     # The language the person reads (person_language: a code, its own name, "zh-CN"...);
     # the import check turns it into the code in place. Blank: not picked.
     language: str = ""
+    # Where the person lives (person_address); the import check normalises them in place.
+    postal_code: str = ""
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def _write_chunk(firm: Firm, actor: Actor, ids: list[int], rows: list[ImportRow]
 PERSON_COLUMNS = (
     "id", "kind", "code", "language", "employee_id", "relationship", "family_name", "given_name",
     "family_name_kana", "given_name_kana", "birth_date", "relationship_start",
-    "relationship_end", "status", "created_at", "updated_at",
+    "relationship_end", "status", "postal_code", "address", "created_at", "updated_at",
 )  # fmt: skip
 RECORD_COLUMNS = (
     "person_id", "ciphertext", "scheme", "key_version", "blind_index", "created_at", "updated_at",
@@ -157,7 +160,7 @@ def _person_values(person_id: int, row: ImportRow, now) -> tuple:
     return (
         person_id, row.kind, row.code, row.language, None, "", row.family_name, row.given_name,
         row.family_name_kana, row.given_name_kana, row.birth_date, row.relationship_start, None,
-        Person.Status.ACTIVE.value, now, now,
+        Person.Status.ACTIVE.value, row.postal_code, row.address, now, now,
     )  # fmt: skip
 
 
@@ -240,6 +243,7 @@ def _check(
             row.language = person_language.clean(row.language)
         except ValidationError as error:
             errors.append(RowError(n, "language", " ".join(error.messages)))
+        errors += _check_address(row, n)
         errors += [
             RowError(n, name, "必須項目です") for name in NAME_FIELDS if not getattr(row, name)
         ]
@@ -276,6 +280,19 @@ def _check_code(row: ImportRow, n: int, seen: dict[tuple[str, str], int]) -> Row
     if first != n:
         return RowError(n, "code", _("%(row)s行目と同じコードです") % {"row": first})
     return None
+
+
+def _check_address(row: ImportRow, n: int) -> list[RowError]:
+    """The row's postal code and address read as every door reads them (person_address),
+    normalised in place; an error per field (never repeating the value)."""
+    errors = []
+    for name, clean in (("postal_code", person_address.clean_postal_code),
+                        ("address", person_address.clean_address)):  # fmt: skip
+        try:
+            setattr(row, name, clean(getattr(row, name)))
+        except ValidationError as error:
+            errors.append(RowError(n, name, " ".join(error.messages)))
+    return errors
 
 
 def _codes_taken(

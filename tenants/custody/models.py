@@ -89,6 +89,8 @@ class Person(models.Model):
         "birth_date",
         "relationship_start",
         "relationship_end",
+        "postal_code",
+        "address",
     )
 
     class Status(models.TextChoices):
@@ -142,6 +144,13 @@ class Person(models.Model):
     birth_date = models.DateField(_("生年月日"), null=True, blank=True)
     relationship_start = models.DateField(_("関係の開始日"), null=True, blank=True)
     relationship_end = models.DateField(_("関係の終了日"), null=True, blank=True)
+    # Where the person lives, for the register that lets employees leave numbers off the
+    # 扶養控除等申告書 (tenants.custody.dependents_register). Read by person_address at every
+    # door: the postal code as its 7 digits, the address never holding a 12-digit run.
+    postal_code = models.CharField(
+        _("郵便番号"), max_length=7, blank=True, default="", db_default=""
+    )
+    address = models.CharField(_("住所"), max_length=200, blank=True, default="", db_default="")
     status = models.CharField(
         _("状態"), max_length=20, choices=Status.choices, default=Status.ACTIVE
     )
@@ -194,6 +203,11 @@ class Person(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def postal_code_shown(self) -> str:
+        """The postal code as people write it ("100-0001")."""
+        return f"{self.postal_code[:3]}-{self.postal_code[3:]}" if self.postal_code else ""
 
     @property
     def has_number(self) -> bool:

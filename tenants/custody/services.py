@@ -24,7 +24,7 @@ from keys.errors import CiphertextInvalid, KeyUnavailable
 from tenants.auditlog.services import Actor, log_access, log_access_committed, log_access_denied
 from tenants.retention import schedule as retention_schedule
 
-from . import mynumber, person_code, person_language, policy
+from . import mynumber, person_address, person_code, person_language, policy
 from .errors import (
     DuplicateMyNumber,
     HasDependents,
@@ -119,6 +119,7 @@ def person_create(*, actor: Actor, data: dict) -> Person:
     person = Person(**{key: value for key, value in data.items() if key in PERSON_FIELDS})
     _clean_code(person)
     _clean_language(person)
+    _clean_address(person)
     person.full_clean()
     with _code_race_refused(person), transaction.atomic():
         person.save()
@@ -136,6 +137,7 @@ def person_update(*, actor: Actor, person: Person, changes: dict) -> Person:
         person.status = Person.Status.ENDED if ended else Person.Status.ACTIVE
     _clean_code(person)
     _clean_language(person)
+    _clean_address(person)
     person.full_clean()
     with _code_race_refused(person), transaction.atomic():
         person.save()
@@ -165,6 +167,20 @@ def _clean_language(person: Person) -> None:
         person.language = person_language.clean(person.language)
     except ValidationError as error:
         raise ValidationError({"language": error.error_list}) from None
+
+
+def _clean_address(person: Person) -> None:
+    """The person's postal code and address as every door reads them (person_address): the
+    7 digits, and an address without a number-shaped run. Field errors on each."""
+    errors: dict[str, list[ValidationError]] = {}
+    for name, clean in (("postal_code", person_address.clean_postal_code),
+                        ("address", person_address.clean_address)):  # fmt: skip
+        try:
+            setattr(person, name, clean(getattr(person, name)))
+        except ValidationError as error:
+            errors[name] = error.error_list
+    if errors:
+        raise ValidationError(errors)
 
 
 @contextmanager

@@ -1,14 +1,29 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from tenants.collection import abroad_views
 
-from . import bulk_views, views
+from . import bulk_views, register_views, views
 
 urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/new/", views.person_new, name="person_new"),
     path("people/abroad/", abroad_views.people_abroad, name="people_abroad"),
     path("people/abroad.csv", abroad_views.people_abroad_csv, name="people_abroad_csv"),
+    path(
+        "people/dependents-register/",
+        register_views.dependents_register,
+        name="dependents_register",
+    ),
+    path(
+        "people/dependents-register/print/",
+        register_views.dependents_register_print,
+        name="dependents_register_print",
+    ),
+    re_path(
+        r"^people/dependents-register\.(?P<output>csv|pdf)$",
+        register_views.dependents_register_download,
+        name="dependents_register_download",
+    ),
     path("people/import/", views.people_import, name="people_import"),
     path("people/import/template.csv", views.people_import_template, name="people_import_template"),
     path("people/import/<uuid:pk>/", views.people_import_preview, name="people_import_preview"),

@@ -103,7 +103,7 @@ def test_the_template_and_the_column_list_offer_the_language(acme, harry):
     assert '<tr><td><code>zh-hant</code></td><td lang="zh-Hant">繁體中文</td></tr>' in page
     body = b"".join(client.get("/people/import/template.csv").streaming_content)
     heading = body.decode("utf-8-sig").splitlines()[0]
-    assert heading.endswith(",従業員コード,言語")
+    assert heading.endswith(",従業員コード,言語,郵便番号,住所")  # the address columns follow it
     filled = body + f"従業員,山田,太郎,ヤマダ,タロウ,,,{valid(1)},,E001,Tiếng Việt\n".encode()
     parsed = parse_csv(filled)
     assert parsed.errors == [] and parsed.rows[0].language == "Tiếng Việt"

@@ -22,6 +22,7 @@ FIRM_PAGES = [
     "/", "/members/", "/settings/", "/settings/byok/", "/practices/", "/support-access/",
     "/api-tokens/", "/billing/", "/reports/supervision/", "/reports/investigation/",
     "/offboarding/", "/people/", "/people/new/", "/people/import/", "/people/abroad/",
+    "/people/dependents-register/",
     "/purposes/", "/exports/",
     "/access-log/", "/collection/", "/collection/new/", "/retention/",
     "/retention/rules/", "/retention/deletions/", "/filings/", "/filings/strip/",

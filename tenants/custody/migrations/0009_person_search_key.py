@@ -7,7 +7,7 @@ import tenants.custody.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("custody", "0007_person_lives_abroad"),
+        ("custody", "0008_person_address"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("custody", "0008_person_search_key"),
+        ("custody", "0009_person_search_key"),
     ]
 
     operations = [
