@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from authz.actions import Action
 from firms.models import Firm
 
@@ -38,13 +40,13 @@ COLUMNS = (
 
 # What each section of the facts is, for "what changed" on the page.
 SECTIONS = {
-    "firm": "事業者名",
-    "purposes": "利用目的",
-    "members": "メンバーと役割",
-    "access": "番号を扱える役割",
-    "settings": "事業者の設定",
-    "keeping": "保管場所・暗号化・再委託先",
-    "rules": "保存期間",
+    "firm": _("事業者名"),
+    "purposes": _("利用目的"),
+    "members": _("メンバーと役割"),
+    "access": _("番号を扱える役割"),
+    "settings": _("事業者の設定"),
+    "keeping": _("保管場所・暗号化・再委託先"),
+    "rules": _("保存期間"),
 }
 
 

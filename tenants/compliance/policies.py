@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from authz.actions import Action
 from firms.models import Firm
 
@@ -23,13 +25,13 @@ BASIC_POLICY_TITLE = "特定個人情報等の適正な取扱いに関する基�
 HANDLING_RULES_TITLE = "特定個人情報等取扱規程（中小規模事業者の特例による）"
 
 SECTIONS = {
-    "firm": "事業者名",
-    "purposes": "利用目的",
-    "responsible": "責任者",
-    "handlers": "事務取扱担当者",
-    "settings": "事業者の設定",
-    "keeping": "保管場所・暗号化・再委託先",
-    "rules": "保存期間",
+    "firm": _("事業者名"),
+    "purposes": _("利用目的"),
+    "responsible": _("責任者"),
+    "handlers": _("事務取扱担当者"),
+    "settings": _("事業者の設定"),
+    "keeping": _("保管場所・暗号化・再委託先"),
+    "rules": _("保存期間"),
 }
 
 

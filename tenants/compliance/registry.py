@@ -23,7 +23,7 @@ class Kind:
     facts: Callable[[Firm], dict[str, Any]]
     pdf: Callable[[dict[str, Any], Stamp], bytes]
     csv: Callable[[dict[str, Any]], tuple[list[str], list[list[str]]]]
-    sections: dict[str, str]  # top-level keys of the facts, named for "what changed"
+    sections: dict[str, Any]  # top-level keys of the facts, named (lazily) for "what changed"
     adoptable: bool = False  # a policy an owner adopts
 
 

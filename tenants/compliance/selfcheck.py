@@ -41,7 +41,7 @@ SHARED_MAILBOXES = frozenset({
     "support", "jimu", "soumu", "keiri", "jinji", "kyuyo", "roumu", "somu", "accounting",
     "hr", "payroll",
 })  # fmt: skip
-SECTIONS = {"firm": "事業者名", "items": "点検結果"}
+SECTIONS = {"firm": gettext_lazy("事業者名"), "items": gettext_lazy("点検結果")}
 
 
 @dataclass(frozen=True)

@@ -67,10 +67,10 @@ def _version(kind: Kind, number: int) -> ComplianceDocument:
 
 
 def changed_sections(kind: Kind, before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """The parts of the facts that differ (named in Japanese, as the sections of the PDF)."""
+    """The parts of the facts that differ, named in the reader's language."""
     keys = sorted(set(before) | set(now), key=lambda k: list(kind.sections).index(k)
                   if k in kind.sections else len(kind.sections))  # fmt: skip
-    return [kind.sections.get(k, k) for k in keys if before.get(k) != now.get(k)]
+    return [str(kind.sections.get(k, k)) for k in keys if before.get(k) != now.get(k)]
 
 
 # -- generation ------------------------------------------------------------------------------
