@@ -47,7 +47,7 @@ def members(firm: Firm) -> list[dict[str, str]]:
     moves only when someone joins, leaves or changes role or name."""
     rows = Membership.objects.filter(firm=firm).select_related("user")
     listed = [member(m) for m in rows]
-    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
+    rank: dict[str, int] = {str(role): i for i, role in enumerate(ROLE_ORDER)}
     return sorted(listed, key=lambda m: (rank.get(m["role"], 9), m["email"]))
 
 
@@ -109,9 +109,9 @@ def firm_settings() -> dict[str, Any]:
 def keeping(firm: Firm) -> dict[str, Any]:
     """Where the data is kept and how it is encrypted: the firm's key (its provider, and
     whether the firm brings its own), the region, the sub-processors in use."""
-    key = FirmKey.objects.filter(firm=firm).values("provider", "byok").first() or {}
+    byok = FirmKey.objects.filter(firm=firm, byok=True).exists()
     provider, subprocessors = subprocessors_in_use(firm)
-    if key.get("byok"):
+    if byok:
         encryption = "事業者ご自身の AWS KMS 鍵（BYOK）で暗号化"
     elif provider == "aws":
         encryption = "事業者ごとの鍵（AWS KMS）で暗号化"
@@ -121,7 +121,7 @@ def keeping(firm: Firm) -> dict[str, Any]:
         "service": SERVICE_NAME,
         "location": f"{SERVICE_NAME}（日本、{settings.AWS_REGION}）",
         "key_provider": provider,
-        "byok": bool(key.get("byok")),
+        "byok": byok,
         "encryption": encryption + "（AES-256-GCM の封筒暗号化）",
         "subprocessors": [
             {"name": s.name, "purpose": s.purpose, "location": s.location} for s in subprocessors
