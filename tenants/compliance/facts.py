@@ -38,8 +38,17 @@ def role_label(role: str) -> str:
 
 def member(membership: Membership) -> dict[str, str]:
     user = membership.user
-    return {"name": user.display_name or user.email, "email": user.email,
-            "role": str(membership.role)}  # fmt: skip
+    return {"name": user.display_name, "email": user.email, "role": str(membership.role)}
+
+
+def named(person: dict[str, str]) -> str:
+    """A member as the documents name them: the display name and the email, or the email."""
+    return f"{person['name']}（{person['email']}）" if person["name"] else person["email"]
+
+
+def roles_text(roles: list[str]) -> str:
+    # "、" between roles: a role's own label may hold "・" (税理士・社労士).
+    return "、".join(role_label(r) for r in roles)
 
 
 def members(firm: Firm) -> list[dict[str, str]]:
@@ -82,9 +91,15 @@ def retention_rules() -> list[dict[str, Any]]:
 
 
 def period_text(rule: dict[str, Any]) -> str:
-    extra = f"＋延長{rule['extra_months']}か月" if rule["extra_months"] else ""
-    years = f"{rule['legal_years']}年" if rule["legal_years"] else "法定期間なし（控え）"
-    return f"{rule['name']}: {rule['anchor']} {years}{extra}"
+    """A rule's period as the documents state it: the legal minimum and the firm's
+    extension, or, for copies no statute makes the firm keep, the extension alone."""
+    extra = rule["extra_months"]
+    if rule["legal_years"]:
+        extension = f"＋延長{extra}か月" if extra else ""
+        return f"{rule['name']}: {rule['anchor']} {rule['legal_years']}年{extension}"
+    if extra:
+        return f"{rule['name']}: {rule['anchor']} {extra}か月（控えの法定保存義務なし）"
+    return f"{rule['name']}: 最後の提出期限の経過まで（控えの法定保存義務なし）"
 
 
 def number_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -132,7 +147,7 @@ def keeping(firm: Firm) -> dict[str, Any]:
 def safety_measures(keys: dict[str, Any], setup: dict[str, Any]) -> list[str]:
     """This service's safety measures as 委託先, as the policies and the register state them:
     each follows from the firm's configuration or from how the product is built."""
-    mfa_roles = "・".join(role_label(r) for r in ROLE_ORDER if r in ROLES_REQUIRING_MFA)
+    mfa_roles = roles_text([r for r in ROLE_ORDER if r in ROLES_REQUIRING_MFA])
     return [
         f"個人番号と本人確認書類は{keys['encryption']}し、表示は既定でマスクする。",
         f"番号を扱える役割（{mfa_roles}）は個人ごとのアカウントと二要素認証（TOTP）を必須とする。",

@@ -73,15 +73,15 @@ def facts(firm: Firm) -> dict[str, Any]:
 
 
 def _people(facts: dict[str, Any], roles: list[str]) -> str:
-    labels = "・".join(read.role_label(r) for r in roles) or "なし"
-    names = [f"{m['name']}（{m['email']}）" for m in facts["members"] if m["role"] in roles]
+    labels = read.roles_text(roles) or "なし"
+    names = [read.named(m) for m in facts["members"] if m["role"] in roles]
     return f"役割: {labels}\n" + ("\n".join(names) if names else "（該当するメンバーなし）")
 
 
 def rows(facts: dict[str, Any]) -> list[dict[str, str]]:
     """The register's rows, in the order of COLUMNS."""
     purposes = "、".join(p["name"] for p in facts["purposes"]) or "（有効な利用目的なし）"
-    owners = "、".join(m["name"] for m in facts["members"] if m["role"] == "owner") or "—"
+    owners = "、".join(read.named(m) for m in facts["members"] if m["role"] == "owner") or "—"
     keeping, setup, access = facts["keeping"], facts["settings"], facts["access"]
     periods = "\n".join(read.period_text(r) for r in read.number_rules(facts["rules"]))
     erase = f"{setup['deletion_method_text']}（{setup['deletion_mode_text']}）"

@@ -57,7 +57,7 @@ def facts(firm: Firm) -> dict[str, Any]:
 
 
 def _named(people: list[dict[str, str]]) -> list[list[str]]:
-    return [[p["name"], p["email"], read.role_label(p["role"])] for p in people]
+    return [[p["name"] or "—", p["email"], read.role_label(p["role"])] for p in people]
 
 
 def _measures(facts: dict[str, Any]) -> list[str]:
@@ -70,7 +70,7 @@ def _purpose_lines(facts: dict[str, Any]) -> list[str]:
 
 def basic_policy_pdf(facts: dict[str, Any], stamp: Stamp) -> bytes:
     firm = facts["firm"]["name"]
-    contact = "、".join(f"{p['name']}（{p['email']}）" for p in facts["responsible"]) or "—"
+    contact = "、".join(read.named(p) for p in facts["responsible"]) or "—"
     blocks: list[Any] = [
         Para(
             f"{firm}（以下「当社」という。）は、個人番号及び特定個人情報（以下「特定個人情報等」"

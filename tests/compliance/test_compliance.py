@@ -103,6 +103,8 @@ def test_the_first_visit_makes_every_document_and_the_register_follows_the_purpo
 
 
 def test_every_pdf_opens_and_names_the_firm_and_the_csv_holds_the_data(acme, alice, harry):
+    harry.display_name = "山田 春男"
+    harry.save(update_fields=["display_name"])
     client = signed_in_firm_client(alice, acme)
     client.get("/compliance/")
     for kind in KINDS:
@@ -122,7 +124,7 @@ def test_every_pdf_opens_and_names_the_firm_and_the_csv_holds_the_data(acme, ali
     assert header.startswith("番号,特定個人情報ファイルの名称,種類（媒体）,取扱事務（利用目的）")
     vault = next(r for r in text.split("\r\n") if "マイナンバー保管庫" in r)
     assert "源泉徴収票" in vault and "AES-256-GCM" in vault
-    assert "harry@acme.test" in text and "alice@acme.test" in text
+    assert "山田 春男（harry@acme.test）" in text and "alice@acme.test" in text
 
     downloads = _entries(acme, "compliance_download")
     assert {"kind": "file_register", "version": 1, "format": "csv"} in [
@@ -167,6 +169,22 @@ def test_only_an_owner_adopts_and_a_new_version_needs_adopting_again(acme, alice
     owner.post("/compliance/basic_policy/v2/adopt/")
     with tenant_context(acme):
         assert ComplianceDocument.objects.get(kind="basic_policy", version=2).adopted_at
+
+
+def test_letting_accountants_reveal_changes_who_may_handle_the_files(acme, alice, carol):
+    from tenants.workspace.models import FirmSettings
+
+    client = signed_in_firm_client(alice, acme)
+    client.get("/compliance/")
+    with tenant_context(acme):
+        FirmSettings.current()
+        FirmSettings.objects.update(accountants_may_reveal=True)
+    page = client.get("/compliance/").content.decode()
+    assert _levels(page)["file_register"] and "番号を扱える役割" in page
+    client.post("/compliance/file_register/generate/")
+    register = client.get("/compliance/file_register/v2.csv").content.decode("utf-8-sig")
+    vault = next(r for r in register.split("\r\n") if "マイナンバー保管庫" in r)
+    assert "税理士・社労士" in vault and "carol@tax.test" in vault
 
 
 def test_a_viewer_reads_but_may_not_generate(acme, alice, vera):
