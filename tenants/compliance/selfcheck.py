@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import ROLES_REQUIRING_MFA, Membership, Role
 from authz.decide import has_mfa
 from firms.models import Firm
-from tenants.auditlog.models import AccessLogEntry, Result
+from tenants.auditlog.models import AccessLogEntry, ActorRole, Result
 from tenants.retention.models import LegalHold, PersonRetention
 from tenants.retention.services import due_queryset, firm_hold, today
 
@@ -117,7 +117,10 @@ def facts(firm: Firm) -> dict[str, Any]:
     def gather() -> dict[str, Any]:
         current_policies = policies.facts(firm)
         shared, without_mfa, owners_with_mfa = _accounts(firm)
-        log = AccessLogEntry.objects.exclude(actor_role__in=("system", "operator", "support"))
+        # Reviews by the firm's own people: not a scheduled job, not the platform's operators.
+        log = AccessLogEntry.objects.exclude(
+            actor_role__in=(ActorRole.SYSTEM, ActorRole.OPERATOR, ActorRole.SUPPORT)
+        )
         reviewed = _last(
             log.filter(action__in=("download_log", "report", "investigation", "audit_export"))
         )
