@@ -106,6 +106,11 @@ class Action(StrEnum):
     RETENTION_VIEW = "retention.view"
     RETENTION_MANAGE = "retention.manage"  # approvals, holds, periods, certificates
     OFFBOARD = "firm.offboard"
+    # The compliance paperwork (tenants.compliance): the page and every version's PDF/CSV,
+    # a new version, and an owner's adoption of the basic policy and the handling rules.
+    COMPLIANCE_VIEW = "compliance.view"
+    COMPLIANCE_MANAGE = "compliance.manage"
+    COMPLIANCE_ADOPT = "compliance.adopt"
 
 
 RULES: dict[Action, Rule] = {
@@ -147,6 +152,11 @@ RULES: dict[Action, Rule] = {
     Action.RETENTION_VIEW: Rule(Where.FIRM, MEMBERS),
     Action.RETENTION_MANAGE: Rule(Where.FIRM, OWNERS),
     Action.OFFBOARD: Rule(Where.FIRM, OWNERS),
+    Action.COMPLIANCE_VIEW: Rule(Where.FIRM, MEMBERS),
+    Action.COMPLIANCE_MANAGE: Rule(
+        Where.FIRM, frozenset({Role.OWNER, Role.HANDLER, Role.ACCOUNTANT})
+    ),
+    Action.COMPLIANCE_ADOPT: Rule(Where.FIRM, OWNERS),
 }
 
 
@@ -182,4 +192,7 @@ LABELS: dict[Action, Any] = {
     Action.RETENTION_VIEW: _label("保存期間の閲覧"),
     Action.RETENTION_MANAGE: _label("削除・保存期間の管理"),
     Action.OFFBOARD: _label("解約手続き"),
+    Action.COMPLIANCE_VIEW: _label("管理簿・規程の閲覧"),
+    Action.COMPLIANCE_MANAGE: _label("管理簿・規程の作成"),
+    Action.COMPLIANCE_ADOPT: _label("基本方針・取扱規程の採択"),
 }

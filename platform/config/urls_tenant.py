@@ -36,6 +36,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("reports/", include("audit.report_urls")),
     path("filings/", include("tenants.filings.urls")),
+    path("compliance/", include("tenants.compliance.urls")),
     path("offboarding/", include(offboarding_views.urlpatterns)),
     path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
     path("auth/handoff/", views.handoff, name="handoff"),

@@ -54,6 +54,10 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "retention_rule": pgettext_lazy("access log action", "保存期間の設定"),
     "certificate": pgettext_lazy("access log action", "削除証明書の出力"),
     "abroad_list": pgettext_lazy("access log action", "国外居住親族の書類一覧の出力"),
+    # the compliance paperwork (tenants.compliance)
+    "compliance_generate": pgettext_lazy("access log action", "管理簿・規程の新しい版の作成"),
+    "compliance_download": pgettext_lazy("access log action", "管理簿・規程の出力"),
+    "compliance_adopt": pgettext_lazy("access log action", "基本方針・取扱規程の採択"),
     # oversight
     "report": pgettext_lazy("access log action", "監督報告の作成"),
     "investigation": pgettext_lazy("access log action", "漏えい等の調査"),

@@ -26,6 +26,7 @@ FIRM_PAGES = [
     "/purposes/", "/exports/",
     "/access-log/", "/collection/", "/collection/new/", "/retention/",
     "/retention/rules/", "/retention/deletions/", "/filings/", "/filings/strip/",
+    "/compliance/",
 ]  # fmt: skip
 PUBLIC_PAGES = ["/", "/pricing/", "/terms/", "/accounts/login/", "/accounts/signup/",
                 "/accounts/password/reset/"]  # fmt: skip

@@ -62,6 +62,7 @@ TENANT_APPS = [
     "tenants.collection",
     "tenants.retention",
     "tenants.filings",
+    "tenants.compliance",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
