@@ -98,7 +98,8 @@ def rows(facts: dict[str, Any]) -> list[dict[str, str]]:
             "medium": "電子（データベース）",
             "office_work": purposes,
             "items": "個人番号（暗号化）、氏名、フリガナ、生年月日、区分（従業員・扶養親族・支払先）、"
-            "続柄、扶養する従業員、従業員・支払先コード、関係の開始日・終了日、通知した利用目的",
+            "続柄、扶養する従業員、従業員・支払先コード、郵便番号・住所、関係の開始日・終了日、"
+            "通知した利用目的",
             "subjects": "従業員、その扶養親族、個人の支払先",
             "handlers": _people(facts, access["reveal"]),
             "security": keeping["encryption"]

@@ -68,18 +68,16 @@ KINDS: dict[str, Kind] = {
             csv=selfcheck.csv_table,
             sections=selfcheck.SECTIONS,
         ),
-        # -- the fourth document: the 扶養控除等申告書 register --------------------------------
-        # The register that lets employees leave numbers off the 扶養控除等申告書 (NTA FAQ's
-        # 帳簿) is built in tenants/custody/dependents_register.py, with masked rows and its
-        # own pages (its printing with numbers is a logged export). The lead wires it in here
-        # after merging: a Kind whose facts carry no number (names, forms, months received),
-        # or, if it stays a page of its own, an entry in LINKED below.
+        # The fourth document, the 扶養控除等申告書 register, is not a Kind: see LINKED.
     )
 }
 
 # Documents kept by other parts of the product, listed on the compliance page with a link to
-# their own pages: (label, URL name). Empty until the 扶養控除等申告書 register is merged.
-LINKED: list[tuple[Any, str]] = []
+# their own pages: (label, URL name). The 扶養控除等申告書 register (the NTA FAQ's 帳簿,
+# tenants.custody.dependents_register) holds the names and addresses of employees and their
+# families: a stored version would keep them after the people are deleted on time, so it is
+# never versioned here. It is always drawn live, each print dated, each view logged.
+LINKED: list[tuple[Any, str]] = [(_("扶養控除等申告書の帳簿"), "dependents_register")]
 
 
 def kind(code: str) -> Kind | None:

@@ -140,6 +140,34 @@ class Page:
     can_adopt: bool
 
 
+@dataclass(frozen=True)
+class RegisterSummary:
+    """The 扶養控除等申告書 register's counts, for its row on the page (no name shown, so
+    nothing is logged here; the register's own page logs its reading)."""
+
+    people: int
+    without_number: int
+    without_address: int
+    not_notified: int
+
+    @property
+    def complete(self) -> bool:
+        return not (self.without_number or self.without_address or self.not_notified)
+
+
+def register_summary() -> RegisterSummary:
+    from tenants.custody.dependents_register import register_rows
+
+    register = register_rows(with_numbers=False)
+    lines = list(register.lines)
+    return RegisterSummary(
+        people=register.people,
+        without_number=register.without_number,
+        without_address=sum(1 for line in lines if not line.address),
+        not_notified=sum(1 for line in lines if line.has_number and not line.notified),
+    )
+
+
 def page(*, actor: Actor, firm: Firm) -> Page:
     """Every kind with its versions and whether it is out of date, and the live self-check.
     A kind without any version gets its first one now when the reader may make one."""

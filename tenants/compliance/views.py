@@ -22,7 +22,11 @@ from .registry import LINKED
 @never_cache
 def compliance(request: HttpRequest) -> HttpResponse:
     page = services.page(actor=actor_from_request(request), firm=request.tenant)  # type: ignore[attr-defined]
-    return render(request, "compliance/page.html", {"page": page, "linked": LINKED})
+    return render(
+        request,
+        "compliance/page.html",
+        {"page": page, "linked": LINKED, "register": services.register_summary()},
+    )
 
 
 @allows(Action.COMPLIANCE_MANAGE)

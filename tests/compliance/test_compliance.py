@@ -300,3 +300,33 @@ def test_the_services_refuse_a_role_the_table_does_not_allow(acme, vera):
     with tenant_context(acme), pytest.raises(Denied):
         services.adopt(actor=viewer, firm=acme, kind_code="basic_policy", version=1)
     assert [e["actor_email"] for e in _entries(acme, "compliance_adopt")] == [vera.email]
+
+
+def test_the_fourth_document_is_the_dependants_register_drawn_live(acme, alice, harry):
+    """The 扶養控除等申告書 register is listed with what it still lacks, and its masked
+    downloads; it is never stored as a version (its names would outlive deletion)."""
+    from tenants.custody.models import Person
+
+    with tenant_context(acme):
+        hanako = Person.objects.create(kind="employee", family_name="山田", given_name="花子",
+                                       family_name_kana="ヤマダ", given_name_kana="ハナコ")  # fmt: skip
+        custody.number_set(actor=Actor(user_id=harry.pk, email=harry.email, role=Role.HANDLER),
+                           firm=acme, person=hanako, raw=NUMBER,
+                           purpose_codes=["dependent_declaration"])  # fmt: skip
+    client = signed_in_firm_client(alice, acme)
+    row = re.search(
+        r'id="doc-dependents_register".*?</tr>', client.get("/compliance/").content.decode(), re.S
+    )
+    assert row, "the register's row"
+    assert "記載が足りません" in row[0] and "住所未登録 1人" in row[0]
+    assert 'href="/people/dependents-register.pdf"' in row[0]
+    with tenant_context(acme):
+        Person.objects.filter(pk=hanako.pk).update(
+            postal_code="1000001", address="東京都千代田区千代田1-1"
+        )
+        assert not ComplianceDocument.objects.filter(kind="dependents_register").exists()
+    row = re.search(
+        r'id="doc-dependents_register".*?</tr>', client.get("/compliance/").content.decode(), re.S
+    )
+    assert row and "1人・記載漏れなし" in row[0]
+    assert NUMBER not in client.get("/compliance/").content.decode()
