@@ -37,6 +37,7 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "request": pgettext_lazy("access log action", "番号の提出依頼"),
     "reissue": pgettext_lazy("access log action", "提出依頼の再発行"),
     "remind": pgettext_lazy("access log action", "提出依頼の再通知"),
+    "escalate": pgettext_lazy("access log action", "未回答の依頼のオーナーへの通知"),
     "revoke": pgettext_lazy("access log action", "提出依頼の取消"),
     "submit": pgettext_lazy("access log action", "本人による提出"),
     "decline": pgettext_lazy("access log action", "本人による辞退"),

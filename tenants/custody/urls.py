@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from tenants.collection import abroad_views
 
@@ -19,10 +19,18 @@ urlpatterns = [
         register_views.dependents_register_print,
         name="dependents_register_print",
     ),
-    re_path(
-        r"^people/dependents-register\.(?P<output>csv|pdf)$",
+    # One view, two fixed paths (not a pattern): every route is a concrete path.
+    path(
+        "people/dependents-register.csv",
         register_views.dependents_register_download,
-        name="dependents_register_download",
+        {"output": "csv"},
+        name="dependents_register_csv",
+    ),
+    path(
+        "people/dependents-register.pdf",
+        register_views.dependents_register_download,
+        {"output": "pdf"},
+        name="dependents_register_pdf",
     ),
     path("people/import/", views.people_import, name="people_import"),
     path("people/import/template.csv", views.people_import_template, name="people_import_template"),

@@ -66,6 +66,16 @@ def serve(practice, tanaka, firm, owner):
     return link
 
 
+def staff_with_every_client(tanaka, user, practice) -> None:
+    """A staff member who reaches every client (practices.assignments): new staff reach
+    none until assigned."""
+    from practices.assignments import set_all_clients
+
+    admin = PracticeMember.objects.get(user=tanaka, practice=practice)
+    member = services.member_add(admin=admin, email=user.email)
+    set_all_clients(admin=admin, member=member, value=True)
+
+
 def owner_actor(user) -> Actor:
     return Actor(user_id=user.pk, email=user.email, role="owner", request_id="t")
 
@@ -221,8 +231,7 @@ def test_a_firm_the_user_is_not_a_member_of_never_appears(january, tanaka, suzuk
     for text in (page, data):
         assert "イニテック" not in text and "initech" not in text
     # Staff who lost their membership in Acme (an unassigned member) see Globex only.
-    services.member_add(admin=PracticeMember.objects.get(user=tanaka, practice=practice),
-                        email=suzuki.email)  # fmt: skip
+    staff_with_every_client(tanaka, suzuki, practice)
     Membership.objects.filter(user=suzuki, firm=acme).delete()
     staff = signed_in_public_client(suzuki)
     staff_page = staff.get("/portfolio/january/").content.decode()
@@ -277,8 +286,7 @@ def test_remind_everyone_refuses_other_firms_and_roles_that_may_not(january, tan
         assert CollectionRequest.objects.get().reminders_sent == 0
     # A member whose role there may not request numbers (a viewer) reaches no button, and
     # the service refuses the role itself, logged in that firm.
-    services.member_add(admin=PracticeMember.objects.get(user=tanaka, practice=practice),
-                        email=suzuki.email)  # fmt: skip
+    staff_with_every_client(tanaka, suzuki, practice)
     Membership.objects.filter(user=suzuki, firm=acme).update(role=Role.VIEWER)
     assert signed_in_public_client(suzuki).post("/portfolio/acme/remind/").status_code == 404
     from authz.errors import Denied
@@ -350,8 +358,7 @@ def test_no_notice_when_the_practice_turned_it_off_or_the_firm_is_not_served(
 
 
 def test_the_practice_admin_sets_the_days_staff_cannot(tanaka, suzuki, practice):
-    services.member_add(admin=PracticeMember.objects.get(user=tanaka, practice=practice),
-                        email=suzuki.email)  # fmt: skip
+    staff_with_every_client(tanaka, suzuki, practice)
     signed_in_public_client(suzuki).post(f"/practices/{practice.pk}/escalation/", {"days": "3"})
     practice.refresh_from_db()
     assert practice.owner_notice_after_days == 10
@@ -386,8 +393,7 @@ def test_other_practices_other_firms_and_unassigned_staff_get_404_never_the_name
 ):
     other = services.practice_create(user=make_user("otto@other-office.test"), name="他事務所")
     serve(other, other.members.get().user, initech, ivan)
-    services.member_add(admin=PracticeMember.objects.get(user=tanaka, practice=practice),
-                        email=suzuki.email)  # fmt: skip
+    staff_with_every_client(tanaka, suzuki, practice)
     Membership.objects.filter(user=suzuki, firm=acme).delete()  # not (or no longer) assigned
     otto = other.members.get().user
     for user in (otto, gina, suzuki):
