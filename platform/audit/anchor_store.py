@@ -157,8 +157,9 @@ class S3AnchorStore:
             if not versions:
                 raise AnchorMissing(name)
             # The first version written is the one locked first; anything put later on top
-            # of it is not the anchor.
-            first = min(versions, key=lambda item: item["LastModified"])
+            # of it is not the anchor. S3 lists a key's versions newest first (LastModified
+            # has only whole seconds, so the order is what tells them apart).
+            first = versions[-1]
             answer = self.client.get_object(
                 Bucket=self.bucket, Key=name, VersionId=first["VersionId"]
             )
