@@ -244,9 +244,7 @@ def _walk_firms(
     report.firms.sort()
 
 
-def _verify_firm(
-    firm: str, entries: list[dict[str, Any]], proof: dict[str, Any]
-) -> dict[int, str]:
+def _verify_firm(firm: str, entries: list[dict[str, Any]], proof: dict[str, Any]) -> dict[int, str]:
     """The firm's chain in the export; returns its entries' hashes by seq."""
     if len(entries) != proof["entries"]:
         raise ExportInvalid(f"{firm}: {len(entries)} entries, the proof says {proof['entries']}")

@@ -16,6 +16,8 @@ Names are `anchors/<UTC time>.json` and `keys/<key id>.json`; they sort in time 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import re
@@ -87,7 +89,9 @@ class LocalAnchorStore:
             try:
                 os.link(temporary, path)
             except FileExistsError as error:
-                raise AnchorExists(f"{name} already exists in {self.root}: not overwritten") from error
+                raise AnchorExists(
+                    f"{name} already exists in {self.root}: not overwritten"
+                ) from error
         finally:
             temporary.unlink(missing_ok=True)
         return str(path)
@@ -138,8 +142,7 @@ class S3AnchorStore:
                 Body=data,
                 ContentType="application/json",
                 ObjectLockMode="COMPLIANCE",
-                ObjectLockRetainUntilDate=datetime.now(UTC)
-                + timedelta(days=self.retention_days),
+                ObjectLockRetainUntilDate=datetime.now(UTC) + timedelta(days=self.retention_days),
                 # S3 refuses the PUT if the name was taken meanwhile (conditional write).
                 IfNoneMatch="*",
                 **extra,
@@ -147,7 +150,9 @@ class S3AnchorStore:
         except self._errors() as error:
             if _code(error) in {"PreconditionFailed", "ConditionalRequestConflict"}:
                 raise AnchorExists(f"{name} was written meanwhile: not overwritten") from error
-            raise AnchorStoreUnavailable(f"anchor store s3://{self.bucket}: {_code(error)}") from error
+            raise AnchorStoreUnavailable(
+                f"anchor store s3://{self.bucket}: {_code(error)}"
+            ) from error
         return f"s3://{self.bucket}/{name}"
 
     def read(self, name: str) -> bytes:
@@ -165,7 +170,9 @@ class S3AnchorStore:
             )
             return answer["Body"].read()
         except self._errors() as error:
-            raise AnchorStoreUnavailable(f"anchor store s3://{self.bucket}: {_code(error)}") from error
+            raise AnchorStoreUnavailable(
+                f"anchor store s3://{self.bucket}: {_code(error)}"
+            ) from error
 
     def names(self, prefix: str) -> list[str]:
         try:
@@ -175,7 +182,9 @@ class S3AnchorStore:
                 found += [item["Key"] for item in page.get("Contents", [])]
             return sorted(found)
         except self._errors() as error:
-            raise AnchorStoreUnavailable(f"anchor store s3://{self.bucket}: {_code(error)}") from error
+            raise AnchorStoreUnavailable(
+                f"anchor store s3://{self.bucket}: {_code(error)}"
+            ) from error
 
 
 def _code(error: BaseException) -> str:
@@ -214,24 +223,19 @@ def anchor_store() -> AnchorStore:
 def publish_key(store: AnchorStore, public_key: bytes) -> str:
     """Write a signing public key to the store once (keys/<key id>.json); a key already
     there is left as it is. Returns its key id."""
-    import base64
-
     key_id = key_fingerprint(public_key)
     document = {"key_id": key_id, "algorithm": "Ed25519",
                 "public_key": base64.b64encode(public_key).decode()}  # fmt: skip
     name = f"{KEYS}{key_id}.json"
-    try:
+    # Already there from an earlier anchor: the name is the key's own fingerprint.
+    with contextlib.suppress(AnchorExists):
         store.write_once(name, canonical_json(document).encode("utf-8"))
-    except AnchorExists:
-        pass
     return key_id
 
 
 def published_keys(store: AnchorStore) -> dict[str, bytes]:
     """The public keys in the store, by key id; a file whose key is not its name's is
     ignored (a key id is the key's own fingerprint)."""
-    import base64
-
     keys = {}
     for name in store.names(KEYS):
         document = json.loads(store.read(name))

@@ -71,7 +71,7 @@ def anchor_heads(*, store: AnchorStore | None = None) -> AnchoredRoot:
     leaves = chain_heads()
     tree = MerkleTree([leaf_hash(leaf) for leaf in leaves])
     anchored_at = timezone.now().astimezone(UTC)
-    statement = {
+    statement: dict[str, Any] = {
         "format": ANCHOR_FORMAT,
         "date": timezone.localdate(anchored_at).isoformat(),
         "anchored_at": anchored_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),

@@ -118,9 +118,7 @@ def _path(m: int, hashes: list[bytes]) -> list[bytes]:
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17])
 def test_the_tree_is_rfc6962s(size):
-    leaves = [
-        {"firm_id": i, "firm": f"firm{i}", "seq": i, "hash": "ab" * 32} for i in range(size)
-    ]
+    leaves = [{"firm_id": i, "firm": f"firm{i}", "seq": i, "hash": "ab" * 32} for i in range(size)]
     hashes = [leaf_hash(leaf) for leaf in leaves]
     assert hashes[0] == hashlib.sha256(b"\x00" + verify_anchor.leaf_bytes(leaves[0])).digest()
     tree = MerkleTree(hashes)
@@ -148,9 +146,7 @@ def test_a_leaf_and_a_node_never_hash_alike():
 
 
 @pytest.mark.django_db
-def test_an_insiders_consistent_rewrite_passes_the_chain_but_not_the_anchor(
-    acme, globex, tmp_path
-):
+def test_an_insiders_consistent_rewrite_passes_the_chain_but_not_the_anchor(acme, globex, tmp_path):
     append(acme, 5)
     append(globex, 3)
     record_checkpoint(acme)
@@ -186,9 +182,7 @@ def test_an_insiders_consistent_rewrite_passes_the_chain_but_not_the_anchor(
 
 
 @pytest.mark.django_db
-def test_an_export_made_without_proofs_is_still_checked_against_the_stored_anchor(
-    acme, tmp_path
-):
+def test_an_export_made_without_proofs_is_still_checked_against_the_stored_anchor(acme, tmp_path):
     """An insider who also strips the proofs from the export: the anchor fetched from the
     write-once store rebuilds them."""
     append(acme, 3)
@@ -284,8 +278,10 @@ def test_a_tampered_proof_a_wrong_signature_and_an_unknown_key_are_refused(acme,
     with pytest.raises(AnchorInvalid, match="does not verify with key"):
         verify_anchor.verify_inclusion("acme", changed_root, keys)
 
-    stranger = Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    stranger = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
     with pytest.raises(AnchorInvalid, match=f"key id {signing.key_id()}, which is not one of"):
         verify_anchor.verify_inclusion("acme", proof, {"0" * 32: stranger})
@@ -297,8 +293,10 @@ def test_a_tampered_proof_a_wrong_signature_and_an_unknown_key_are_refused(acme,
 def test_the_standalone_verifier_refuses_an_anchor_signed_by_an_unknown_key(acme, tmp_path):
     append(acme, 1)
     anchor_heads()
-    stranger = Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    stranger = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
     script = REPO / "infra" / "audit" / "verify_anchor.py"
     run = subprocess.run(

@@ -4,27 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0003_export_progress'),
+        ("audit", "0003_export_progress"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AnchoredRoot',
+            name="AnchoredRoot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('anchored_at', models.DateTimeField(unique=True)),
-                ('root', models.CharField(max_length=64)),
-                ('signature', models.CharField(max_length=100)),
-                ('key_id', models.CharField(max_length=32)),
-                ('tree_size', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('location', models.CharField(max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("anchored_at", models.DateTimeField(unique=True)),
+                ("root", models.CharField(max_length=64)),
+                ("signature", models.CharField(max_length=100)),
+                ("key_id", models.CharField(max_length=32)),
+                ("tree_size", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("location", models.CharField(max_length=300)),
             ],
             options={
-                'ordering': ['-anchored_at'],
+                "ordering": ["-anchored_at"],
             },
         ),
     ]

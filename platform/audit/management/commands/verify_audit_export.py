@@ -43,7 +43,9 @@ class Command(DeclaredCommand, BaseCommand):
             try:
                 document = json.loads(anchor_store().read(options["anchor"]))
             except (AnchorMissing, AnchorStoreUnavailable, ValueError) as error:
-                raise CommandError(f"cannot read the anchor {options['anchor']}: {error}") from error
+                raise CommandError(
+                    f"cannot read the anchor {options['anchor']}: {error}"
+                ) from error
         try:
             report = verify(data, keys=verification_keys(), anchor_document=document)
         except ExportInvalid as problem:
