@@ -271,7 +271,9 @@ def parse_key(text: str) -> tuple[str, bytes]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("export", nargs="?", help="a consolidated audit export")
-    parser.add_argument("--anchor", help="an anchor document from the write-once store")
+    parser.add_argument("--anchor", action="append", default=[], metavar="ANCHOR.json",
+                        help="an anchor document from the write-once store (repeatable: "
+                        "the export is checked against each)")  # fmt: skip
     parser.add_argument("--key", action="append", default=[], metavar="KEY_ID=BASE64",
                         help="a published public key of the platform (repeatable)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -284,36 +286,44 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error("--key is KEY_ID=BASE64")
     try:
-        document = None
-        if args.anchor:
-            with open(args.anchor, "rb") as handle:
+        documents: list[dict[str, Any] | None] = []
+        for path in args.anchor:
+            with open(path, "rb") as handle:
                 document = json.loads(handle.read())
             statement = verify_document(document, keys)
+            documents.append(document)
             print(
                 f"OK: anchor of {statement['date']}, root {statement['root']}, "
                 f"{statement['tree_size']} firm(s), signed by key {statement['key_id']}"
             )
         if args.export:
-            try:  # run as a script beside it, or imported from the repository
-                from verify_audit_export import ExportInvalid, verify  # type: ignore[import-not-found]
-            except ImportError:
-                from infra.audit.verify_audit_export import ExportInvalid, verify
             with open(args.export, "rb") as handle:
-                data = handle.read()
-            try:
-                report = verify(data, keys=keys, anchor_document=document)
-            except ExportInvalid as problem:
-                raise AnchorInvalid(str(problem)) from problem
-            print(
-                f"OK: {report.entries} entries from {len(report.firms)} firm(s), "
-                f"signed by key {report.fingerprint}"
-            )
-            for firm in report.firms:
-                print(f"  {firm}: {report.anchors[firm]}")
+                _check_export(handle.read(), keys, documents or [None])
     except (AnchorInvalid, OSError, ValueError) as problem:
         print(f"INVALID: {problem}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_export(
+    data: bytes, keys: dict[str, bytes], documents: list[dict[str, Any] | None]
+) -> None:
+    """The export against each anchor given (None: the proofs the export carries)."""
+    try:  # run as a script beside it, or imported from the repository
+        from verify_audit_export import ExportInvalid, verify  # type: ignore[import-not-found]
+    except ImportError:
+        from infra.audit.verify_audit_export import ExportInvalid, verify
+    for document in documents:
+        try:
+            report = verify(data, keys=keys, anchor_document=document)
+        except ExportInvalid as problem:
+            raise AnchorInvalid(str(problem)) from problem
+        print(
+            f"OK: {report.entries} entries from {len(report.firms)} firm(s), "
+            f"signed by key {report.fingerprint}"
+        )
+        for firm in report.firms:
+            print(f"  {firm}: {report.anchors[firm]}")
 
 
 if __name__ == "__main__":

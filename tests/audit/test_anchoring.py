@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from infra.audit.verify_audit_export import ExportInvalid, verify
 from tenants.auditlog.chain import GENESIS_HASH, canonical_entry, entry_hash
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import verify_chain
+from tests.helpers import make_firm
 
 from .conftest import append, sql, triggers_disabled
 
@@ -228,7 +230,12 @@ def test_an_honest_log_verifies_against_its_anchor(acme, globex, tmp_path, capsy
     assert report.anchors["globex"].startswith("empty on ")
     call_command("verify_audit_export", str(tmp_path / "audit.jsonl"))
     assert "acme: head #4 anchored on" in capsys.readouterr().out
-    script = REPO / "infra" / "audit" / "verify_anchor.py"
+    # The auditor's copy: the two scripts alone in a folder, outside the repository.
+    auditor = tmp_path / "auditor"
+    auditor.mkdir()
+    for name in ("verify_anchor.py", "verify_audit_export.py"):
+        shutil.copy(REPO / "infra" / "audit" / name, auditor / name)
+    script = auditor / "verify_anchor.py"
     run = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "audit.jsonl"),
          "--anchor", str(stored_anchor(tmp_path)), "--key", published_key()],
@@ -241,12 +248,12 @@ def test_an_honest_log_verifies_against_its_anchor(acme, globex, tmp_path, capsy
 
 @pytest.mark.django_db
 def test_a_firm_newer_than_the_anchor_is_said_to_be_not_anchored_yet(acme, tmp_path):
-    anchor_heads()  # before acme existed? acme exists: make another firm after
-    from tests.helpers import make_firm
-
+    append(acme, 1)
+    anchor_heads()
     newer = make_firm("newer")
     append(newer, 1)
-    report = verify(export([newer], tmp_path / "audit.jsonl"))
+    report = verify(export([acme, newer], tmp_path / "audit.jsonl"))
+    assert report.anchors["acme"].startswith("head #1 anchored on")
     assert report.anchors["newer"].startswith("not anchored yet")
 
 
