@@ -197,6 +197,11 @@ def anchor_store() -> AnchorStore:
     if settings.ANCHOR_STORE == "s3":
         from objectstore.s3 import s3_client
 
+        if not settings.ANCHOR_S3_BUCKET:
+            raise AnchorStoreUnavailable(
+                "ANCHOR_STORE is s3 but ANCHOR_S3_BUCKET is not set (docs/configuration.md)"
+            )
+
         client = s3_client(
             endpoint_url=settings.ANCHOR_S3_ENDPOINT_URL or settings.OBJECT_STORE_S3_ENDPOINT_URL,
             region=settings.AWS_REGION,

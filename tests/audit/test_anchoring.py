@@ -428,3 +428,15 @@ def test_the_command_anchors_and_the_public_page_lists_it(acme, client, settings
     assert record.root in text and record.signature in text and record.key_id in text
     assert signing.public_key_b64() in text
     assert "アンカー" in text
+
+
+@pytest.mark.django_db
+def test_an_export_without_a_reachable_anchor_store_says_so(acme, tmp_path, settings):
+    append(acme, 1)
+    settings.ANCHOR_STORE = "s3"
+    settings.ANCHOR_S3_BUCKET = ""
+    today = timezone.localdate().isoformat()
+    out = tmp_path / "audit.jsonl"
+    with pytest.raises(CommandError, match="ANCHOR_S3_BUCKET is not set"):
+        call_command("export_audit", tenants="acme", since=today, until=today, out=str(out))
+    assert not out.exists()
