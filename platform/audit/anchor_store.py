@@ -133,9 +133,12 @@ class S3AnchorStore:
         try:
             if self._versions(name):
                 raise AnchorExists(f"{name} already exists in s3://{self.bucket}: not overwritten")
-            extra: dict[str, Any] = {"ServerSideEncryption": "aws:kms"}
+            # No SSE header by default: the bucket's default encryption (SSE-KMS under the
+            # infra key, infra/terraform/anchors.tf) applies, as for audit exports; a bare
+            # "aws:kms" would pick the AWS-managed key instead.
+            extra: dict[str, Any] = {}
             if self.kms_key_id:
-                extra["SSEKMSKeyId"] = self.kms_key_id
+                extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
             self.client.put_object(
                 Bucket=self.bucket,
                 Key=name,

@@ -170,6 +170,8 @@ def test_an_insiders_consistent_rewrite_passes_the_chain_but_not_the_anchor(acme
         verify(data)
     with pytest.raises(CommandError, match="rewritten after it was anchored"):
         call_command("verify_audit_export", str(tmp_path / "audit.jsonl"))
+    with pytest.raises(CommandError, match="rewritten after it was anchored"):
+        call_command("verify_audit_export", str(tmp_path / "audit.jsonl"), anchor=anchored.name)
     # The standalone verifier, given the anchor from the write-once store and the published
     # key, does not even need the export's proofs.
     script = REPO / "infra" / "audit" / "verify_anchor.py"
@@ -367,6 +369,13 @@ def test_the_s3_store_writes_with_a_compliance_mode_lock(s3_server):
         CreateBucketConfiguration={"LocationConstraint": s3_server.region},
         ObjectLockEnabledForBucket=True,
     )
+    # Default SSE-KMS, as infra/terraform/anchors.tf configures the bucket.
+    client.put_bucket_encryption(
+        Bucket="anchors",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
     store = S3AnchorStore(bucket="anchors", client=client, retention_days=3650)
     name = "anchors/2026-12-07T000000.000000Z.json"
     assert store.write_once(name, b'{"root":"first"}') == f"s3://anchors/{name}"
@@ -412,7 +421,18 @@ def test_anchoring_to_s3_then_exporting_reads_the_anchor_back(acme, s3_server, s
     assert report.anchors["acme"].startswith("head #2 anchored on")
 
 
-# --- The command and the public page ---
+# --- Beat, the command and the public page ---
+
+
+@pytest.mark.django_db
+def test_beat_anchors_daily(acme, settings):
+    from audit.tasks import anchor_heads as task
+
+    assert settings.CELERY_BEAT_SCHEDULE["audit-anchor"]["task"] == "audit.anchor_heads"
+    append(acme, 2)
+    root = task.apply().get()
+    assert AnchoredRoot.objects.get().root == root
+    assert latest_anchor().proof("acme")["leaf"]["seq"] == 2
 
 
 @pytest.mark.django_db
