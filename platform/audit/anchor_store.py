@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,8 +79,10 @@ class LocalAnchorStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written under a temporary name, then linked to its own: link() fails if the name
         # exists (like O_EXCL), and a reader never sees a half-written file.
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor, name_of_temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+        )
+        temporary = Path(name_of_temporary)
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(data)
