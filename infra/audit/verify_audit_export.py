@@ -7,8 +7,10 @@ Exit status 0 when the file is intact: the manifest's Ed25519 signature is good 
 key given, or else the key the manifest names; compare its fingerprint with the one the
 platform publishes), the file's SHA-256 matches the manifest, and within each firm every
 entry's hash recomputes from its fields and links to the one before, from the proof's first
-`prev_hash` to its last hash, through the checkpoint when it falls in the range. Otherwise
-exit status 1 and the first problem found.
+`prev_hash` to its last hash, through the checkpoint when it falls in the range, and the
+firm's head anchored in the latest signed Merkle root is in its chain (the inclusion proof
+the export carries; verify_anchor.py, beside this file, holds that check and can take the
+anchor from the write-once store instead). Otherwise exit status 1 and the first problem.
 
 The format (docs/audit-export.md): JSON Lines or CSV, entries, then one proof per firm, then
 a last line holding the signed manifest. This file is also the implementation behind
@@ -206,7 +208,10 @@ class _Anchors:
         else:
             anchor = proof.get("anchor")
         if anchor is None:
-            self.report.anchors[firm] = "not anchored yet (the firm is newer than the anchor)"
+            self.report.anchors[firm] = (
+                "not anchored yet (no anchor covers it: the firm is newer than the latest "
+                "anchor, or the file is older than anchoring)"
+            )
             return
         try:
             leaf = anchoring.verify_inclusion(firm, anchor, self.keys)
