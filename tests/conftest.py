@@ -33,6 +33,14 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _private_anchor_store(settings, tmp_path_factory):
+    """Anchors in a folder of the test's own: exports read the latest anchor, and one left
+    by `make run` (signed with the developer's key) must not reach a test."""
+    settings.ANCHOR_STORE = "local"
+    settings.ANCHOR_LOCAL_DIR = str(tmp_path_factory.mktemp("anchors"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

@@ -7,8 +7,10 @@ Exit status 0 when the file is intact: the manifest's Ed25519 signature is good 
 key given, or else the key the manifest names; compare its fingerprint with the one the
 platform publishes), the file's SHA-256 matches the manifest, and within each firm every
 entry's hash recomputes from its fields and links to the one before, from the proof's first
-`prev_hash` to its last hash, through the checkpoint when it falls in the range. Otherwise
-exit status 1 and the first problem found.
+`prev_hash` to its last hash, through the checkpoint when it falls in the range, and the
+firm's head anchored in the latest signed Merkle root is in its chain (the inclusion proof
+the export carries; verify_anchor.py, beside this file, holds that check and can take the
+anchor from the write-once store instead). Otherwise exit status 1 and the first problem.
 
 The format (docs/audit-export.md): JSON Lines or CSV, entries, then one proof per firm, then
 a last line holding the signed manifest. This file is also the implementation behind
@@ -30,6 +32,11 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+try:  # imported from the repository, or run as a script beside verify_anchor.py
+    from infra.audit import verify_anchor as anchoring
+except ImportError:  # pragma: no cover (the auditor's copy)
+    import verify_anchor as anchoring  # type: ignore[import-not-found,no-redef]
 
 FORMAT = "mynumber-custody-audit-export/v1"
 GENESIS_HASH = hashlib.sha256(b"mynumber-custody:genesis").hexdigest()
@@ -70,7 +77,8 @@ def manifest_signed_bytes(manifest: dict[str, Any]) -> bytes:
 
 
 def key_fingerprint(public_key: bytes) -> str:
-    return hashlib.sha256(public_key).hexdigest()[:32]
+    """The key's id (docs/keys.md): the first 32 hex digits of the raw key's SHA-256."""
+    return anchoring.key_fingerprint(public_key)
 
 
 @dataclass
@@ -78,6 +86,8 @@ class Report:
     entries: int = 0
     firms: list[str] = field(default_factory=list)
     fingerprint: str = ""
+    # Per firm: what the check against the anchored root found (verify_anchor).
+    anchors: dict[str, str] = field(default_factory=dict)
 
 
 def _split(data: bytes) -> tuple[bytes, dict[str, Any]]:
@@ -122,11 +132,29 @@ def _records(body: bytes, fmt: str) -> Iterator[dict[str, Any]]:
             yield json.loads(row["detail"])
 
 
-def verify(data: bytes, *, public_key_b64: str | None = None) -> Report:
+def verify(
+    data: bytes,
+    *,
+    public_key_b64: str | None = None,
+    keys: dict[str, bytes] | None = None,
+    anchor_document: dict[str, Any] | None = None,
+) -> Report:
+    """`public_key_b64`: the one key the manifest must be signed with; `keys` (key id ->
+    raw public key): the platform's published keys, the manifest's and the anchors' looked
+    up by their key id. With neither, the manifest's own key (check its fingerprint).
+    `anchor_document`: an anchor fetched from the write-once store, whose leaves are used
+    instead of the proofs in the export."""
     body, manifest = _split(data)
-    key_bytes = _check_seal(body, manifest, public_key_b64)
+    key_bytes = _check_seal(body, manifest, public_key_b64, keys)
     report = Report(fingerprint=key_fingerprint(key_bytes))
-    _walk_firms(_records(body, manifest.get("file_format", "jsonl")), report)
+    anchor_keys = keys if keys is not None else {report.fingerprint: key_bytes}
+    if anchor_document is not None:
+        try:
+            anchoring.verify_document(anchor_document, anchor_keys)
+        except anchoring.AnchorInvalid as problem:
+            raise ExportInvalid(str(problem)) from problem
+    anchors = _Anchors(anchor_keys, anchor_document, report)
+    _walk_firms(_records(body, manifest.get("file_format", "jsonl")), report, anchors)
     if report.firms != sorted(manifest.get("firms", [])):
         raise ExportInvalid("the proofs do not match the firms the manifest names")
     if report.entries != manifest.get("entries"):
@@ -134,11 +162,27 @@ def verify(data: bytes, *, public_key_b64: str | None = None) -> Report:
     return report
 
 
-def _check_seal(body: bytes, manifest: dict[str, Any], public_key_b64: str | None) -> bytes:
+def _check_seal(
+    body: bytes,
+    manifest: dict[str, Any],
+    public_key_b64: str | None,
+    keys: dict[str, bytes] | None = None,
+) -> bytes:
     """The manifest's format and signature, and the body's digest. Returns the key used."""
     if manifest.get("format") != FORMAT:
         raise ExportInvalid(f"unknown format {manifest.get('format')!r}")
-    key_bytes = base64.b64decode(public_key_b64 or manifest.get("public_key", ""))
+    if public_key_b64:
+        key_bytes = base64.b64decode(public_key_b64)
+    elif keys is not None:
+        key_id = manifest.get("key_id") or manifest.get("key_fingerprint", "")
+        if key_id not in keys:
+            raise ExportInvalid(
+                f"the export is signed with key id {key_id}, which is not one of the "
+                "platform's published keys"
+            )
+        key_bytes = keys[key_id]
+    else:
+        key_bytes = base64.b64decode(manifest.get("public_key", ""))
     try:
         Ed25519PublicKey.from_public_bytes(key_bytes).verify(
             base64.b64decode(manifest.get("signature", "")), manifest_signed_bytes(manifest)
@@ -150,7 +194,38 @@ def _check_seal(body: bytes, manifest: dict[str, Any], public_key_b64: str | Non
     return key_bytes
 
 
-def _walk_firms(records: Iterator[dict[str, Any]], report: Report) -> None:
+@dataclass
+class _Anchors:
+    """Checks each firm's chain against the anchored root (infra/audit/verify_anchor.py)."""
+
+    keys: dict[str, bytes]
+    document: dict[str, Any] | None
+    report: Report
+
+    def check(self, firm: str, proof: dict[str, Any], hashes: dict[int, str]) -> None:
+        if self.document is not None:
+            anchor = anchoring.proof_from_document(self.document, firm)
+        else:
+            anchor = proof.get("anchor")
+        if anchor is None:
+            self.report.anchors[firm] = (
+                "not anchored yet (no anchor covers it: the firm is newer than the latest "
+                "anchor, or the file is older than anchoring)"
+            )
+            return
+        try:
+            leaf = anchoring.verify_inclusion(firm, anchor, self.keys)
+            self.report.anchors[firm] = anchoring.check_anchored_head(
+                firm, leaf, anchor["statement"]["date"], hashes=hashes,
+                head_seq=proof.get("head_seq"), head_hash=proof.get("head_hash"),
+            )  # fmt: skip
+        except anchoring.AnchorInvalid as problem:
+            raise ExportInvalid(str(problem)) from problem
+
+
+def _walk_firms(
+    records: Iterator[dict[str, Any]], report: Report, anchors: _Anchors | None = None
+) -> None:
     """Each firm's entries come together, then its proof: one firm is held at a time."""
     firm: str | None = None
     entries: list[dict[str, Any]] = []
@@ -163,7 +238,9 @@ def _walk_firms(records: Iterator[dict[str, Any]], report: Report) -> None:
         elif record.get("type") == "proof":
             if firm not in (None, record["firm"]) or record["firm"] in report.firms:
                 raise ExportInvalid(f"{record['firm']}: the proof does not follow its entries")
-            _verify_firm(record["firm"], entries, record)
+            hashes = _verify_firm(record["firm"], entries, record)
+            if anchors is not None:
+                anchors.check(record["firm"], record, hashes)
             report.entries += record["entries"]
             report.firms.append(record["firm"])
             firm, entries = None, []
@@ -172,11 +249,12 @@ def _walk_firms(records: Iterator[dict[str, Any]], report: Report) -> None:
     report.firms.sort()
 
 
-def _verify_firm(firm: str, entries: list[dict[str, Any]], proof: dict[str, Any]) -> None:
+def _verify_firm(firm: str, entries: list[dict[str, Any]], proof: dict[str, Any]) -> dict[int, str]:
+    """The firm's chain in the export; returns its entries' hashes by seq."""
     if len(entries) != proof["entries"]:
         raise ExportInvalid(f"{firm}: {len(entries)} entries, the proof says {proof['entries']}")
     if not entries:
-        return
+        return {}
     previous = proof["first_prev_hash"]
     expected_seq = int(proof["first_seq"])
     hashes: dict[int, str] = {}
@@ -194,10 +272,11 @@ def _verify_firm(firm: str, entries: list[dict[str, Any]], proof: dict[str, Any]
     if expected_seq - 1 != int(proof["last_seq"]) or previous != proof["last_hash"]:
         raise ExportInvalid(f"{firm}: the last entry does not match the proof")
     checkpoint = proof.get("checkpoint_seq")
-    if checkpoint is None:
-        return
-    if int(checkpoint) in hashes and hashes[int(checkpoint)] != proof["checkpoint_hash"]:
+    if checkpoint is not None and (
+        int(checkpoint) in hashes and hashes[int(checkpoint)] != proof["checkpoint_hash"]
+    ):
         raise ExportInvalid(f"{firm}: entry #{checkpoint} disagrees with the checkpoint")
+    return hashes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         f"OK: {report.entries} entries from {len(report.firms)} firm(s) "
         f"({', '.join(report.firms)}), signed by key {report.fingerprint}"
     )
+    for firm in report.firms:
+        print(f"  {firm}: {report.anchors[firm]}")
     return 0
 
 

@@ -144,6 +144,18 @@ data "aws_iam_policy_document" "app" {
     actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
     resources = ["${aws_s3_bucket.audit_exports.arn}/*"]
   }
+  # audit.anchor_store: write once with a compliance-mode lock, read the oldest version
+  # (ListBucketVersions), list. No delete: the lock refuses it anyway.
+  statement {
+    sid       = "Anchors"
+    actions   = ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.anchors.arn}/*"]
+  }
+  statement {
+    sid       = "AnchorsList"
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.anchors.arn]
+  }
   # SSE-KMS of the buckets (S3 calls KMS on the app's behalf).
   statement {
     sid       = "BucketKey"

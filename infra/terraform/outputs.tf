@@ -28,6 +28,11 @@ output "audit_exports_bucket" {
   value       = aws_s3_bucket.audit_exports.bucket
 }
 
+output "anchors_bucket" {
+  description = "ANCHOR_S3_BUCKET (Object Lock, compliance mode)."
+  value       = aws_s3_bucket.anchors.bucket
+}
+
 output "firm_key_alias_prefix" {
   description = "AWS_KMS_ALIAS_PREFIX."
   value       = local.firm_key_alias_prefix

@@ -106,6 +106,12 @@ variable "audit_export_retention_days" {
   default     = 2557
 }
 
+variable "anchor_retention_years" {
+  description = "Object Lock (compliance mode) default retention of the anchored roots, years (ANCHOR_RETENTION_DAYS sets the app's own per-object date; keep them equal)."
+  type        = number
+  default     = 10
+}
+
 variable "log_retention_days" {
   description = "Retention of the application log group, days."
   type        = number

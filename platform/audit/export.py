@@ -40,6 +40,7 @@ from infra.audit.verify_audit_export import CSV_COLUMNS, FORMAT, manifest_signed
 from tenants.auditlog.chain import SQL_FIELDS, canonical_detail
 from tenants.auditlog.models import AccessLogEntry, ChainHead
 
+from .anchoring import LatestAnchor, latest_anchor
 from .signing import fingerprint, public_key_b64, sign
 
 FORMATS = ("jsonl", "csv")
@@ -80,11 +81,13 @@ def export_audit(
         raise ValueError(f"format is one of {FORMATS}")
     firms = sorted(firms, key=lambda firm: firm.slug)
     out = Path(out)
+    # Read (and checked) before anything is written: each firm's proof is against it.
+    anchor = latest_anchor()
     descriptor, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
     writer: _Writer | None = None
     try:
         with os.fdopen(descriptor, "wb") as raw:
-            writer = _Writer(raw, file_format)
+            writer = _Writer(raw, file_format, anchor)
             total = 0
             for done, firm in enumerate(firms, start=1):
                 on_chunk = None
@@ -106,6 +109,7 @@ def export_audit(
                 "sha256": writer.digest.hexdigest(),
                 "public_key": public_key_b64(),
                 "key_fingerprint": fingerprint(),
+                "key_id": fingerprint(),
             }
             manifest["signature"] = sign(manifest_signed_bytes(manifest))
             writer.manifest(manifest)
@@ -131,9 +135,10 @@ class _Writer:
     """Writes records and hashes every byte written before the manifest. Blocks of entries
     are written and hashed on a second thread, one block at a time and in order."""
 
-    def __init__(self, raw: IO[bytes], file_format: str):
+    def __init__(self, raw: IO[bytes], file_format: str, anchor: LatestAnchor | None = None):
         self.raw = raw
         self.format = file_format
+        self.anchor = anchor
         self.digest = hashlib.sha256()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-export")
         self._pending: Future[None] | None = None
@@ -211,6 +216,9 @@ class _Writer:
                 "checkpoint_seq": checkpoint.seq if checkpoint else None,
                 "checkpoint_hash": checkpoint.hash if checkpoint else None,
                 "checkpoint_at": checkpoint.created_at.isoformat() if checkpoint else None,
+                # The firm's head in the latest anchored root, with its inclusion proof
+                # (None: the firm is newer than that anchor, or nothing is anchored yet).
+                "anchor": self.anchor.proof(firm.slug) if self.anchor else None,
             }
         )
         return count

@@ -95,3 +95,26 @@ class AuditExportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(self.progress_figures()["percent"])
+
+
+class AnchoredRoot(models.Model):
+    """A daily anchored root (audit.anchoring), listed on the public anchors page.
+
+    Only a listing: the anchor itself is the signed document in write-once storage
+    (`location`), and verification reads it from there, never from this row, which anyone
+    able to rewrite the database could rewrite too."""
+
+    date = models.DateField()
+    anchored_at = models.DateTimeField(unique=True)
+    root = models.CharField(max_length=64)
+    signature = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=32)
+    tree_size = models.PositiveIntegerField()
+    name = models.CharField(max_length=100, unique=True)
+    location = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-anchored_at"]
+
+    def __str__(self) -> str:
+        return f"anchored root {self.root[:16]} of {self.date}"

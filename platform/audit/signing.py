@@ -1,6 +1,15 @@
-"""The platform's Ed25519 export key: it signs consolidated audit exports so anyone can verify
-them offline (infra/audit/verify_audit_export.py). The private key is a file outside the
-database, created with owner-only permissions on first use, like the local master key."""
+"""The platform's Ed25519 signing key: it signs consolidated audit exports and the daily
+anchored roots (audit.anchoring), so anyone can verify them offline (infra/audit/). The
+private key is a file outside the database, created with owner-only permissions on first use,
+like the local master key.
+
+Versioned: every signature names its key id, the first 32 hex digits of the SHA-256 of the
+raw public key (the export manifest's `key_fingerprint`/`key_id`, the anchor's `key_id`), so
+a verifier picks the key by id and a key given under the wrong id is refused. Rotating is
+mounting a new key file; the old public key stays available for verification: it was
+written to the write-once anchor store the first time it signed an anchor (`keys/`), and
+AUDIT_SIGNING_RETIRED_PUBLIC_KEYS can name keys retired before that (docs/keys.md).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
-from infra.audit.verify_audit_export import key_fingerprint
+from infra.audit.verify_anchor import key_fingerprint
 
 
 def _path() -> Path:
@@ -64,8 +73,31 @@ def public_key_b64() -> str:
 
 
 def fingerprint() -> str:
+    """The current key's id."""
     return key_fingerprint(public_key_bytes())
+
+
+key_id = fingerprint
 
 
 def sign(message: bytes) -> str:
     return base64.b64encode(signing_key().sign(message)).decode()
+
+
+def retired_public_keys() -> dict[str, bytes]:
+    """Keys named in AUDIT_SIGNING_RETIRED_PUBLIC_KEYS (base64 raw keys, comma-separated)."""
+    keys = {}
+    for text in settings.AUDIT_SIGNING_RETIRED_PUBLIC_KEYS:
+        raw = base64.b64decode(text)
+        keys[key_fingerprint(raw)] = raw
+    return keys
+
+
+def verification_keys() -> dict[str, bytes]:
+    """Every public key this platform has signed with, by key id: the current one, the ones
+    published in the write-once anchor store, and the retired ones named in settings."""
+    from .anchor_store import anchor_store, published_keys
+
+    keys = {**retired_public_keys(), **published_keys(anchor_store())}
+    keys[fingerprint()] = public_key_bytes()
+    return keys

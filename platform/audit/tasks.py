@@ -57,3 +57,11 @@ def purge_expired_exports() -> int:
     from .export_jobs import purge_expired_exports as purge
 
     return purge()
+
+
+@shared_task(name="audit.anchor_heads", authz_action=Action.SYSTEM_SCHEDULE)
+def anchor_heads() -> str:
+    """Beat, daily: sign every firm's chain head into write-once storage (audit.anchoring)."""
+    from .anchoring import anchor_heads as anchor
+
+    return anchor().root

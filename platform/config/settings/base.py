@@ -7,7 +7,7 @@ from datetime import timedelta
 import dj_database_url
 from celery.schedules import crontab
 
-from config.env import env_bool, env_int, env_str
+from config.env import env_bool, env_int, env_list, env_str
 from config.paths import LOCAL_DIR, REPO_ROOT
 
 
@@ -474,6 +474,24 @@ MIDDLEWARE.insert(0, "audit.middleware.RequestIdMiddleware")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 # Each firm's chain head is copied to the public schema hourly (audit.tasks).
 CELERY_BEAT_SCHEDULE["audit-checkpoints"] = {"task": "audit.checkpoint_all", "schedule": 3600.0}
+# Public keys of signing keys retired before the anchor store existed (base64 raw Ed25519,
+# comma-separated); later keys stay in the anchor store itself (audit.signing).
+AUDIT_SIGNING_RETIRED_PUBLIC_KEYS = env_list("AUDIT_SIGNING_RETIRED_PUBLIC_KEYS")
+# Daily anchored roots (audit.anchoring, docs/access-log.md): a Merkle root over every firm's
+# chain head, signed, written to write-once storage. "local": an append-only folder (make
+# run); "s3": a bucket with Object Lock, each object locked in COMPLIANCE mode for
+# ANCHOR_RETENTION_DAYS (infra/terraform/anchors.tf).
+ANCHOR_STORE = env_str("ANCHOR_STORE", "local")
+ANCHOR_LOCAL_DIR = env_str("ANCHOR_LOCAL_DIR") or str(LOCAL_DIR / "anchors")
+ANCHOR_S3_BUCKET = env_str("ANCHOR_S3_BUCKET")
+ANCHOR_S3_ENDPOINT_URL = env_str("ANCHOR_S3_ENDPOINT_URL") or None
+ANCHOR_S3_KMS_KEY_ID = env_str("ANCHOR_S3_KMS_KEY_ID")
+ANCHOR_RETENTION_DAYS = env_int("ANCHOR_RETENTION_DAYS", 365 * 10)
+# 15:45 UTC is 00:45 in Japan: the anchor of a day holds every entry of the day before.
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "audit.anchor_heads",
+    "schedule": crontab(hour=15, minute=45),
+}
 # An export still queued this long after it was asked for is sent again (its first send
 # failed because the broker was down, docs/decisions.md D25); beat looks every minute.
 AUDIT_EXPORT_REDISPATCH_SECONDS = env_int("AUDIT_EXPORT_REDISPATCH_SECONDS", 60)

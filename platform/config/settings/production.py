@@ -12,6 +12,10 @@ PROFILE = "production"
 DEBUG = False
 DEMO_DATA_ALLOWED = False
 AUDIT_EXPORT_SIGNING_KEY_CREATE = False
+# Anchored roots go to the Object Lock bucket (infra/terraform/anchors.tf): a folder on a
+# pod's disk is neither write-once nor kept. Without ANCHOR_S3_BUCKET, anchoring and exports
+# fail with a message that names it.
+ANCHOR_STORE = env_str("ANCHOR_STORE", "s3")
 
 for required in ("SECRET_KEY", "DATABASE_URL", "BASE_DOMAIN"):
     if not os.environ.get(required):

@@ -8,10 +8,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.anchor_store import AnchorStoreUnavailable
 from audit.export import FORMATS, export_audit
 from authz.actions import Action
 from authz.jobs import DeclaredCommand
 from firms.models import Firm
+from infra.audit.verify_anchor import AnchorInvalid
 
 
 def _day(text: str) -> date:
@@ -56,6 +58,8 @@ class Command(DeclaredCommand, BaseCommand):
             )
         except OSError as error:
             raise CommandError(f"could not write {out}: {error.strerror}") from error
+        except (AnchorStoreUnavailable, AnchorInvalid) as error:
+            raise CommandError(f"the latest anchor could not be used: {error}") from error
         self.stdout.write(
             f"{result.entries} entries from {len(result.firms)} firm(s) written to {result.path}; "
             f"sha256 {result.sha256}; signed by key {result.fingerprint}"
