@@ -26,7 +26,8 @@ FIRM_PAGES = [
     "/access-log/", "/collection/", "/collection/new/", "/retention/",
     "/retention/rules/", "/retention/deletions/", "/filings/", "/filings/strip/",
 ]  # fmt: skip
-PUBLIC_PAGES = ["/", "/pricing/", "/terms/", "/accounts/login/", "/accounts/signup/",
+PUBLIC_PAGES = ["/", "/pricing/", "/terms/", "/security/", "/for-accountants/", "/faq/",
+                "/accounts/login/", "/accounts/signup/",
                 "/accounts/password/reset/"]  # fmt: skip
 ACCOUNTANT_PAGES = ["/home/", "/portfolio/", "/portfolio/new-hires/", "/portfolio/deletions/",
                     "/practices/"]  # fmt: skip
