@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from public_site.screenshots import BY_NAME, FOLDER, LANGUAGES, Screenshot
+from public_site.screenshots import BY_NAME, DESKTOP_CLIP, FOLDER, LANGUAGES, Screenshot
 from tests.browser.tour.conftest import firm_site, sign_in
 from tests.helpers import seed_demo_world
 
@@ -55,7 +55,8 @@ def choose_language(context: BrowserContext, site: str, language: str) -> None:
 
 def _save(page: Page, shot: Screenshot, language: str) -> None:
     page.wait_for_load_state("networkidle")
-    image = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB")
+    clip = None if shot.phone else DESKTOP_CLIP
+    image = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
     if image.size != (shot.width, shot.height):
         image = image.resize((shot.width, shot.height), Image.Resampling.LANCZOS)
     path = OUT / shot.path(language)

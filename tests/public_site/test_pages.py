@@ -97,7 +97,7 @@ def test_the_landing_page_names_the_duties_and_the_promises():
     for words in DUTIES + PROMISES:
         assert words in shown, words
     # Three steps, in order: request, the employee submits on a phone, use with a record.
-    steps = re.findall(r'<li class="how-step">.*?<h3>(.*?)</h3>', page, re.S)
+    steps = re.findall(r'<li class="card how-step">.*?<h3>(.*?)</h3>', page, re.S)
     assert steps == [
         "提出を依頼する",
         "従業員がスマートフォンで提出する",
