@@ -61,12 +61,11 @@ def pricing(request: HttpRequest) -> HttpResponse:
 
 @allows(Action.PUBLIC_PAGE)
 def security(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "public_site/security.html",
-        {"reveal_seconds": settings.REVEAL_DISPLAY_SECONDS,
-         "export_days": settings.OFFBOARDING_EXPORT_DAYS},
-    )  # fmt: skip
+    context = {
+        "reveal_seconds": settings.REVEAL_DISPLAY_SECONDS,
+        "export_days": settings.OFFBOARDING_EXPORT_DAYS,
+    }
+    return render(request, "public_site/security.html", context)
 
 
 @allows(Action.PUBLIC_PAGE)

@@ -218,3 +218,10 @@ def test_the_pages_need_no_script_no_inline_style_and_nothing_from_elsewhere(pat
     # Absolute links only to the site itself (the footer's links on the bare domain).
     hosts = re.findall(r'(?:src|href)="(?:https?:)?//([^/":]+)', page)
     assert set(hosts) <= {settings.BASE_DOMAIN}, hosts
+
+
+def test_the_trial_is_promised_only_when_there_is_one(settings):
+    settings.BILLING_TRIAL_DAYS = 30
+    assert "30日間の無料トライアル" in text(visitor().get("/pricing/").content.decode())
+    settings.BILLING_TRIAL_DAYS = 0
+    assert "無料トライアル" not in text(visitor().get("/pricing/").content.decode())
