@@ -225,3 +225,12 @@ def test_the_trial_is_promised_only_when_there_is_one(settings):
     assert "30日間の無料トライアル" in text(visitor().get("/pricing/").content.decode())
     settings.BILLING_TRIAL_DAYS = 0
     assert "無料トライアル" not in text(visitor().get("/pricing/").content.decode())
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_each_page_describes_itself_to_search_engines_in_the_readers_language(path):
+    for language in ("ja", "en"):
+        page = visitor(language).get(path).content.decode()
+        found = re.search(r'<meta name="description" content="([^"]{30,})">', page)
+        assert found, (path, language)
+        assert bool(re.search(r"[\u3040-\u30ff]", found.group(1))) == (language == "ja")
