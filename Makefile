@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings messages stop-db bench clean infra-check trust-long security-check tour
+.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
 
 run: setup messages
 	$(PY) infra/dev/run.py
@@ -73,6 +73,11 @@ bench-filings: setup messages
 tour: setup messages browser-deps
 	$(VENV)/bin/pytest -p no:xdist tests/browser/tour
 	$(PY) tests/browser/tour/index.py
+
+# The public site's pictures of the real product (frontend/static/img/site/), taken from the
+# demo world in each language; commit what it writes. Not part of `make test`.
+site-screenshots: setup messages browser-deps
+	$(VENV)/bin/pytest -p no:xdist tests/browser/site_screenshots.py
 
 # The trust suite's long runs (bigger hypothesis and schemathesis budgets), excluded from
 # `make test` by the `-m 'not slow'` in pyproject.toml's addopts.

@@ -57,6 +57,30 @@ def tax_on(amount: int) -> int:
     return (amount * CONSUMPTION_TAX_PERCENT + 50) // 100
 
 
+@dataclass(frozen=True)
+class MonthlyBill:
+    """One month of a plan for a quantity, as the invoice adds it up: the tax is taken on the
+    line's total (as Stripe does), not per unit."""
+
+    plan: Plan
+    quantity: int
+    subtotal: int  # tax excluded
+    tax: int
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.tax
+
+    @property
+    def yearly_total(self) -> int:
+        return self.total * 12
+
+
+def monthly_bill(plan: Plan, quantity: int) -> MonthlyBill:
+    subtotal = plan.unit_amount * quantity
+    return MonthlyBill(plan=plan, quantity=quantity, subtotal=subtotal, tax=tax_on(subtotal))
+
+
 PLANS: dict[str, Plan] = {
     FREE: Plan(
         code=FREE,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -19,22 +21,61 @@ from accounts.services import signed_in_user
 from accounts.support import active_grant
 from authz.actions import Action
 from authz.web import allows
+from billing.plans import CONSUMPTION_TAX_PERCENT
 from firms.forms import INVITATION_SESSION_KEY
 from firms.models import Firm
 from practices.models import PracticeMember
 from tenants.auditlog.services import actor_from_request, client_ip
 
+from . import examples, faq, screenshots
+
+
+def _site_context() -> dict[str, object]:
+    """What every page of the public site may show: the worked examples and the pictures."""
+    return {
+        "small_firm": examples.small_firm(),
+        "practice": examples.practice(),
+        "free_people": examples.free_people(),
+        "trial_days": settings.BILLING_TRIAL_DAYS,
+        "tax_percent": CONSUMPTION_TAX_PERCENT,
+        "shots": screenshots.shown(get_language()),
+    }
+
 
 @allows(Action.PUBLIC_PAGE)
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "public_site/landing.html")
+    questions = [faq.BY_SLUG[slug] for slug in faq.ON_LANDING]
+    return render(request, "public_site/landing.html", {**_site_context(), "questions": questions})
 
 
 @allows(Action.PUBLIC_PAGE)
 def pricing(request: HttpRequest) -> HttpResponse:
     from billing.plans import PLANS
 
-    return render(request, "public_site/pricing.html", {"plans": list(PLANS.values())})
+    return render(
+        request,
+        "public_site/pricing.html",
+        {**_site_context(), "plans": list(PLANS.values())},
+    )
+
+
+@allows(Action.PUBLIC_PAGE)
+def security(request: HttpRequest) -> HttpResponse:
+    context = {
+        "reveal_seconds": settings.REVEAL_DISPLAY_SECONDS,
+        "export_days": settings.OFFBOARDING_EXPORT_DAYS,
+    }
+    return render(request, "public_site/security.html", context)
+
+
+@allows(Action.PUBLIC_PAGE)
+def for_accountants(request: HttpRequest) -> HttpResponse:
+    return render(request, "public_site/for_accountants.html", _site_context())
+
+
+@allows(Action.PUBLIC_PAGE)
+def faq_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "public_site/faq.html", {"questions": faq.QUESTIONS})
 
 
 @allows(Action.PUBLIC_PAGE)

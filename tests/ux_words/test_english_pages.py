@@ -28,8 +28,9 @@ FIRM_PAGES = [
     "/retention/rules/", "/retention/deletions/", "/filings/", "/filings/strip/",
     "/compliance/",
 ]  # fmt: skip
-PUBLIC_PAGES = ["/", "/pricing/", "/terms/", "/anchors/", "/accounts/login/",
-                "/accounts/signup/", "/accounts/password/reset/"]  # fmt: skip
+PUBLIC_PAGES = ["/", "/pricing/", "/terms/", "/security/", "/for-accountants/", "/faq/",
+                "/anchors/", "/accounts/login/", "/accounts/signup/",
+                "/accounts/password/reset/"]  # fmt: skip
 ACCOUNTANT_PAGES = ["/home/", "/portfolio/", "/portfolio/january/", "/portfolio/new-hires/",
                     "/portfolio/deletions/", "/practices/"]  # fmt: skip
 OPERATOR_PAGES = ["/operator/", "/operator/firms/demo/", "/audit-exports/"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 TOUR_DIR = Path(__file__).resolve().parents[3] / "test-artifacts" / "tour"
 KINDS = [
+    ("public_site", "Visitor on the public site"),
     ("owner", "Firm owner"),
     ("owner_english", "Firm owner, in English"),
     ("handler", "Handler"),
