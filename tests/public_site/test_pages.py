@@ -33,7 +33,7 @@ PAGES = {
         "委託先の監督と漏えいへの備え"]),
     "/for-accountants/": ("会計事務所・社労士事務所の方へ", [
         "顧問先の一覧（ポートフォリオ）", "顧問先をまたいだ作業", "顧問先とのつながり方",
-        "会計事務所プラン", "準備中の機能"]),
+        "会計事務所プラン", "1月の繁忙期のために"]),
     "/faq/": ("よくある質問", [str(question.question) for question in faq.QUESTIONS]),
 }  # fmt: skip
 # The four duties the law puts on a firm keeping numbers, and the four promises, on the
