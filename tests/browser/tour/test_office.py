@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CLIENTS_CSV = (
     "事業者名,サブドメイン,オーナーのメールアドレス,プラン,担当\r\n"
-    "青山商事株式会社,aoyama,owner@aoyama.test,free,staff@demo.test\r\n"
-    "赤坂工業株式会社,akasaka,owner@akasaka.test,free,staff@demo.test\r\n"
+    "青山商事株式会社,aoyama,owner@aoyama.test,free,sato@demo.test\r\n"
+    "赤坂工業株式会社,akasaka,owner@akasaka.test,free,sato@demo.test\r\n"
     "上野食品株式会社,ueno,owner@ueno.test,free,\r\n"
 ).encode("cp932")
 
@@ -30,7 +30,7 @@ def staff(demo):
     from practices.models import PracticeMember
     from tests.helpers import make_user
 
-    user = make_user("staff@demo.test")
+    user = make_user("sato@demo.test")
     user.set_password(DEMO_PASSWORD)
     user.save()
     admin = PracticeMember.objects.get(user__email="accountant@demo.test")
@@ -82,7 +82,7 @@ def test_an_office_in_january(tour: Tour, site: str, staff, eager):
 
     # The staff member: their three clients only.
     page.context.clear_cookies()
-    sign_in(page, site, "staff@demo.test")
+    sign_in(page, site, "sato@demo.test")
     page.goto(site + "/portfolio/january/")
     main = page.get_by_role("main")
     for name in ("青山商事株式会社", "赤坂工業株式会社", "デモ商事株式会社"):
