@@ -195,7 +195,13 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
 
 
 LOG_FILTERS = [
-    OpenApiParameter("person", int),
+    OpenApiParameter("person", int, description="the person's id"),
+    OpenApiParameter(
+        "person_name",
+        str,
+        description="name, kana or code, in either order, any width or spacing (as the "
+        "people list searches); up to 100 characters",
+    ),
     OpenApiParameter("actor", int, description="user id"),
     OpenApiParameter("action", str),
     OpenApiParameter("purpose", str),

@@ -14,7 +14,9 @@ class BadFilter(ValueError):
     pass
 
 
-FILTER_NAMES = ("person", "actor", "action", "purpose", "since", "until")
+FILTER_NAMES = ("person", "person_name", "actor", "action", "purpose", "since", "until")
+# A name typed into the filter: no longer than a name field can hold (the people list's).
+PERSON_NAME_MAX = 100
 
 
 def _moment(value: str, *, end: bool) -> datetime:
@@ -41,10 +43,26 @@ def _moment(value: str, *, end: bool) -> datetime:
     return moment
 
 
+def _people_named(typed: str) -> QuerySet:
+    """The ids of the people a name finds, as the people list's search finds them (name or
+    kana in either order, any width or spacing, or the person's code). A person deleted
+    since is found only by the id the log keeps."""
+    from .models import Person
+    from .people_search import fold
+
+    if len(typed) > PERSON_NAME_MAX:
+        raise BadFilter("person name too long")
+    folded = fold(typed)
+    if not folded:
+        raise BadFilter("person name is only spaces")
+    return Person.objects.filter(search_key__contains=folded).values("pk")
+
+
 def filter_entries(queryset: QuerySet, params: Mapping[str, str]) -> QuerySet:
-    """person, actor (user id), action, purpose, since (inclusive), until (inclusive for a
-    date, exclusive for a datetime). Unknown values simply match nothing; malformed ones are
-    refused with BadFilter."""
+    """person (id), person_name (a name, kana or code, as the people list searches), actor
+    (user id), action, purpose, since (inclusive), until (inclusive for a date, exclusive for
+    a datetime). Unknown values simply match nothing; malformed ones are refused with
+    BadFilter."""
     # PostgreSQL text cannot hold NUL: such a value would fail in the database (a 500).
     if any("\x00" in str(params.get(name) or "") for name in FILTER_NAMES):
         raise BadFilter("NUL in a filter value")
@@ -55,6 +73,8 @@ def filter_entries(queryset: QuerySet, params: Mapping[str, str]) -> QuerySet:
             queryset = queryset.filter(actor_user_id=int(params["actor"]))
     except ValueError as error:
         raise BadFilter(str(error)) from error
+    if params.get("person_name"):
+        queryset = queryset.filter(person_id__in=_people_named(str(params["person_name"])))
     if params.get("action"):
         queryset = queryset.filter(action=params["action"])
     if params.get("purpose"):

@@ -560,6 +560,8 @@ def access_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    without_person = query.copy()
+    without_person.pop("person", None)
     # Names for the people on this page; a deleted person keeps only the id the log holds.
     ids = {entry.person_id for entry in page if entry.person_id}
     names = {p.pk: str(p) for p in Person.objects.filter(pk__in=ids)}
@@ -577,6 +579,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": request.GET,
             "query": query.urlencode(),
+            "query_without_person": without_person.urlencode(),
             "purposes": Purpose.objects.all(),
             "actions": sorted(((code, action_label(code)) for code in codes), key=lambda a: a[1]),
             # The firm's members (the log also holds ids of people who have since left;
