@@ -310,7 +310,7 @@ def _check_export(
 ) -> None:
     """The export against each anchor given (None: the proofs the export carries)."""
     try:  # run as a script beside it, or imported from the repository
-        from verify_audit_export import ExportInvalid, verify  # type: ignore[import-not-found]
+        from verify_audit_export import ExportInvalid, verify
     except ImportError:
         from infra.audit.verify_audit_export import ExportInvalid, verify
     for document in documents:
