@@ -50,7 +50,9 @@ def main() -> int:
     owns_database = not os.environ.get("DATABASE_URL") and not is_running()
     manage("migrate_schemas", "--verbosity", "0")
     manage("collectstatic", "--noinput", "--verbosity", "0")
-    manage("seed_demo")
+    # DEMO_PEOPLE=300 make run: デモ商事 filled up to 300 people (the people list at scale).
+    demo_people = os.environ.get("DEMO_PEOPLE", "")
+    manage("seed_demo", *(["--people", demo_people] if demo_people.isdigit() else []))
     bind = ["--bind", f"127.0.0.1:{PORT}"]
     if Path("/proc/net/if_inet6").exists():
         bind += ["--bind", f"[::1]:{PORT}"]

@@ -30,6 +30,16 @@ DEMO_PEOPLE = [
     ("鈴木", "一郎", "スズキ", "イチロウ", "employee", "E0003"),
     ("高橋", "美咲", "タカハシ", "ミサキ", "payee", "P0001"),
 ]
+# The generated people of `--people` (a firm of hundreds): 20 family names, 20 given names.
+DEMO_FAMILIES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"),
+                 ("田中", "タナカ"), ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("中村", "ナカムラ"),
+                 ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山本", "ヤマモト"),
+                 ("佐々木", "ササキ"), ("山口", "ヤマグチ"), ("松本", "マツモト"), ("井上", "イノウエ"),
+                 ("木村", "キムラ"), ("林", "ハヤシ"), ("斎藤", "サイトウ"), ("清水", "シミズ")]  # fmt: skip
+DEMO_GIVEN = [("陽子", "ヨウコ"), ("大輔", "ダイスケ"), ("恵", "メグミ"), ("拓也", "タクヤ"),
+              ("彩", "アヤ"), ("直樹", "ナオキ"), ("由美", "ユミ"), ("亮", "リョウ"), ("舞", "マイ"),
+              ("剛", "ツヨシ"), ("真由美", "マユミ"), ("翔", "ショウ"), ("愛", "アイ"), ("誠", "マコト"),
+              ("聡", "サトシ"), ("千尋", "チヒロ")]  # fmt: skip
 DEMO_NEW_HIRES = [("伊藤", "さくら", "イトウ", "サクラ"), ("渡辺", "健", "ワタナベ", "ケン")]
 DEMO_NUMBER_BASE = 31_415_926_535
 DEMO_PRACTICE = ("デモ会計事務所", "accountant@demo.test")
@@ -45,6 +55,15 @@ class Command(DeclaredCommand, BaseCommand):
     authz_action = Action.OPERATOR_COMMAND
     help = "Create the demo firms and users (local default only) and print their logins."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--people",
+            type=int,
+            default=0,
+            help="Fill デモ商事 up to this many people (e.g. 300): employees, some with their "
+            "dependants, a third of them still without a number (`DEMO_PEOPLE=300 make run`).",
+        )
+
     def handle(self, *args, **options):
         if not getattr(settings, "DEMO_DATA_ALLOWED", False):
             raise CommandError("Demo data is only allowed in the local default, never here.")
@@ -54,6 +73,8 @@ class Command(DeclaredCommand, BaseCommand):
             self._practice(firms)
         self._people(firms["demo"])
         self._collection(firms["demo"])
+        if options.get("people"):
+            self._more_people(firms["demo"], options["people"])
         self.stdout.write("")
         self.stdout.write(f"  Public site: {public_url('/')}")
         for slug, _name in DEMO_FIRMS:
@@ -151,6 +172,44 @@ class Command(DeclaredCommand, BaseCommand):
                 ],
                 acknowledged=True,
             )
+
+    def _more_people(self, firm: Firm, wanted: int) -> None:
+        """A firm of hundreds, for trying the people list's search, filters and bulk actions
+        (issue 20): generated employees (two in three with a number, one in five with a
+        child), until the firm holds `wanted` people. A second run adds nobody."""
+        from django_tenants.utils import tenant_context
+
+        from tenants.auditlog.services import Actor
+        from tenants.custody.importing import ImportRow, people_import
+        from tenants.custody.models import Person
+        from tenants.custody.mynumber import check_digit
+
+        with tenant_context(firm):
+            have = Person.objects.count()
+            missing = wanted - have
+            if missing <= 0:
+                return
+            # Every fifth new employee has a child: employees + employees / 5 = missing.
+            employees = missing - missing // 6
+            rows = []
+            for n in range(employees):
+                i = have + n
+                family, kana_f = DEMO_FAMILIES[i % len(DEMO_FAMILIES)]
+                given, kana_g = DEMO_GIVEN[(i // len(DEMO_FAMILIES)) % len(DEMO_GIVEN)]
+                body = f"{DEMO_NUMBER_BASE + (1000 + i) * 7919:011d}"
+                number = body + str(check_digit(body)) if i % 3 else ""  # a third without
+                rows.append(ImportRow(kind="employee", family_name=family, given_name=given,
+                                      family_name_kana=kana_f, given_name_kana=kana_g,
+                                      code=f"E{1000 + i:04d}", my_number=number))  # fmt: skip
+            people_import(actor=Actor.system("seed-demo"), firm=firm, rows=rows)
+            parents = Person.objects.filter(code__in=[row.code for row in rows[::5]])
+            room = wanted - Person.objects.count()
+            Person.objects.bulk_create(
+                Person(kind="dependent", employee=parent, relationship="子",
+                       family_name=parent.family_name, given_name="ゆい",
+                       family_name_kana=parent.family_name_kana, given_name_kana="ユイ")
+                for parent in parents.order_by("pk")[: max(room, 0)]
+            )  # fmt: skip
 
     def _firm(self, slug: str, name: str) -> Firm:
         firm = Firm.objects.filter(slug=slug).first()
