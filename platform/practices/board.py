@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from psycopg import sql
 
 from tenants.collection.models import CollectionRequest, RequestStatus
+from tenants.custody.csv_stream import spreadsheet_safe
 from tenants.custody.models import MyNumberRecord, Person, Purpose
 from tenants.filings.models import Filing
 from tenants.retention.models import PersonRetention
@@ -280,12 +281,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet will not read as a formula (a firm's name is typed by
-    people)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def board_csv(rows: list[BoardRow], totals: Totals) -> str:
     """The board's table as CSV (UTF-8 with a BOM, for Excel): one line per client firm and
     the totals line. Counts only."""
@@ -296,9 +291,9 @@ def board_csv(rows: list[BoardRow], totals: Totals) -> str:
         oldest = row.oldest_outstanding
         writer.writerow(
             [
-                _cell(row.firm.name),
+                spreadsheet_safe(row.firm.name),
                 row.firm.slug,
-                _cell(row.link.practice.name),
+                spreadsheet_safe(row.link.practice.name),
                 *(getattr(row, name) for name, _label in CSV_COLUMNS[3:10]),
                 timezone.localtime(oldest).strftime("%Y-%m-%d") if oldest else "",
                 *(getattr(row, name) for name, _label in CSV_COLUMNS[11:]),

@@ -166,11 +166,6 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet will not read as a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_rows(rows: list[AbroadRow], year: int) -> Iterable[tuple]:
     def kinds(row: AbroadRow, state: State) -> str:
         return " ".join(doc.kind for doc in row.documents if doc.state is state)
@@ -178,10 +173,10 @@ def csv_rows(rows: list[AbroadRow], year: int) -> Iterable[tuple]:
     for row in rows:
         person, needs = row.person, row.needs
         yield (
-            year, person.pk, _cell(person.family_name), _cell(person.given_name),
-            _cell(person.relationship), _cell(person.country), person.birth_date or "",
+            year, person.pk, person.family_name, person.given_name,
+            person.relationship, person.country, person.birth_date or "",
             "" if needs.age is None else needs.age, needs.band.value, person.employee_id or "",
-            _cell(str(row.employee or "")), needs.rule,
+            str(row.employee or ""), needs.rule,
             " ".join(needs.required), " ".join(needs.one_of), row.condition,
             kinds(row, State.RECEIVED), kinds(row, State.WAITING), kinds(row, State.OTHER_YEAR),
             kinds(row, State.MISSING), "yes" if row.complete else "no",

@@ -23,6 +23,7 @@ from authz.actions import Action
 from authz.decide import permits, require
 from firms.models import Firm
 from tenants.auditlog.services import Actor, log_access
+from tenants.custody.csv_stream import spreadsheet_safe
 from tenants.custody.errors import CustodyError
 from tenants.workspace.models import FirmSettings
 
@@ -254,14 +255,8 @@ def download(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows([[_formula_safe(cell) for cell in row] for row in rows])
+    writer.writerows([[spreadsheet_safe(str(cell)) for cell in row] for row in rows])
     return document, ("\ufeff" + buffer.getvalue()).encode()
-
-
-def _formula_safe(value: Any) -> str:
-    """A cell a spreadsheet would read as a formula gets a leading apostrophe."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def adopt(*, actor: Actor, firm: Firm, kind_code: str, version: int) -> ComplianceDocument:

@@ -1,12 +1,27 @@
 """Streamed CSV downloads (exports, the access log): rows are written as they are produced,
-so memory stays flat, and nothing is cached on the way."""
+so memory stays flat, and nothing is cached on the way.
+
+Every text cell leaves as a spreadsheet's text, never its formula: a name, an address, a
+user agent or a firm's name is typed by someone, and one beginning with "=" (or +, -, @, a
+tab, a carriage return) would run in the Excel of whoever opens the file (CSV injection).
+Such a cell gets a leading apostrophe, which spreadsheets show as text and do not display."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from django.http import StreamingHttpResponse
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet will not read as a formula; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class _Echo:
@@ -25,9 +40,9 @@ def csv_response(
     def lines():
         if bom:
             yield "\ufeff"
-        yield writer.writerow(header)
+        yield writer.writerow([spreadsheet_safe(cell) for cell in header])
         for row in rows:
-            yield writer.writerow(row)
+            yield writer.writerow([spreadsheet_safe(cell) for cell in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -372,18 +372,13 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _text(value: str) -> str:
-    """A text cell a spreadsheet will not read as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
-
-
 def register_csv(register: Register) -> Iterator[tuple[Any, ...]]:
     """Rows under CSV_COLUMNS (for csv_stream.csv_response), the employee first, then theirs.
     The number column holds the mask unless the register was printed with numbers."""
     for line in register.lines:
         yield (
-            line.employee_id, line.person_id, _text(line.relationship), _text(line.name),
-            _text(line.kana), line.postal_code, _text(line.address),
+            line.employee_id, line.person_id, line.relationship, line.name,
+            line.kana, line.postal_code, line.address,
             line.number or ("abroad" if line.lives_abroad else ""), line.source or "",
             line.received.strftime("%Y-%m") if line.received else "",
             "yes" if line.notified else "no",

@@ -186,3 +186,17 @@ def test_a_viewer_cannot_act_in_bulk_and_a_job_is_its_creators_only(
     assert signed_in_firm_client(gina, globex).get(url).status_code == 404
     with tenant_context(acme):
         assert not CollectionRequest.objects.exists()
+
+
+def test_a_csv_cell_is_never_a_spreadsheet_formula(acme, harry):
+    """A user agent, a name or an address typed as "=HYPERLINK(...)" leaves as text."""
+    from tenants.custody.csv_stream import spreadsheet_safe
+
+    assert spreadsheet_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_safe("山田") == "山田" and spreadsheet_safe(-1) == -1
+    client = signed_in_firm_client(harry, acme)
+    client.get("/people/", HTTP_USER_AGENT="=cmd|' /C calc'!A0")
+    response = client.get("/access-log.csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert "'=cmd|" in body and ",=cmd|" not in body
