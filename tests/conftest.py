@@ -13,6 +13,19 @@ from tests.helpers import make_firm, make_user
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_sessionstart(session):
+    """Refuse to run on any profile but the test one. A DJANGO_SETTINGS_MODULE left in the
+    environment (importing `config` sets the local one) wins over pyproject's, and the suite
+    then half-works: the worker tests' producer and worker end up on different brokers."""
+    from django.conf import settings
+
+    if settings.PROFILE != "test":
+        raise pytest.UsageError(
+            f"the tests run on config.settings.test, not {settings.SETTINGS_MODULE}: "
+            "unset DJANGO_SETTINGS_MODULE"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _back_to_public_schema():
     """A request on a firm host leaves the connection in that firm's schema; reset it."""

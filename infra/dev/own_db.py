@@ -7,16 +7,22 @@ With DATABASE_URL set nothing is embedded and nothing is stopped."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
-from config.embedded_db import is_running, stop
+# The command's environment as the Makefile gave it, taken before `config` is imported:
+# importing it loads the Celery app, which sets a default DJANGO_SETTINGS_MODULE (the local
+# profile) that pytest would then prefer to the test profile its configuration names.
+COMMAND_ENV = dict(os.environ)
+
+from config.embedded_db import is_running, stop  # noqa: E402
 
 
 def main(command: list[str]) -> int:
     was_running = is_running()
     try:
-        return subprocess.call(command)  # noqa: S603 (the Makefile's own command line)
+        return subprocess.call(command, env=COMMAND_ENV)  # noqa: S603 (the Makefile's own command line)
     finally:
         if not was_running and is_running():
             stop()

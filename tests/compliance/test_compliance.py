@@ -6,10 +6,8 @@ Alice owns Acme, Harry is its handler, Vera a viewer, Carol its accountant; Gina
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import zlib
 from datetime import date
 
 import pytest
@@ -25,32 +23,13 @@ from tenants.compliance.models import ComplianceDocument
 from tenants.custody import services as custody
 from tenants.custody.models import Purpose
 from tests.helpers import firm_host, make_user, signed_in_firm_client, signed_in_public_client
+from tests.pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
 NUMBER = "123456789018"
 # Twelve digits, alone or 4-4-4 with hyphens or spaces: what a My Number looks like.
 NUMBER_SHAPED = re.compile(r"(?<!\d)\d{4}[- ]?\d{4}[- ]?\d{4}(?!\d)")
 KINDS = ("file_register", "basic_policy", "handling_rules", "self_check")
-
-
-def pdf_text(content: bytes) -> str:
-    """The text drawn in a reportlab PDF: its content streams decoded (ASCII85, then Flate),
-    and the strings the Japanese CID font shows decoded from UTF-16 (the font's encoding,
-    UniJIS-UCS2-H)."""
-    shown = []
-    for stream in re.findall(rb"stream\r?\n(.*?)endstream", content, re.S):
-        try:
-            data = zlib.decompress(base64.a85decode(stream.strip().removesuffix(b"~>")))
-        except (ValueError, zlib.error):
-            continue
-        for literal in re.findall(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", data, re.S):
-            raw = re.sub(
-                rb"\\([0-7]{1,3}|.)",
-                lambda m: bytes([int(m[1], 8)]) if m[1][:1].isdigit() else m[1],
-                literal,
-            )
-            shown.append(raw.decode("utf-16-be", errors="replace"))
-    return "".join(shown)
 
 
 def _levels(page: str) -> dict[str, bool]:

@@ -192,7 +192,7 @@ def test_a_csv_cell_is_never_a_spreadsheet_formula(acme, harry):
     """A user agent, a name or an address typed as "=HYPERLINK(...)" leaves as text."""
     from tenants.custody.csv_stream import spreadsheet_safe
 
-    assert spreadsheet_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert spreadsheet_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
     assert spreadsheet_safe("山田") == "山田" and spreadsheet_safe(-1) == -1
     client = signed_in_firm_client(harry, acme)

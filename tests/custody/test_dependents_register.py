@@ -7,11 +7,8 @@ notified of that purpose. Other firms' members never reach it."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import re
-import zlib
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,6 +26,7 @@ from tenants.workspace.models import FirmSettings
 from tests.collection.factories import anonymous_client, handler_actor, issue, submission
 from tests.custody.test_csv_import import valid
 from tests.helpers import firm_host, signed_in_firm_client
+from tests.pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
 PAGE = "/people/dependents-register/"
@@ -120,21 +118,6 @@ def world(acme, harry) -> World:
 def log(firm, **lookup) -> list[AccessLogEntry]:
     with tenant_context(firm):
         return list(AccessLogEntry.objects.filter(**lookup).order_by("seq"))
-
-
-def pdf_text(data: bytes) -> str:
-    """The text a reportlab PDF shows (its Japanese font writes UTF-16 strings)."""
-    shown = []
-    for stream in re.findall(rb"stream\r?\n(.*?)endstream", data, re.S):
-        try:
-            content = zlib.decompress(base64.a85decode(stream.strip(), adobe=True))
-        except ValueError:
-            continue
-        for literal in re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", content, re.S):
-            raw = re.sub(rb"\\([0-7]{3}|.)", lambda m: bytes([int(m.group(1), 8)])
-                         if len(m.group(1)) == 3 else m.group(1), literal)  # fmt: skip
-            shown.append(raw.decode("utf-16-be", errors="ignore"))
-    return "".join(shown)
 
 
 def csv_rows(response) -> list[list[str]]:
