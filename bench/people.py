@@ -26,6 +26,9 @@ Exit status 1 means a result was wrong (a count, the chain), not that a goal was
 from __future__ import annotations
 
 import argparse
+import collections
+import cProfile
+import pstats
 import statistics
 import subprocess
 import sys
@@ -130,7 +133,8 @@ def time_requests(client, runs: int) -> list[tuple[str, float, float]]:
     return figures
 
 
-def bulk_request(firm, handler, count: int) -> tuple[float, int, int, bool]:
+def bulk_request(firm, handler, count: int, profile: bool = False) -> tuple[float, int, int, bool]:
+    from django.db import connection
     from django_tenants.utils import tenant_context
 
     from accounts.models import Role
@@ -149,19 +153,35 @@ def bulk_request(firm, handler, count: int) -> tuple[float, int, int, bool]:
             .order_by("pk")[:count]
         )
         before = AccessLogEntry.objects.filter(action="request").count()
+        profiler = cProfile.Profile() if profile else None
+        statements: collections.Counter[str] = collections.Counter()
         started = time.perf_counter()
+        if profiler:
+            connection.execute_wrappers.append(
+                lambda execute, sql, params, many, context: (
+                    statements.update([sql[:110]]),
+                    execute(sql, params, many, context),
+                )[1]
+            )
+            profiler.enable()
         job = bulk.stage(actor=actor, kind="request", people=people)
         bulk.confirm(actor=actor, job=job, params={}, enqueue=False)
         if len(job.person_ids) > bulk.INLINE_LIMIT:
             bulk.run(job.pk)  # the task's body, as the worker runs it
         elapsed = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            connection.execute_wrappers.pop()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+            for sql, times in statements.most_common(25):
+                print(f"{times:7,}  {sql}")
         job.refresh_from_db()
         made = CollectionRequest.objects.filter(pk__in=job.request_ids).count()
         logged = AccessLogEntry.objects.filter(action="request").count() - before
         return elapsed, made, logged, verify_chain().ok and job.status == "done"
 
 
-def run(people: int, count: int, runs: int) -> int:
+def run(people: int, count: int, runs: int, profile: bool = False) -> int:
     import django
 
     django.setup()
@@ -176,7 +196,7 @@ def run(people: int, count: int, runs: int) -> int:
     progress("timing the people list")
     figures = time_requests(client, runs)
     progress(f"bulk request to {count:,} people")
-    elapsed, made, logged, ok = bulk_request(firm, handler, min(count, askable))
+    elapsed, made, logged, ok = bulk_request(firm, handler, min(count, askable), profile)
 
     print(f"People list at a firm of {total:,} people (server time in-process, {runs} runs each)")
     for label, median, p95 in figures:
@@ -196,8 +216,13 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--bulk", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print where the bulk request's time goes (cProfile, cumulative)",
+    )
     args = parser.parse_args()
-    return run_on_bench_database(lambda _db: run(args.people, args.bulk, args.runs))
+    return run_on_bench_database(lambda _db: run(args.people, args.bulk, args.runs, args.profile))
 
 
 if __name__ == "__main__":

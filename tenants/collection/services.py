@@ -161,7 +161,12 @@ def _open_link(
         created_by_email=actor.email,
         last_sent_at=now if email else None,
     )
-    request.purposes.set(purposes)
+    # A new request has no purposes yet: one INSERT of the links (purposes.set would first
+    # read the existing ones and then the missing ones, two more queries per person asked).
+    CollectionRequest.purposes.through.objects.bulk_create(
+        CollectionRequest.purposes.through(collectionrequest=request, purpose=purpose)
+        for purpose in purposes
+    )
     return request, _new_token(firm, request)
 
 

@@ -302,6 +302,9 @@ def _run(firm: Firm, job: BulkJob, started) -> None:
                 made.extend(act(actor, firm, person, job.params))
                 done += 1
             progress.update(count, len(job.person_ids))
+        # The last progress is written now: after the update below locks the job's row, the
+        # writer's own connection would wait for that lock until it gave up (2 s per job).
+        progress.close()
         finished = timezone.now()
         BulkJob.objects.filter(pk=job.pk, status=Status.RUNNING, started_at=started).update(
             status=Status.DONE, finished_at=finished, done_count=done,
