@@ -7,6 +7,9 @@ offboarding export (docs/custody.md, docs/audit-export.md, docs/retention.md).
   job's own transaction is still open (the import writes every row in one transaction: all
   or none). It writes in batches: when called, at most once per `interval` seconds, and on
   `flush()`; a write that fails or waits for a lock is skipped, never the job.
+- A job queued or running for STALE_AFTER lost its worker: `lost_worker()` lets a confirm
+  claim it again, `job_state` shows it failed ("interrupted"); `send_job` queues a job's
+  task, or marks the job failed with `not_sent` when the broker is down (D25).
 - `eta_seconds` estimates the time left from the rate so far; `job_status` is what a job's
   JSON status endpoint answers; `progress_text` renders the line under the bar from the
   page's translated templates, as frontend/static/js/progress.js does in the browser
@@ -19,10 +22,11 @@ import contextlib
 import logging
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
+from django.db.models import Q
 from django.db.utils import load_backend
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -130,6 +134,54 @@ def display(url: str, figures: dict[str, Any]) -> dict[str, Any]:
         "templates": {key: str(text) for key, text in TEXTS.items()},
         "minutes_from": MINUTES_FROM,
     }
+
+
+# --- a job's life: lost workers, a broker that is down ---------------------------------------
+
+# A job queued or running this long without finishing lost its worker (killed, or its
+# message lost): it may be confirmed again, and its page says it was interrupted.
+STALE_AFTER = timedelta(minutes=30)
+
+
+def lost_worker(now: datetime | None = None) -> Q:
+    """The jobs (with `queued_at` and `started_at`) whose worker was lost."""
+    stale = (now or timezone.now()) - STALE_AFTER
+    return Q(status=QUEUED, queued_at__lt=stale) | Q(status=RUNNING, started_at__lt=stale)
+
+
+def is_stale(status: str, since: datetime | None, now: datetime | None = None) -> bool:
+    """Queued or running since `since` (its start, else its queueing), STALE_AFTER ago."""
+    return (
+        status in (QUEUED, RUNNING)
+        and since is not None
+        and since < (now or timezone.now()) - STALE_AFTER
+    )
+
+
+def job_state(status: str, since: datetime | None) -> str:
+    """The status a page shows: a job whose worker was lost counts as failed."""
+    return FAILED if is_stale(status, since) else status
+
+
+def failure_code(status: str, since: datetime | None, error: str) -> str:
+    """Why a job failed ("interrupted" when its worker was lost), or "" when it did not."""
+    if job_state(status, since) != FAILED:
+        return ""
+    return "interrupted" if is_stale(status, since) else error
+
+
+def send_job(task: Any, args: list, *, model: Any, pk: Any, what: str, **options: Any) -> bool:
+    """Queue a job's task. With the broker down (docs/decisions.md D25) the job, still
+    queued, is marked failed with `not_sent` at once: its page says nothing was done, and the
+    same button queues it again."""
+    from config.celery import send_or_log
+
+    sent = send_or_log(task, args, what=what, **options)
+    if not sent:
+        model.objects.filter(pk=pk, status=QUEUED).update(
+            status=FAILED, error="not_sent", finished_at=timezone.now()
+        )
+    return sent
 
 
 # --- writing progress -----------------------------------------------------------------------

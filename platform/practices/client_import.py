@@ -26,7 +26,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from billing import plans
-from config.progress import job_status
+from config.progress import failure_code, job_state, job_status, send_job
 from firms.models import Firm
 from firms.slugs import validate_slug_available, validate_slug_format
 from tenants.custody.csv_import import decode
@@ -496,23 +496,18 @@ def import_start(
 
 
 def _enqueue(import_id: int) -> None:
-    from config.celery import send_or_log
-
     from .tasks import client_import
 
-    if not send_or_log(client_import, [import_id], what=f"client import {import_id}"):
-        # The broker is down (docs/decisions.md D25): nothing was created; the page says
-        # so, and uploading the file again starts it.
-        ClientImport.objects.filter(pk=import_id, status=Status.QUEUED).update(
-            status=Status.FAILED, error="not_sent", finished_at=timezone.now()
-        )
+    # The broker down: nothing was created; the page says so, and uploading the file again
+    # starts it.
+    send_job(client_import, [import_id], model=ClientImport, pk=import_id,
+             what=f"client import {import_id}")  # fmt: skip
 
 
 # --- the import's state ---------------------------------------------------------------------
 
 # An import queued or running this long without finishing is taken as interrupted (its
 # worker died). The firms made so far stay made (each in its own transaction).
-STALE_AFTER = timedelta(minutes=30)
 FAILURES: dict[str, Any] = {
     "not_allowed": gettext_lazy(
         "取り込んだ方が事務所の管理者ではなくなったため、作成を中止しました。"
@@ -533,24 +528,17 @@ FAILURES: dict[str, Any] = {
 }
 
 
-def is_stale(client_import: ClientImport, now: datetime | None = None) -> bool:
-    since = client_import.started_at or client_import.created_at
-    return (
-        client_import.status in (Status.QUEUED, Status.RUNNING)
-        and since is not None
-        and since < (now or timezone.now()) - STALE_AFTER
-    )
+def _since(client_import: ClientImport) -> datetime | None:
+    return client_import.started_at or client_import.created_at
 
 
 def import_state(client_import: ClientImport) -> str:
-    return Status.FAILED if is_stale(client_import) else client_import.status
+    return job_state(client_import.status, _since(client_import))
 
 
 def failure_message(client_import: ClientImport) -> str:
-    if import_state(client_import) != Status.FAILED:
-        return ""
-    code = "interrupted" if is_stale(client_import) else client_import.error
-    return str(FAILURES.get(code, FAILURES["failed"]))
+    code = failure_code(client_import.status, _since(client_import), client_import.error)
+    return str(FAILURES.get(code, FAILURES["failed"])) if code else ""
 
 
 def import_status(client_import: ClientImport) -> dict[str, Any]:

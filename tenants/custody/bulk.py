@@ -36,7 +36,14 @@ from accounts.models import Membership
 from authz.actions import Action
 from authz.decide import permits
 from billing.errors import BillingBlocked
-from config.progress import ProgressWriter, job_status
+from config.progress import (
+    ProgressWriter,
+    failure_code,
+    job_state,
+    job_status,
+    lost_worker,
+    send_job,
+)
 from firms.models import Firm
 from keys.errors import KeyUnavailable
 from tenants.auditlog.errors import AuditLogUnavailable
@@ -54,7 +61,6 @@ INLINE_LIMIT = 50
 # A staged job nobody confirmed is thrown away after this long (it holds only ids).
 STAGED_TTL = timedelta(days=1)
 # A queued or running job silent this long lost its worker: confirming again restarts it.
-STALE_AFTER = timedelta(minutes=30)
 
 # Each kind's action in the authorization layer, and its entries' action in the access log.
 ACTIONS: dict[str, Action] = {"request": Action.COLLECTION_REQUEST, "end": Action.PEOPLE_WRITE,
@@ -76,6 +82,7 @@ FAILURES = {
         "時間をおいてもう一度実行してください。"
     ),
     "not_sent": _("処理を開始できませんでした。何も変更していません。もう一度実行してください。"),
+    "interrupted": _("処理が中断されました。何も変更していません。もう一度実行してください。"),
     "failed": _("処理中に問題が起きたため、何も変更していません。もう一度実行してください。"),
 }
 
@@ -202,15 +209,10 @@ def confirm(*, actor: Actor, job: BulkJob, params: dict[str, str], enqueue: bool
     if job.kind == Kind.END:
         cleaned["end_date"] = clean_end_date(params.get("end_date", "")).isoformat()
     now = timezone.now()
-    stale = now - STALE_AFTER
     with transaction.atomic():
         claimed = (
             BulkJob.objects.filter(pk=job.pk)
-            .filter(
-                Q(status__in=(Status.STAGED, Status.FAILED))
-                | Q(status=Status.QUEUED, queued_at__lt=stale)
-                | Q(status=Status.RUNNING, started_at__lt=stale)
-            )
+            .filter(Q(status__in=(Status.STAGED, Status.FAILED)) | lost_worker(now))
             .update(
                 status=Status.QUEUED,
                 params=cleaned,
@@ -233,16 +235,10 @@ def confirm(*, actor: Actor, job: BulkJob, params: dict[str, str], enqueue: bool
 
 
 def _enqueue(schema: str, job_id: Any) -> None:
-    from config.celery import send_or_log
-
     from .tasks import bulk_run
 
-    sent = send_or_log(bulk_run, [schema, str(job_id)], what=f"bulk {job_id}",
-                       headers={"_schema_name": schema})  # fmt: skip
-    if not sent:
-        BulkJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-            status=Status.FAILED, error="not_sent", finished_at=timezone.now()
-        )
+    send_job(bulk_run, [schema, str(job_id)], model=BulkJob, pk=job_id,
+             what=f"bulk {job_id}", headers={"_schema_name": schema})  # fmt: skip
 
 
 def _confirmed_actor(firm: Firm, job: BulkJob) -> Actor:
@@ -337,7 +333,19 @@ def _failed(job: BulkJob, started, code: str) -> BulkJob:
     return job
 
 
+def state_of(job: BulkJob) -> str:
+    """staged, queued, running, done or failed; a job whose worker was lost counts as
+    failed (its one transaction changed nothing), and may be run again."""
+    return job_state(job.status, job.started_at or job.queued_at)
+
+
+def failure_message(job: BulkJob) -> str:
+    code = failure_code(job.status, job.started_at or job.queued_at, job.error)
+    return str(FAILURES.get(code, FAILURES["failed"])) if code else ""
+
+
 def status_of(job: BulkJob) -> dict[str, Any]:
-    return job_status(status=job.status if job.status != Status.STAGED else "queued",
+    state = state_of(job)
+    return job_status(status=state if state != Status.STAGED else "queued",
                       done=job.progress_done, total=job.progress_total,
-                      started_at=job.started_at, error=job.error)  # fmt: skip
+                      started_at=job.started_at, error=failure_message(job))  # fmt: skip

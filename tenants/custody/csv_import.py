@@ -40,7 +40,14 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Membership, Role
 from billing.errors import BillingBlocked
 from billing.services import require_can_add_data
-from config.progress import ProgressWriter, job_status
+from config.progress import (
+    ProgressWriter,
+    failure_code,
+    job_state,
+    job_status,
+    lost_worker,
+    send_job,
+)
 from firms.models import Firm
 from keys.envelope import seal, unseal
 from keys.errors import CiphertextInvalid, KeyUnavailable
@@ -515,7 +522,6 @@ def preview_upload(*, actor: Actor, firm: Firm, upload: ImportUpload) -> Preview
 Status = ImportUpload.Status
 # A job queued or running this long without finishing is taken as interrupted (its worker
 # died; its transaction rolled back): it shows as failed and may be confirmed again.
-STALE_AFTER = timedelta(minutes=30)
 # Why an import failed (ImportUpload.error): the message shown. Nothing was written.
 FAILURES: dict[str, Any] = {
     "rejected": gettext_lazy(
@@ -541,25 +547,18 @@ FAILURES: dict[str, Any] = {
 }
 
 
-def is_stale(upload: ImportUpload, now: datetime | None = None) -> bool:
-    since = upload.started_at or upload.queued_at
-    return (
-        upload.status in (Status.QUEUED, Status.RUNNING)
-        and since is not None
-        and since < (now or timezone.now()) - STALE_AFTER
-    )
+def _since(upload: ImportUpload) -> datetime | None:
+    return upload.started_at or upload.queued_at
 
 
 def import_state(upload: ImportUpload) -> str:
     """staged, queued, running, done or failed; an interrupted job counts as failed."""
-    return Status.FAILED if is_stale(upload) else upload.status
+    return job_state(upload.status, _since(upload))
 
 
 def failure_message(upload: ImportUpload) -> str:
-    if import_state(upload) != Status.FAILED:
-        return ""
-    code = "interrupted" if is_stale(upload) else upload.error
-    return str(FAILURES.get(code, FAILURES["failed"]))
+    code = failure_code(upload.status, _since(upload), upload.error)
+    return str(FAILURES.get(code, FAILURES["failed"])) if code else ""
 
 
 def import_status(upload: ImportUpload) -> dict[str, Any]:
@@ -604,15 +603,10 @@ def confirm_upload(
         raise ImportRejected(errors=[])
     require_can_add_data(firm, adding_people=upload.row_count)
     now = timezone.now()
-    stale = now - STALE_AFTER
     with transaction.atomic():
         queued = (
             ImportUpload.objects.filter(pk=upload.pk, imported_at__isnull=True)
-            .filter(
-                Q(status__in=(Status.STAGED, Status.FAILED))
-                | Q(status=Status.QUEUED, queued_at__lt=stale)
-                | Q(status=Status.RUNNING, started_at__lt=stale)
-            )
+            .filter(Q(status__in=(Status.STAGED, Status.FAILED)) | lost_worker(now))
             .update(
                 status=Status.QUEUED,
                 confirmed_by=_actor_record(actor),
@@ -634,19 +628,10 @@ def confirm_upload(
 
 
 def _enqueue(schema: str, upload_id: Any) -> None:
-    from config.celery import send_or_log
-
     from .tasks import import_upload
 
-    sent = send_or_log(import_upload, [schema, str(upload_id)], what=f"import {upload_id}",
-                       headers={"_schema_name": schema})  # fmt: skip
-    if not sent:
-        # The broker is down (docs/decisions.md D25): the page still answers, the upload
-        # shows at once that it did not start (nothing written), and the same button
-        # queues it again.
-        ImportUpload.objects.filter(pk=upload_id, status=Status.QUEUED).update(
-            status=Status.FAILED, error="not_sent", finished_at=timezone.now()
-        )
+    send_job(import_upload, [schema, str(upload_id)], model=ImportUpload, pk=upload_id,
+             what=f"import {upload_id}", headers={"_schema_name": schema})  # fmt: skip
 
 
 def run_import(upload_id: Any) -> ImportUpload | None:

@@ -5,12 +5,14 @@ action logs them, a large one run by the task with progress, nothing half-done."
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role
+from config.progress import STALE_AFTER
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor
 from tenants.collection.models import CollectionRequest
@@ -127,6 +129,35 @@ def test_a_large_job_runs_in_the_task_with_progress(acme, harry):
         assert AccessLogEntry.objects.filter(action="request").count() == len(ids)
     status = client.get(f"/people/bulk/{pk}/status/").json()
     assert status["status"] == "done" and status["done"] == status["total"] == len(ids)
+
+
+def test_a_job_whose_worker_was_lost_says_so_and_runs_again(acme, harry):
+    """A worker killed mid-job leaves the job `running`: after STALE_AFTER the page says it
+    was interrupted with nothing changed (its one transaction rolled back), and the same
+    button runs it."""
+    with tenant_context(acme):
+        ids = [_person("社員", f"{n:03d}").pk for n in range(bulk.INLINE_LIMIT + 5)]
+    client = signed_in_firm_client(harry, acme)
+    url = _job_url(client.post("/people/bulk/request/", {"people": ids, "scope": "selected"}))
+    client.post(url)
+    pk = url.rstrip("/").split("/")[-1]
+    with tenant_context(acme):
+        BulkJob.objects.filter(pk=pk).update(status="running", started_at=timezone.now())
+    assert client.get(f"/people/bulk/{pk}/status/").json()["status"] == "running"
+    client.post(url)  # a second click while it runs starts nothing
+    with tenant_context(acme):
+        assert not CollectionRequest.objects.exists()
+        lost = timezone.now() - STALE_AFTER - timedelta(minutes=1)
+        BulkJob.objects.filter(pk=pk).update(status="running", started_at=lost)
+
+    status = client.get(f"/people/bulk/{pk}/status/").json()
+    assert status["status"] == "failed" and "中断されました" in status["error"]
+    page = client.get(url).content.decode()
+    assert "処理が中断されました。何も変更していません" in page and "もう一度実行する" in page
+    client.post(url)
+    with tenant_context(acme):
+        assert tasks.bulk_run.apply(args=[acme.schema_name, pk]).get() == "done"
+        assert CollectionRequest.objects.count() == len(ids)
 
 
 def test_someone_given_a_number_after_staging_is_left_alone(acme, harry, people):
