@@ -3,7 +3,7 @@ email, plan); each firm is provisioned, linked to the practice and its owner inv
 as `services.client_create` does for one firm (docs/practices.md, "Bulk onboarding").
 
 - `parse_csv(data)` decodes the file (UTF-8 with or without BOM, or CP932, as the people
-  import does: tenants.custody.csv_import.decode), maps the header row (Japanese or English
+  import does: tenants.custody.csv_reading), maps the header row (Japanese or English
   column names; an unknown column is refused by name) and collects the errors found in the
   file itself. It touches no database. A problem with the file as a whole raises CsvRejected.
 - `check_rows(practice, parsed)` adds what needs the database: is each subdomain free, or
@@ -20,8 +20,6 @@ Nothing here sees a My Number: the file names firms and their owners.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 import unicodedata
@@ -41,8 +39,16 @@ from billing import plans
 from config.progress import failure_code, job_state, job_status, send_job
 from firms.models import Firm
 from firms.slugs import validate_slug_available, validate_slug_format
-from tenants.custody.csv_import import decode
+from tenants.custody.csv_reading import (
+    cell,
+    column_positions,
+    decode,
+    extra_cells,
+    heading_key,
+    read_rows,
+)
 from tenants.custody.errors import CsvRejected
+from tenants.custody.importing import RowError
 
 from . import services
 from .models import ClientImport, Practice, PracticeClient, PracticeMember
@@ -71,7 +77,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 OPTIONAL = frozenset({"staff"})
 STAFF_SEPARATORS = re.compile(r"[;；、\s]+")
 LABELS = {name: japanese for name, japanese, _english in COLUMNS}
-# Other headings accepted for each column, as `_heading_key` normalises them.
+# Other headings accepted for each column, as `heading_key` normalises them.
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("事業者名", "会社名", "顧問先名", "firm name", "company"),
     "slug": ("サブドメイン", "slug", "subdomain"),
@@ -94,12 +100,8 @@ PLAN_NAMES = {
 }
 
 
-def _heading_key(text: str) -> str:
-    return re.sub(r"[\s_]+", "", unicodedata.normalize("NFKC", text)).lower()
-
-
 HEADINGS: dict[str, str] = {
-    _heading_key(alias): name
+    heading_key(alias): name
     for name, japanese, english in COLUMNS
     for alias in (name, japanese, english, *ALIASES[name])
 }
@@ -114,13 +116,6 @@ class ClientRow:
     plan: str
     # 担当: the staff members' emails, as typed (lower case).
     staff: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str  # a column's name (COLUMNS), or "" for the whole row
-    reason: str
 
 
 @dataclass
@@ -159,34 +154,12 @@ def parse_csv(data: bytes) -> ParsedFile:
     if not data.strip():
         raise CsvRejected(_("ファイルが空です。"), code="empty")
     text, encoding = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise CsvRejected(_("ファイルが空です。"), code="empty")
-        positions = _positions(header)
-        parsed = ParsedFile(rows=[], encoding=encoding)
-        for line, record in enumerate(reader, start=2):
-            if not any(value.strip() for value in record):
-                continue  # blank lines, and the ",,,," rows spreadsheets leave at the end
-            if len(parsed.rows) >= MAX_ROWS:
-                raise CsvRejected(
-                    _(
-                        "行数が上限の%(max)s行を超えています。%(max)s行以下のファイルに"
-                        "分けてアップロードしてください。"
-                    )
-                    % {"max": f"{MAX_ROWS:,}"},
-                    code="rows",
-                )
-            parsed.rows.append(_row(line, record, positions, len(header), parsed.errors))
-    except csv.Error:
-        raise CsvRejected(
-            _(
-                'CSVの形式が正しくありません（%(line)s行目付近）。引用符（"）の対応を確認してください。'
-            )
-            % {"line": reader.line_num},
-            code="format",
-        ) from None
+    header, rows = read_rows(text, max_rows=MAX_ROWS)
+    required = [name for name, _japanese, _english in COLUMNS if name not in OPTIONAL]
+    positions = column_positions(header, HEADINGS, LABELS, required=required, refuse_unknown=True)
+    parsed = ParsedFile(rows=[], encoding=encoding)
+    for line, record in rows:
+        parsed.rows.append(_row(line, record, positions, len(header), parsed.errors))
     if not parsed.rows:
         raise CsvRejected(
             _(
@@ -206,65 +179,12 @@ def too_large() -> CsvRejected:
     )
 
 
-def _positions(header: list[str]) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    repeated: list[str] = []
-    unknown: list[str] = []
-    for index, heading in enumerate(header):
-        name = HEADINGS.get(_heading_key(heading))
-        if name is None:
-            if heading.strip():
-                unknown.append(heading.strip()[:40])
-            continue
-        if name in positions:
-            repeated.append(LABELS[name])
-        positions[name] = index
-    if unknown:
-        raise CsvRejected(
-            _("使えない列があります: %(columns)s。列名を確認してください（使える列: %(known)s）。")
-            % {"columns": "、".join(unknown), "known": "、".join(LABELS.values())},
-            code="columns",
-        )
-    if repeated:
-        raise CsvRejected(
-            _(
-                "同じ項目の列が複数あります: %(columns)s。どちらか一方を消してから、もう一度アップロードしてください。"
-            )
-            % {"columns": "、".join(repeated)},
-            code="columns",
-        )
-    missing = [
-        LABELS[name]
-        for name, _japanese, _english in COLUMNS
-        if name not in positions and name not in OPTIONAL
-    ]
-    if missing:
-        raise CsvRejected(
-            _(
-                "必要な列がありません: %(columns)s。1行目を見出し行にして、ひな形の列名"
-                "（または英語の列名）を使ってください。"
-            )
-            % {"columns": "、".join(missing)},
-            code="columns",
-        )
-    return positions
-
-
 def _row(
     line: int, record: list[str], positions: dict[str, int], width: int, errors: list[RowError]
 ) -> ClientRow:
-    if len(record) > width and any(value.strip() for value in record[width:]):
-        errors.append(
-            RowError(
-                line,
-                "",
-                _("列の数が見出し行より多くなっています。区切りのカンマを確認してください。"),
-            )
-        )
-    values = {
-        name: (record[index] if index < len(record) else "").strip()
-        for name, index in positions.items()
-    }
+    if extra := extra_cells(line, record, width):
+        errors.append(extra)
+    values = {name: cell(record, index).strip() for name, index in positions.items()}
     row = ClientRow(
         line=line,
         name=values["name"],

@@ -20,9 +20,6 @@ the column, never the value (docs/custody.md).
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import logging
 import re
 import unicodedata
@@ -56,6 +53,7 @@ from tenants.auditlog.privacy import looks_like_my_number
 from tenants.auditlog.services import Actor, log_access, log_access_denied
 
 from . import person_code, person_language, policy
+from .csv_reading import cell, column_positions, decode, extra_cells, heading_key, read_rows
 from .errors import AlreadyImported, CsvRejected, NotAllowed, UploadExpired
 from .importing import ImportRejected, ImportRow, RowError, people_import, people_import_check
 from .models import ImportUpload, PersonKind
@@ -89,7 +87,7 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
 )
 LABELS = {name: heading for name, heading, _required in COLUMNS}
 REQUIRED = tuple(name for name, _heading, required in COLUMNS if required)
-# Headings accepted for each column, as `_heading_key` normalises them (NFKC: full-width
+# Headings accepted for each column, as `heading_key` normalises them (NFKC: full-width
 # brackets become ASCII ones, half-width kana full-width; no spaces; lower case).
 ALIASES: dict[str, tuple[str, ...]] = {
     "kind": ("区分", "種別"),
@@ -129,15 +127,10 @@ DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 PURPOSE_SEPARATORS = re.compile(r"[;|]")
 # Excel's way of keeping leading zeros: ="012345678901".
 EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _heading_key(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
 HEADINGS: dict[str, str] = {
-    _heading_key(alias): name
+    heading_key(alias): name
     for name, aliases in ALIASES.items()
     for alias in (name, *aliases)  # the English code itself too
 }
@@ -155,39 +148,6 @@ class ParsedCsv:
 # --- parsing (no database) ------------------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name): UTF-8 (BOM or not), else Shift_JIS as cp932; else CsvRejected."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
-        # UTF-16 (Excel's "Unicode text") and binary files both carry NUL bytes.
-        raise CsvRejected(
-            _(
-                "文字コードを判別できませんでした（UTF-16 またはCSVではないファイルのようです）。"
-                "CSV（UTF-8）または CSV（Shift_JIS）で保存し直してください。"
-            ),
-            code="encoding",
-        )
-    # A BOM says UTF-8; without one, UTF-8 is tried first: Shift_JIS Japanese is almost never
-    # valid UTF-8, while much UTF-8 would decode (wrongly) as cp932.
-    candidates = ("utf-8-sig",) if data.startswith(codecs.BOM_UTF8) else ("utf-8", "cp932")
-    text: str | None = None
-    encoding = ""
-    for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        break
-    if text is None or CONTROL.search(text):
-        raise CsvRejected(
-            _(
-                "文字コードを判別できませんでした。UTF-8 または Shift_JIS のCSVファイルを"
-                "アップロードしてください。"
-            ),
-            code="encoding",
-        )
-    return text, encoding
-
-
 def parse_csv(data: bytes, *, max_rows: int | None = None) -> ParsedCsv:
     """Every row of the file as an ImportRow, with the errors found in the file itself.
     Raises CsvRejected for the file as a whole: empty, undecodable, columns missing or
@@ -197,36 +157,12 @@ def parse_csv(data: bytes, *, max_rows: int | None = None) -> ParsedCsv:
     if not data.strip():
         raise CsvRejected(_("ファイルが空です。"), code="empty")
     text, encoding = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise CsvRejected(_("ファイルが空です。"), code="empty")
-        positions = _positions(header)
-        parsed = ParsedCsv(rows=[], errors=[], encoding=encoding)
-        for line, record in enumerate(reader, start=2):
-            if not any(value.strip() for value in record):
-                continue  # blank lines, and the ",,,," rows spreadsheets leave at the end
-            if len(parsed.rows) >= max_rows:
-                raise CsvRejected(
-                    _(
-                        "行数が上限の%(max)s行を超えています。%(max)s行以下のファイルに"
-                        "分けてアップロードしてください。"
-                    )
-                    % {"max": f"{max_rows:,}"},
-                    code="rows",
-                )
-            parsed.rows.append(_row(line, record, positions, len(header), parsed.errors))
-            parsed.row_numbers.append(line)
-    except csv.Error:
-        # csv's message can quote the line; ours names only where it stopped.
-        raise CsvRejected(
-            _(
-                'CSVの形式が正しくありません（%(line)s行目付近）。引用符（"）の対応を確認してください。'
-            )
-            % {"line": reader.line_num},
-            code="format",
-        ) from None
+    header, rows = read_rows(text, max_rows=max_rows)
+    positions = column_positions(header, HEADINGS, LABELS, required=REQUIRED, refuse_unknown=False)
+    parsed = ParsedCsv(rows=[], errors=[], encoding=encoding)
+    for line, record in rows:
+        parsed.rows.append(_row(line, record, positions, len(header), parsed.errors))
+        parsed.row_numbers.append(line)
     if not parsed.rows:
         raise CsvRejected(
             _(
@@ -238,51 +174,14 @@ def parse_csv(data: bytes, *, max_rows: int | None = None) -> ParsedCsv:
     return parsed
 
 
-def _positions(header: list[str]) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    repeated: list[str] = []
-    for index, heading in enumerate(header):
-        name = HEADINGS.get(_heading_key(heading))
-        if name is None:
-            continue  # other columns of a payroll export are ignored
-        if name in positions:
-            repeated.append(LABELS[name])
-        positions[name] = index
-    if repeated:
-        raise CsvRejected(
-            _(
-                "同じ項目の列が複数あります: %(columns)s。どちらか一方を消してから、もう一度アップロードしてください。"
-            )
-            % {"columns": "、".join(repeated)},
-            code="columns",
-        )
-    missing = [LABELS[name] for name in REQUIRED if name not in positions]
-    if missing:
-        raise CsvRejected(
-            _(
-                "必要な列がありません: %(columns)s。1行目を見出し行にして、ひな形の列名"
-                "（または英語の列名）を使ってください。"
-            )
-            % {"columns": "、".join(missing)},
-            code="columns",
-        )
-    return positions
-
-
 def _row(
     line: int, record: list[str], positions: dict[str, int], width: int, errors: list[RowError]
 ) -> ImportRow:
-    if len(record) > width and any(value.strip() for value in record[width:]):
-        errors.append(
-            RowError(
-                line,
-                "",
-                _("列の数が見出し行より多くなっています。区切りのカンマを確認してください。"),
-            )
-        )
+    if extra := extra_cells(line, record, width):
+        errors.append(extra)
     values: dict[str, str] = {}
     for name, index in positions.items():
-        value = record[index] if index < len(record) else ""
+        value = cell(record, index)
         excel = EXCEL_TEXT.fullmatch(value.strip())
         values[name] = (excel.group(1) if excel else value).strip()
     for name in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
