@@ -57,6 +57,7 @@ from accounts import mail
 from accounts.models import Membership, Role, User
 from authz.actions import Action
 from authz.decide import permits
+from config import pdf
 from config.progress import DONE, FAILED, QUEUED, RUNNING, ProgressWriter, job_status
 from keys.errors import CiphertextInvalid
 from operators.log import log_operator_action
@@ -874,9 +875,6 @@ def _sweep_one(record: OffboardingRecord, now: datetime, result: SweepResult) ->
 # --- 5. the offboarding certificate ----------------------------------------------------------
 
 
-CERTIFICATE_FONT = "HeiseiKakuGo-W5"
-
-
 def _jst(at: datetime | None) -> str:
     return timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S") if at else ""
 
@@ -943,25 +941,11 @@ def certificate_csv(record: OffboardingRecord) -> bytes:
 def certificate_pdf(record: OffboardingRecord) -> bytes:
     """The offboarding certificate (解約・データ消去証明書), with reportlab's built-in CID font as
     tenants.retention.certificate does."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Spacer
 
-    pdfmetrics.registerFont(UnicodeCIDFont(CERTIFICATE_FONT))
-    body = ParagraphStyle("body", fontName=CERTIFICATE_FONT, fontSize=9.5, leading=14)
-    title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=1)
-    cell = ParagraphStyle("cell", parent=body, fontSize=8.5, leading=12)
+    style = pdf.styles(body=9.5, cell=8.5)
     done = record.stage == OffboardingRecord.Stage.DROPPED
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-        bottomMargin=15 * mm, title="解約・データ消去証明書", author="マイナンバー保管サービス",
-        subject=f"offboarding certificate {record.firm_slug} {record.pk}: {record.stage}",
-    )  # fmt: skip
     status = (
         "下記の事業者のデータは、最終エクスポートの提供後、暗号鍵の破棄（暗号学的消去）と"
         "データベースからの削除により、当サービスから消去されました。消去したデータは復元できません。"
@@ -986,25 +970,23 @@ def certificate_pdf(record: OffboardingRecord) -> bytes:
          if _dropped(record) else ""),
         ("ご契約の停止", f"{_jst(record.billing_stopped_at)} {record.billing_result}".strip()),
     ]  # fmt: skip
-    rows = [[Paragraph(label, cell), Paragraph(str(value or "—"), cell)] for label, value in labels]
-    table = Table(rows, colWidths=[45 * mm, 135 * mm])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                               ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef1f5")),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))  # fmt: skip
+    rows = [[pdf.para(label, style.cell), pdf.para(value or "—", style.cell)]
+            for label, value in labels]  # fmt: skip
+    table = pdf.grid(rows, (45, 135), labels="column")
     story: list = [
-        Paragraph("解約・データ消去証明書", title),
+        pdf.para("解約・データ消去証明書", style.title),
         Spacer(1, 5 * mm),
-        Paragraph(status, body),
+        pdf.para(status, style.body),
         Spacer(1, 4 * mm),
         table,
         Spacer(1, 4 * mm),
-        Paragraph(
+        pdf.para(
             f"発行日時: {_jst(timezone.now())}（日本時間）　本証明書には個人番号を記載していません。",
-            body,
+            style.body,
         ),
     ]
-    document.build(story)
-    return buffer.getvalue()
+    return pdf.build(story, title="解約・データ消去証明書", margin_mm=15,
+                     subject=f"offboarding certificate {record.firm_slug} {record.pk}: {record.stage}")  # fmt: skip
 
 
 def certificates_for(user: User) -> list[OffboardingRecord]:

@@ -20,7 +20,7 @@ from authz.web import allows
 
 from . import assignments
 from .models import PracticeClient, PracticeMember
-from .views import _seat
+from .views import practice_seat
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -42,7 +42,7 @@ def _links(ids: list[int]) -> list[PracticeClient]:
 @login_required
 def member_clients(request: HttpRequest, practice_id: int, member_id: int) -> HttpResponse:
     """One staff member's clients: check those they look after, or all of them."""
-    admin = _seat(request, practice_id)
+    admin = practice_seat(request, practice_id)
     member = get_object_or_404(
         PracticeMember.objects.select_related("user"), pk=member_id, practice_id=practice_id
     )

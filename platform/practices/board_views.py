@@ -26,7 +26,7 @@ from tenants.auditlog.services import actor_from_request
 
 from . import services
 from .board import FILING_LABELS, FILTERS, SORTS, board, board_csv, tax_year
-from .views import _report, _seat
+from .views import _report, practice_seat
 
 
 def _choice(request: HttpRequest, name: str, known: dict, default: str) -> str:
@@ -127,7 +127,7 @@ def board_remind(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def owner_notice(request: HttpRequest, practice_id: int) -> HttpResponse:
     """The practice's escalation setting (its admin edits it on the practice's page)."""
-    admin = _seat(request, practice_id)
+    admin = practice_seat(request, practice_id)
     _report(
         request,
         lambda: services.owner_notice_set(admin=admin, days=request.POST.get("days", "")),

@@ -19,7 +19,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from accounts.services import signed_in_user
 from authz.actions import Action
 from authz.web import allows
 from config.progress import display as progress_display
@@ -29,25 +28,15 @@ from tenants.custody.forms import BoundedMemoryUploadHandler
 
 from . import client_import
 from .models import ClientImport, PracticeMember
+from .views import practice_seat
 
 ERRORS_SHOWN = 500  # rows of the error table; the count says how many in all
 
 
-def _seat(request: HttpRequest, practice_id: int) -> PracticeMember:
-    member = (
-        PracticeMember.objects.filter(user=signed_in_user(request), practice_id=practice_id)
-        .select_related("practice", "user")
-        .first()
-    )
-    if member is None:
-        raise Http404
-    return member
-
-
-def _admin_seat(request: HttpRequest, practice_id: int) -> PracticeMember:
+def _adminpractice_seat(request: HttpRequest, practice_id: int) -> PracticeMember:
     """The user's admin seat in the practice; 404 for anyone else (an import lists the
     owners' emails of the clients)."""
-    member = _seat(request, practice_id)
+    member = practice_seat(request, practice_id)
     if member.role != PracticeMember.Role.ADMIN:
         raise Http404
     return member
@@ -69,7 +58,7 @@ def client_import_form(request: HttpRequest, practice_id: int) -> HttpResponse:
 def _client_import_form(
     request: HttpRequest, practice_id: int, handler: BoundedMemoryUploadHandler
 ) -> HttpResponse:
-    member = _seat(request, practice_id)
+    member = practice_seat(request, practice_id)
     try:
         client_import.require_admin(member)
     except ValidationError as error:
@@ -122,7 +111,7 @@ def _client_import_form(
 @login_required
 def client_import_template(request: HttpRequest, practice_id: int) -> HttpResponseBase:
     """An empty CSV with the Japanese headings, UTF-8 with a BOM for Excel."""
-    _admin_seat(request, practice_id)
+    _adminpractice_seat(request, practice_id)
     headings = [japanese for _name, japanese, _english in client_import.COLUMNS]
     return csv_response("client-firms-template.csv", headings, [], bom=True)
 
@@ -133,7 +122,7 @@ def client_import_template(request: HttpRequest, practice_id: int) -> HttpRespon
 def client_import_detail(request: HttpRequest, practice_id: int, import_id: int) -> HttpResponse:
     """The import's progress while it runs (progress.js polls the status), then each row's
     outcome. A reload shows the same figures."""
-    member = _admin_seat(request, practice_id)
+    member = _adminpractice_seat(request, practice_id)
     found = get_object_or_404(ClientImport, pk=import_id, practice=member.practice)
     figures = client_import.import_status(found)
     url = reverse(
@@ -161,6 +150,6 @@ def client_import_detail(request: HttpRequest, practice_id: int, import_id: int)
 @require_GET
 def client_import_status(request: HttpRequest, practice_id: int, import_id: int) -> JsonResponse:
     """The import's progress as JSON (config.progress.job_status), for progress.js."""
-    member = _admin_seat(request, practice_id)
+    member = _adminpractice_seat(request, practice_id)
     found = get_object_or_404(ClientImport, pk=import_id, practice=member.practice)
     return JsonResponse(client_import.import_status(found))

@@ -33,7 +33,8 @@ from .models import Practice, PracticeClient, PracticeMember
 from .portfolio import FILTERS, SORTS, deletions_due, people_without_numbers, portfolio
 
 
-def _seat(request: HttpRequest, practice_id: int) -> PracticeMember:
+def practice_seat(request: HttpRequest, practice_id: int) -> PracticeMember:
+    """The signed-in user's membership of the practice; 404 for a practice not theirs."""
     member = (
         PracticeMember.objects.filter(user=signed_in_user(request), practice_id=practice_id)
         .select_related("practice", "user")
@@ -75,7 +76,7 @@ def practice_list(request: HttpRequest) -> HttpResponse:
 @allows(Action.PRACTICE_MANAGE)
 @login_required
 def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
-    member = _seat(request, practice_id)
+    member = practice_seat(request, practice_id)
     practice = member.practice
     is_admin = member.role == PracticeMember.Role.ADMIN
     # Staff see only the clients they reach (assignments): never another client's name,
@@ -120,7 +121,7 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def member_add(request: HttpRequest, practice_id: int) -> HttpResponse:
-    admin = _seat(request, practice_id)
+    admin = practice_seat(request, practice_id)
     _report(request, lambda: services.member_add(admin=admin, email=request.POST.get("email", "")),
             _("メンバーを追加しました。「担当」から、この方が入れる顧問先を選んでください。"))  # fmt: skip
     return redirect("practice_detail", practice_id=practice_id)
@@ -130,7 +131,7 @@ def member_add(request: HttpRequest, practice_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def member_remove(request: HttpRequest, practice_id: int, member_id: int) -> HttpResponse:
-    admin = _seat(request, practice_id)
+    admin = practice_seat(request, practice_id)
     member = get_object_or_404(PracticeMember, pk=member_id, practice_id=practice_id)
     _report(request, lambda: services.member_remove(admin=admin, member=member),
             _("メンバーを外しました。担当事業者へのアクセスも終了しました。"))  # fmt: skip
@@ -141,7 +142,7 @@ def member_remove(request: HttpRequest, practice_id: int, member_id: int) -> Htt
 @login_required
 @require_POST
 def billing_firm(request: HttpRequest, practice_id: int) -> HttpResponse:
-    admin = _seat(request, practice_id)
+    admin = practice_seat(request, practice_id)
     slug = request.POST.get("firm", "")
     firm = Firm.objects.filter(slug=slug).first() if slug else None
     _report(request, lambda: services.billing_firm_set(admin=admin, firm=firm),
@@ -153,7 +154,7 @@ def billing_firm(request: HttpRequest, practice_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def client_new(request: HttpRequest, practice_id: int) -> HttpResponse:
-    member = _seat(request, practice_id)
+    member = practice_seat(request, practice_id)
     _report(
         request,
         lambda: services.client_create(
@@ -172,7 +173,7 @@ def client_new(request: HttpRequest, practice_id: int) -> HttpResponse:
 @require_POST
 def link_accept(request: HttpRequest, link_id: int) -> HttpResponse:
     link = get_object_or_404(PracticeClient, pk=link_id)
-    admin = _seat(request, link.practice_id)
+    admin = practice_seat(request, link.practice_id)
     _report(request, lambda: services.practice_accept(admin=admin, link=link),
             _("担当を開始しました。"))  # fmt: skip
     return redirect("practice_detail", practice_id=link.practice_id)
@@ -183,7 +184,7 @@ def link_accept(request: HttpRequest, link_id: int) -> HttpResponse:
 @require_POST
 def link_end(request: HttpRequest, link_id: int) -> HttpResponse:
     link = get_object_or_404(PracticeClient, pk=link_id)
-    _seat(request, link.practice_id)
+    practice_seat(request, link.practice_id)
     _report(
         request,
         lambda: services.link_end(user=signed_in_user(request), link=link, as_owner=False),

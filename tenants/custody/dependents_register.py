@@ -29,13 +29,11 @@ the request's submission for a request, else the month the number was stored (Ja
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from xml.sax.saxutils import escape
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -43,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from authz.actions import Action
+from config import pdf
 from firms.models import Firm
 from keys.envelope import unseal_many
 from keys.errors import CiphertextInvalid, KeyUnavailable
@@ -385,51 +384,30 @@ def register_csv(register: Register) -> Iterator[tuple[Any, ...]]:
         )  # fmt: skip
 
 
-FONT = "HeiseiKakuGo-W5"
-
-
 def register_pdf(register: Register, *, firm_name: str, generated_at: datetime,
                  with_numbers: bool) -> bytes:  # fmt: skip
     """The register on A4 landscape: one block per employee (本人 first, then theirs)."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Spacer
 
     if with_numbers != register.with_numbers:
         raise ValueError("the register was not made for this print")
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13)
-    title = ParagraphStyle("title", parent=body, fontSize=14, leading=20, alignment=1)
-    cell = ParagraphStyle("cell", parent=body, fontSize=7.5, leading=10)
+    style = pdf.styles(title=14)
     header = ["続柄", "氏名（フリガナ）", "住所", "個人番号", "番号の提供を受けた書類・方法",
               "受領年月"]  # fmt: skip
-    data: list[list[Any]] = [[Paragraph(h, cell) for h in header]]
-    style = [
-        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f5")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]
+    data: list[list[Any]] = [[pdf.para(h, style.cell) for h in header]]
+    # A heavier line above each employee's block.
+    blocks: list[tuple] = []
     for entry in register.entries:
-        style.append(("LINEABOVE", (0, len(data)), (-1, len(data)), 1.0, colors.black))
+        blocks.append(("LINEABOVE", (0, len(data)), (-1, len(data)), 1.0, colors.black))
         for line in entry.lines:
             address = f"〒{line.postal_code} {line.address}" if line.postal_code else line.address
             values = [line.relationship, f"{line.name}（{line.kana}）", address,
                       line.number_shown, line.source_label, line.received_label]  # fmt: skip
-            # Paragraph reads markup: every value is escaped (an address may hold "&").
-            data.append([Paragraph(escape(str(v)), cell) for v in values])
+            data.append([pdf.para(v, style.cell) for v in values])
     if not register.entries:
-        data.append([Paragraph("対象の従業員はいません。", cell)] + [""] * (len(header) - 1))
-    table = Table(data, colWidths=[w * mm for w in (22, 52, 80, 34, 60, 20)], repeatRows=1)
-    table.setStyle(TableStyle(style))
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm,
-        topMargin=10 * mm, bottomMargin=10 * mm, title=TITLE, author="マイナンバー保管サービス",
-    )  # fmt: skip
+        data.append([pdf.para("対象の従業員はいません。", style.cell)] + [""] * (len(header) - 1))
     numbers = (
         "個人番号を記載しています（扶養控除等申告書の利用目的での出力として記録済み）。"
         "取扱いに注意し、用が済んだら廃棄してください。"
@@ -437,19 +415,20 @@ def register_pdf(register: Register, *, firm_name: str, generated_at: datetime,
         else "個人番号はマスクしています。"
     )
     story: list[Any] = [
-        Paragraph(TITLE, title),
+        pdf.para(TITLE, style.title),
         Spacer(1, 2 * mm),
-        Paragraph(f"事業者: {escape(firm_name)}", body),
-        Paragraph(f"作成日時: {timezone.localtime(generated_at):%Y-%m-%d %H:%M}（日本時間）", body),
-        Paragraph(escape(numbers), body),
+        pdf.para(f"事業者: {firm_name}", style.body),
+        pdf.para(
+            f"作成日時: {timezone.localtime(generated_at):%Y-%m-%d %H:%M}（日本時間）", style.body
+        ),  # fmt: skip
+        pdf.para(numbers, style.body),
         Spacer(1, 3 * mm),
-        table,
+        pdf.grid(data, (22, 52, 80, 34, 60, 20), extra=blocks),
     ]
     if register.missing:
         story += [
             Spacer(1, 3 * mm),
-            Paragraph("扶養控除等申告書の利用目的を通知していないため、番号を記載していない方: "
-                      + escape("、".join(line.name for line in register.missing)), body),
+            pdf.para("扶養控除等申告書の利用目的を通知していないため、番号を記載していない方: "
+                     + "、".join(line.name for line in register.missing), style.body),
         ]  # fmt: skip
-    document.build(story)
-    return buffer.getvalue()
+    return pdf.build(story, title=TITLE, landscape=True, margin_mm=10)

@@ -11,12 +11,13 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from tenants.auditlog.models import AccessLogEntry
-from tenants.custody.models import MyNumberRecord
+from tenants.custody.models import MyNumberRecord, Person
 from tenants.retention import services
 from tenants.retention.models import DeletionProposal, LegalHold, RetentionRule
 from tenants.workspace.models import DeletionMode, FirmSettings
 from tests.api.test_api import api, create_person, token
 from tests.helpers import signed_in_firm_client
+from tests.pdf import pdf_text
 
 from .conftest import number, person_with_number
 from .test_sweep import LONG_AGO, records, sweep
@@ -152,6 +153,18 @@ def test_the_certificate_csv_and_pdf_list_the_records(acme, alice, vera, swept):
         assert list(issued.values_list("result", flat=True)) == ["allowed"] * 3
         refusal = AccessLogEntry.objects.get(action="retention_manage", result="denied")
         assert refusal.actor_email == vera.email
+
+
+def test_a_name_with_markup_characters_is_printed_as_written_on_the_certificate(acme, alice):
+    """The PDF's paragraphs read markup: a name holding "<" once stopped the certificate with
+    a parse error (a 500), and "<b>" would have vanished from it."""
+    person = person_with_number(acme, 4, ended=LONG_AGO)
+    with tenant_context(acme):
+        Person.objects.filter(pk=person.pk).update(family_name="<b>山田", given_name="A&B<")
+    sweep(acme)
+    pdf = signed_in_firm_client(alice, acme).get("/retention/certificate.pdf")
+    assert pdf.status_code == 200
+    assert "<b>山田 A&B<" in pdf_text(pdf.content)
 
 
 @pytest.mark.parametrize("path", PAGES)
