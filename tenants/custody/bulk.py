@@ -27,7 +27,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -290,7 +290,12 @@ def _run(firm: Firm, job: BulkJob, started) -> None:
     act = _request if job.kind == Kind.REQUEST else _end
     done, made = 0, []
     with transaction.atomic(), ProgressWriter(BulkJob, job.pk) as progress:
-        people = Person.objects.filter(pk__in=job.person_ids).order_by("pk")
+        # Whether each has dependants, read once here rather than once per person asked.
+        people = (
+            Person.objects.filter(pk__in=job.person_ids)
+            .annotate(has_dependants=Exists(Person.objects.filter(employee=OuterRef("pk"))))
+            .order_by("pk")
+        )
         applies, _skipped = sort_out(job.kind, people)
         still = set(applies)
         for count, person in enumerate(people.iterator(chunk_size=500), start=1):
@@ -314,7 +319,9 @@ def _run(firm: Firm, job: BulkJob, started) -> None:
 def _request(actor: Actor, firm: Firm, person: Person, params: dict) -> list[int]:
     from tenants.collection.services import request_create
 
-    return [request_create(actor=actor, firm=firm, person=person).request.pk]
+    issued = request_create(actor=actor, firm=firm, person=person,
+                            include_dependents=person.has_dependants)  # type: ignore[attr-defined]  # fmt: skip
+    return [issued.request.pk]
 
 
 def _end(actor: Actor, firm: Firm, person: Person, params: dict) -> list[int]:

@@ -69,6 +69,9 @@ def test_asking_the_chosen_people_skips_who_needs_no_request_and_logs_each(acme,
     with tenant_context(acme):
         asked = set(CollectionRequest.objects.values_list("person_id", flat=True))
         assert asked == {people["ann"].pk, people["ben"].pk}
+        # As a single request does: Ann's asks for her child's number too, Ben's does not.
+        with_dependants = CollectionRequest.objects.filter(include_dependents=True)
+        assert list(with_dependants.values_list("person_id", flat=True)) == [people["ann"].pk]
         logged = AccessLogEntry.objects.filter(action="request", actor_email=harry.email)
         assert set(logged.values_list("person_id", flat=True)) == asked
     # The links to hand over, as after any request for several people.
