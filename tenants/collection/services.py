@@ -188,14 +188,10 @@ def _documents(chosen: Iterable[str] | None) -> list[str]:
     return kinds
 
 
-def _open_request_for(person: Person) -> CollectionRequest | None:
-    return (
-        CollectionRequest.objects.filter(
-            person=person, status=RequestStatus.PENDING, expires_at__gt=timezone.now()
-        )
-        .order_by("-created_at")
-        .first()
-    )
+def _has_open_request(person: Person) -> bool:
+    return CollectionRequest.objects.filter(
+        person=person, status=RequestStatus.PENDING, expires_at__gt=timezone.now()
+    ).exists()
 
 
 def request_create(
@@ -209,9 +205,11 @@ def request_create(
     include_dependents: bool | None = None,
     language: str = "",
     tax_year: int | None = None,
+    active_purposes: Iterable[Purpose] | None = None,
 ) -> IssuedRequest:
     """Ask one person (an employee or a payee) for their number. When `purpose_codes` is
-    None, the firm's default purposes for that kind of person apply. `language` is the
+    None, the firm's default purposes for that kind of person apply (`active_purposes`: the
+    firm's active purposes when the caller read them already, as a bulk request does). `language` is the
     language the person reads (settings.PERSON_LANGUAGES, or an alternative person_language
     reads, such as "zh-CN"; ValidationError for anything else): their emails use it, and
     a language picked here is remembered as the person's, in the same transaction. Blank
@@ -225,13 +223,13 @@ def request_create(
     require_can_add_data(firm)  # a suspended or unpaid firm takes no new data
     picked = person_language.clean(language)
     kinds = _documents(documents)
-    purposes = resolve_purposes(purpose_codes, person.kind)
+    purposes = resolve_purposes(purpose_codes, person.kind, active_purposes)
     if include_dependents is None:
         include_dependents = person.kind == PersonKind.EMPLOYEE and person.dependents.exists()
     with transaction.atomic():
         # Lock the person so two handlers requesting at once make one request, not two.
         locked = Person.objects.select_for_update().filter(pk=person.pk).first()
-        if _open_request_for(person) is not None:
+        if _has_open_request(person):
             raise AlreadyRequested(
                 _("%(name)s さんには回答待ちの依頼が既にあります。依頼の一覧から確認してください。")
                 % {"name": str(person)}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -50,7 +50,7 @@ from tenants.auditlog.errors import AuditLogUnavailable
 from tenants.auditlog.services import Actor
 
 from .errors import NotAllowed
-from .models import BulkJob, MyNumberRecord, Person, PersonKind
+from .models import BulkJob, MyNumberRecord, Person, PersonKind, Purpose
 from .services import require_action
 
 logger = logging.getLogger(__name__)
@@ -286,8 +286,7 @@ def run(job_id: Any) -> BulkJob | None:
 
 
 def _run(firm: Firm, job: BulkJob, started) -> None:
-    actor = _confirmed_actor(firm, job)
-    act = _request if job.kind == Kind.REQUEST else _end
+    act = _action(job, _confirmed_actor(firm, job), firm)
     done, made = 0, []
     with transaction.atomic(), ProgressWriter(BulkJob, job.pk) as progress:
         # Whether each has dependants, read once here rather than once per person asked.
@@ -299,8 +298,8 @@ def _run(firm: Firm, job: BulkJob, started) -> None:
         applies, _skipped = sort_out(job.kind, people)
         still = set(applies)
         for count, person in enumerate(people.iterator(chunk_size=500), start=1):
-            if person.pk in still:
-                made.extend(act(actor, firm, person, job.params))
+            if person.pk in still and (ids := act(person)) is not None:
+                made.extend(ids)
                 done += 1
             progress.update(count, len(job.person_ids))
         # The last progress is written now: after the update below locks the job's row, the
@@ -316,20 +315,41 @@ def _run(firm: Firm, job: BulkJob, started) -> None:
     logger.info("bulk %s %s: %s of %s done", job.kind, job.pk, done, len(job.person_ids))
 
 
-def _request(actor: Actor, firm: Firm, person: Person, params: dict) -> list[int]:
+def _action(job: BulkJob, actor: Actor, firm: Firm) -> Callable[[Person], list[int] | None]:
+    """The single action for one person, with what it needs read once for the whole job.
+    It returns the ids it made, or None for someone left alone (changed since the check)."""
+    from tenants.collection.errors import AlreadyRequested
     from tenants.collection.services import request_create
 
-    issued = request_create(actor=actor, firm=firm, person=person,
-                            include_dependents=person.has_dependants)  # type: ignore[attr-defined]  # fmt: skip
-    return [issued.request.pk]
-
-
-def _end(actor: Actor, firm: Firm, person: Person, params: dict) -> list[int]:
     from .services import person_update
 
-    person_update(actor=actor, person=person,
-                  changes={"relationship_end": date.fromisoformat(params["end_date"])})  # fmt: skip
-    return []
+    if job.kind == Kind.END:
+        ended = date.fromisoformat(job.params["end_date"])
+
+        def end(person: Person) -> list[int] | None:
+            person_update(actor=actor, person=person, changes={"relationship_end": ended})
+            return []
+
+        return end
+    if job.kind != Kind.REQUEST:
+        raise ValueError(f"a {job.kind} job is downloaded, not run")
+
+    active = list(Purpose.objects.filter(active=True))
+
+    def request(person: Person) -> list[int] | None:
+        try:
+            issued = request_create(
+                actor=actor,
+                firm=firm,
+                person=person,
+                include_dependents=person.has_dependants,  # type: ignore[attr-defined]
+                active_purposes=active,
+            )
+        except AlreadyRequested:
+            return None  # asked by someone else while the job ran (its own savepoint)
+        return [issued.request.pk]
+
+    return request
 
 
 def _failed(job: BulkJob, started, code: str) -> BulkJob:

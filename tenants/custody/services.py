@@ -296,11 +296,19 @@ def default_purposes(kind: str, active: Iterable[Purpose] | None = None) -> list
     return [p for p in active if kind in p.default_for]
 
 
-def resolve_purposes(codes: Iterable[str] | None, kind: str) -> list[Purpose]:
+def resolve_purposes(
+    codes: Iterable[str] | None, kind: str, active: Iterable[Purpose] | None = None
+) -> list[Purpose]:
+    """The purposes named by `codes` (UnknownPurpose if one is not an active purpose), or
+    the kind's defaults when None; among `active` when the caller has read them already (a
+    bulk job reads them once, not once per person)."""
     if codes is None:
-        return default_purposes(kind)
+        return default_purposes(kind, active)
     codes = list(dict.fromkeys(codes))
-    found = list(Purpose.objects.filter(code__in=codes, active=True))
+    if active is None:
+        found = list(Purpose.objects.filter(code__in=codes, active=True))
+    else:
+        found = [p for p in active if p.code in codes]
     if not codes or len(found) != len(codes):
         raise UnknownPurpose
     return found
