@@ -15,6 +15,7 @@ from accounts.models import Role
 from config.progress import STALE_AFTER
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor
+from tenants.collection import services as collection
 from tenants.collection.models import CollectionRequest
 from tenants.custody import bulk, services, tasks
 from tenants.custody.models import BulkJob, Person
@@ -178,6 +179,29 @@ def test_someone_given_a_number_after_staging_is_left_alone(acme, harry, people)
         assert list(CollectionRequest.objects.values_list("person_id", flat=True)) == [
             people["ann"].pk
         ]
+
+
+def test_someone_asked_by_another_handler_while_the_job_runs_is_left_alone(
+    acme, harry, people, monkeypatch
+):
+    """The job checks who still needs asking when it starts; another handler's request can
+    land between that check and the person's turn (simulated: the check is made to miss it).
+    That person is counted as changed and the rest are asked, instead of the job failing."""
+    client = signed_in_firm_client(harry, acme)
+    chosen = [people["ann"].pk, people["ben"].pk]
+    url = _job_url(client.post("/people/bulk/request/", {"people": chosen, "scope": "selected"}))
+    with tenant_context(acme):
+        actor = Actor(user_id=harry.pk, email=harry.email, role=Role.HANDLER)
+        first = collection.request_create(actor=actor, firm=acme, person=people["ben"])
+    monkeypatch.setattr(bulk, "sort_out", lambda kind, found: ([p.pk for p in found], {}))
+    client.post(url)
+    page = client.get(url).content.decode()
+    assert "1人について完了しました" in page and "状態が変わった1人" in page
+    with tenant_context(acme):
+        assert sorted(CollectionRequest.objects.values_list("person_id", flat=True)) == sorted(
+            chosen
+        )
+        assert CollectionRequest.objects.get(person=people["ben"]).pk == first.request.pk
 
 
 def test_export_for_a_purpose_logs_each_person_before_the_file(acme, harry, people):
