@@ -247,3 +247,19 @@ def test_beat_verifies_nightly_after_the_anchor():
     after = (min(verify["schedule"].hour), min(verify["schedule"].minute))
     before = (min(anchor["schedule"].hour), min(anchor["schedule"].minute))
     assert after > before
+
+
+def test_operators_see_a_break_on_the_console_and_the_firms_page(acme):
+    from tests.helpers import make_user, signed_in_public_client
+
+    append(acme, 10)
+    nightly(acme)
+    operator = signed_in_public_client(make_user("olga@ops.test", operator=True))
+    assert "検証済み #10" in operator.get("/operator/").content.decode()
+    append(acme, 10)
+    alter_without_rehash(acme, 15, person_id=4242)
+    nightly(acme)
+    console = operator.get("/operator/").content.decode()
+    assert "検証で異常 #15" in console
+    page = operator.get(f"/operator/firms/{acme.slug}/").content.decode()
+    assert "entry #15 was altered" in page and "#10 まで検証済み" in page
