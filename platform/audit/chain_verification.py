@@ -33,7 +33,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -160,12 +160,11 @@ def _record(
             new_seq = anchored[0]
             # Never backwards, even against a run that recorded a later point meanwhile.
             ahead = Q(seq__lt=anchored[0])
-            for name, value in (
-                ("seq", anchored[0]),
-                ("hash", anchored[1]),
-                ("anchor_name", anchor_name),
+            for name, value, field in (
+                ("seq", anchored[0], models.BigIntegerField()),
+                ("hash", anchored[1], models.CharField()),
+                ("anchor_name", anchor_name, models.CharField()),
             ):
-                field = ChainVerification._meta.get_field(name)
                 fields[name] = Case(
                     When(ahead, then=Value(value)), default=F(name), output_field=field
                 )
