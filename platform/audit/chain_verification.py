@@ -72,6 +72,21 @@ def latest_anchor_name(store: AnchorStore | None = None) -> str | None:
     return names[-1] if names else None
 
 
+def usable_anchor(store: AnchorStore | None = None) -> str | None:
+    """The newest anchor's name, once it is checked; None when there is none, or when it does
+    not verify (logged: the firms are then verified without moving their points)."""
+    store = store or anchor_store()
+    name = latest_anchor_name(store)
+    if name is None:
+        return None
+    try:
+        anchored_heads(name, store)
+    except (AnchorInvalid, AnchorMissing, ValueError):
+        logger.error("the newest anchor %s does not verify; verifying without it", name)
+        return None
+    return name
+
+
 def _store_key(store: AnchorStore) -> str:
     return str(getattr(store, "root", None) or getattr(store, "bucket", None) or id(store))
 

@@ -41,17 +41,9 @@ def verify_all_chains() -> int:
     (audit.chain_verification), each given the newest anchor's name so every firm checks
     against the same one. An anchor that does not verify is reported here, once, and the
     firms are still verified, without moving their points."""
-    from infra.audit.verify_anchor import AnchorInvalid
+    from .chain_verification import usable_anchor
 
-    from .chain_verification import anchored_heads, latest_anchor_name
-
-    anchor = latest_anchor_name()
-    if anchor is not None:
-        try:
-            anchored_heads(anchor)
-        except AnchorInvalid:
-            logger.error("the newest anchor %s does not verify; verifying without it", anchor)
-            anchor = None
+    anchor = usable_anchor()
     schemas = [firm.schema_name for firm in firms_with_logs()]
     for schema in schemas:
         verify_firm_chain.apply_async(args=[schema, anchor], headers={"_schema_name": schema})

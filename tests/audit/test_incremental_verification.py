@@ -263,3 +263,23 @@ def test_operators_see_a_break_on_the_console_and_the_firms_page(acme):
     assert "検証で異常 #15" in console
     page = operator.get(f"/operator/firms/{acme.slug}/").content.decode()
     assert "entry #15 was altered" in page and "#10 まで検証済み" in page
+
+
+def test_a_newest_anchor_that_does_not_verify_is_reported_and_moves_no_point(
+    acme, eager_celery, caplog
+):
+    from audit.anchor_store import anchor_store
+
+    append(acme, 4)
+    nightly(acme)
+    append(acme, 2)
+    anchor_store().write_once("anchors/2999-01-01T000000.000000Z.json", b'{"statement": {}}')
+    with caplog.at_level(logging.ERROR, logger="audit.chain_verification"):
+        verify_all_chains.apply().get()
+    assert "does not verify" in caplog.text
+    stored = state(acme)
+    assert (stored.status, stored.seq, stored.entries_read) == ("ok", 4, 3)
+    assert run_command("--tenant", "acme") == (
+        0,
+        "acme: 3 entries checked from the verified point #4, ok\n",
+    )

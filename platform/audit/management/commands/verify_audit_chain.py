@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_public_schema_name
 
 from audit.anchor_store import AnchorStoreUnavailable, anchor_store
-from audit.chain_verification import FirmVerification, latest_anchor_name, verify_firm
+from audit.chain_verification import FirmVerification, usable_anchor, verify_firm
 from audit.checkpoints import firms_with_logs
 from authz.actions import Action
 from authz.jobs import DeclaredCommand
@@ -48,7 +48,7 @@ class Command(DeclaredCommand, BaseCommand):
         firms = firms_with_logs() if options["all"] else [self._firm(options["tenant"])]
         try:
             store = anchor_store()
-            anchor = latest_anchor_name(store)
+            anchor = usable_anchor(store)
         except AnchorStoreUnavailable as error:
             raise CommandError(f"the anchor store is unavailable: {error}") from error
         broken = 0
