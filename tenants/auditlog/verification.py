@@ -83,7 +83,7 @@ def verify_chain(
         raise AuditLogMisuse(f"verify_chain runs in a firm's schema, not in {schema!r}")
     if since is not None and since[0] <= 0:
         since = None  # nothing verified yet: from the genesis
-    if since is not None and not connection.in_atomic_block:
+    if since is not None:  # one statement: one snapshot, in a transaction or not
         quick = _verify_few_since(str(schema), chunk_size, since, anchored)
         if quick is not None:
             return quick
@@ -105,7 +105,7 @@ def _verify(
     if head is None:
         return _head_missing(since)
     checkpoint = _latest_checkpoint(schema)
-    checker = _walk(chunk_size, since, head[0])
+    checker = _walk(chunk_size, since)
     return _outcome(checker, head, checkpoint, anchored, _hash_at)
 
 
@@ -252,19 +252,11 @@ class _ChainChecker:
         self.expected, self.last_hash = expected, last_hash
 
 
-def _walk(chunk_size: int, since: tuple[int, str] | None, head_seq: int) -> _ChainChecker:
+def _walk(chunk_size: int, since: tuple[int, str] | None) -> _ChainChecker:
     """The checker after every entry (from `since` on) went through it: `checked`, and
     `bad` = (first bad seq, reason) or None."""
     checker = _ChainChecker(since)
     query, params = (ENTRIES_SQL, None) if since is None else (ENTRIES_SINCE_SQL, [since[0]])
-    if since is not None and head_seq - since[0] < chunk_size:
-        # A nightly run reads a hundred entries or so: one plain fetch, no server-side
-        # cursor, no thread (each costs a round trip or a hand-off per firm).
-        with connection.cursor() as cursor:
-            cursor.execute(query, params)
-            checker.feed(cursor.fetchall())
-        checker.finish()
-        return checker
     pending: deque[Future[None]] = deque()
     with ThreadPoolExecutor(max_workers=1) as pool, connection.chunked_cursor() as cursor:
         cursor.execute(query, params)

@@ -283,3 +283,35 @@ def test_a_newest_anchor_that_does_not_verify_is_reported_and_moves_no_point(
         0,
         "acme: 3 entries checked from the verified point #4, ok\n",
     )
+
+
+@pytest.mark.parametrize("chunk_size", [2000, 3], ids=["one statement", "chunked cursor"])
+def test_both_ways_of_reading_from_a_point_find_the_same_breaks(acme, chunk_size):
+    """A hundred entries are read in one statement; more than a chunk, through the cursor."""
+    from tenants.auditlog.verification import verify_chain
+
+    entries = append(acme, 12)
+    point = (5, entries[4].hash)
+    with tenant_context(acme):
+        intact = verify_chain(since=point, chunk_size=chunk_size, anchored=(12, entries[11].hash))
+    assert (intact.ok, intact.entries_checked, intact.since_seq) == (True, 8, 5)
+    with tenant_context(acme):
+        wrong_anchor = verify_chain(since=point, chunk_size=chunk_size, anchored=(9, "0" * 64))
+    assert (wrong_anchor.ok, wrong_anchor.first_bad_seq) == (False, 9)
+    alter_without_rehash(acme, 5, person_id=555)
+    with tenant_context(acme):
+        at_point = verify_chain(since=point, chunk_size=chunk_size)
+    assert (at_point.ok, at_point.first_bad_seq) == (False, 5)
+    assert "was altered" in at_point.reason
+    with triggers_disabled(acme):
+        sql(acme, "DELETE FROM auditlog_accesslogentry WHERE seq >= 11")
+    with tenant_context(acme):
+        cut = verify_chain(since=(6, entries[5].hash), chunk_size=chunk_size)
+    assert (cut.ok, cut.first_bad_seq) == (False, 11)
+    assert "entries are missing at the end" in cut.reason
+    with triggers_disabled(acme):
+        sql(acme, "DELETE FROM auditlog_accesslogentry WHERE seq = 6")
+    with tenant_context(acme):
+        gone = verify_chain(since=(6, entries[5].hash), chunk_size=chunk_size)
+    assert (gone.ok, gone.first_bad_seq) == (False, 6)
+    assert "the verified point, is missing" in gone.reason
