@@ -106,21 +106,36 @@ def provision(firms: int, budget_s: float | None) -> tuple[list[Any], list[float
 # --- 2. entries -----------------------------------------------------------------------------
 
 
-def seed_entries(firms: list[Any], per_firm: int, seed: int) -> float:
+def seed_entries(firms: list[Any], per_firm: int, seed: int, processes: int) -> float:
     """`per_firm` more entries in every firm, continuing its chain (COPY, one transaction per
-    firm), and each chain head moved to the last one. Seconds taken."""
-    from django.db import connection
+    firm), and each chain head moved to the last one; `processes` forked processes share the
+    firms. Seconds taken."""
+    import multiprocessing
+
+    from django.db import connections
+
+    schemas = [firm.schema_name for firm in firms]
+    jobs = [(schemas[i::processes], per_firm, seed + i * len(schemas)) for i in range(processes)]
+    connections.close_all()  # children must not share the parent's connection
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.map(seed_schemas, jobs)
+    return time.perf_counter() - started
+
+
+def seed_schemas(job: tuple[list[str], int, int]) -> None:
+    from django.db import connection, connections
 
     from tenants.auditlog.models import AccessLogEntry, ChainHead
 
+    schemas, per_firm, seed = job
     columns = copy_columns()
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
-    started = time.perf_counter()
-    for index, firm in enumerate(firms):
-        entries = sql.Identifier(firm.schema_name, AccessLogEntry._meta.db_table)
-        head = sql.Identifier(firm.schema_name, ChainHead._meta.db_table)
+    for index, schema in enumerate(schemas):
+        entries = sql.Identifier(schema, AccessLogEntry._meta.db_table)
+        head = sql.Identifier(schema, ChainHead._meta.db_table)
         with raw.transaction(), raw.cursor() as cursor:
             cursor.execute(
                 sql.SQL("SELECT seq, hash, at FROM {} ORDER BY seq DESC LIMIT 1").format(entries)
@@ -137,8 +152,8 @@ def seed_entries(firms: list[Any], per_firm: int, seed: int) -> float:
                     last = (row[0], row[-1])
             cursor.execute(sql.SQL("UPDATE {} SET seq = %s, hash = %s").format(head), last)
         if (index + 1) % 1000 == 0:
-            progress(f"seeded {index + 1:,}/{len(firms):,}")
-    return time.perf_counter() - started
+            progress(f"seeded {index + 1:,}/{len(schemas):,} (one process)")
+    connections.close_all()
 
 
 # --- 3. the nightly pass --------------------------------------------------------------------
@@ -408,7 +423,7 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
 
     ChainVerification.objects.all().delete()  # a reused database starts from no point
     progress(f"seeding {args.per_firm} entries in each of {len(firms):,} firms (COPY)")
-    seed_s = seed_entries(firms, args.per_firm, seed=1)
+    seed_s = seed_entries(firms, args.per_firm, 1, args.processes)
     progress("anchoring every head, then a first pass (every firm read whole)")
     from audit.anchoring import anchor_heads
 
@@ -417,7 +432,7 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
     anchor_s = time.perf_counter() - anchor_s
     first_s, first_runs = nightly_pass(firms, args.processes, profile=False)
     progress(f"seeding {args.per_firm} new entries in each firm, anchoring again")
-    seed_s += seed_entries(firms, args.per_firm, seed=100_000)
+    seed_s += seed_entries(firms, args.per_firm, 10_000_000, args.processes)
     anchor_heads()
     progress(f"the nightly pass over {len(firms):,} firms, {args.processes} process(es)")
     elapsed, runs = nightly_pass(firms, args.processes, args.profile and args.processes == 1)

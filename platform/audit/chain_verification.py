@@ -121,8 +121,31 @@ def verify_firm(
     """Verify the firm's chain from its verified point (or from the first entry when `full`,
     or when it has none yet), against the anchor `anchor_name` (the newest; None when there
     is none yet), and record the outcome."""
-    store = store or anchor_store()
     point = ChainVerification.objects.filter(firm=firm).first()
+    return _verify(firm, point, anchor_name=anchor_name, full=full, store=store)
+
+
+def verify_schema(schema_name: str, *, anchor_name: str | None) -> FirmVerification:
+    """verify_firm for the nightly task, which knows the schema: the firm and its point in
+    one query (a night runs this 10,000 times)."""
+    point = (
+        ChainVerification.objects.select_related("firm")
+        .filter(firm__schema_name=schema_name)
+        .first()
+    )
+    firm = point.firm if point is not None else Firm.objects.get(schema_name=schema_name)
+    return _verify(firm, point, anchor_name=anchor_name, full=False, store=None)
+
+
+def _verify(
+    firm: Firm,
+    point: ChainVerification | None,
+    *,
+    anchor_name: str | None,
+    full: bool,
+    store: AnchorStore | None,
+) -> FirmVerification:
+    store = store or anchor_store()
     since: tuple[int, str] | None = None
     refused: tuple[int, str] | None = None
     if not full and point is not None and point.seq > 0:

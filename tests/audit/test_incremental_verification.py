@@ -15,7 +15,7 @@ from django_tenants.utils import tenant_context
 
 from audit.anchoring import anchor_heads
 from audit.chain_verification import clear_anchor_cache, latest_anchor_name, verify_firm
-from audit.models import ChainVerification
+from audit.models import AuditCheckpoint, ChainVerification
 from audit.tasks import verify_all_chains, verify_firm_chain
 from config.celery import app
 from tenants.auditlog.chain import canonical_entry, entry_hash
@@ -298,6 +298,15 @@ def test_both_ways_of_reading_from_a_point_find_the_same_breaks(acme, chunk_size
     with tenant_context(acme):
         wrong_anchor = verify_chain(since=point, chunk_size=chunk_size, anchored=(9, "0" * 64))
     assert (wrong_anchor.ok, wrong_anchor.first_bad_seq) == (False, 9)
+    checkpoint = AuditCheckpoint.objects.create(firm=acme, seq=8, hash=entries[7].hash)
+    with tenant_context(acme):
+        assert verify_chain(since=point, chunk_size=chunk_size).checkpoint_seq == 8
+    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(hash="f" * 64)
+    with tenant_context(acme):
+        disagrees = verify_chain(since=point, chunk_size=chunk_size)
+    assert (disagrees.ok, disagrees.first_bad_seq) == (False, 8)
+    assert "differs from the public checkpoint" in disagrees.reason
+    AuditCheckpoint.objects.all().delete()
     alter_without_rehash(acme, 5, person_id=555)
     with tenant_context(acme):
         at_point = verify_chain(since=point, chunk_size=chunk_size)
