@@ -169,10 +169,26 @@ class FirmRun:
     head_seq: int
 
 
-def verify_schemas(job: tuple[list[str], str | None]) -> list[FirmRun]:
+def backend_cpu_s() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine): the
+    pass's CPU cost apart from the wall clock, which other work on a shared machine
+    stretches."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        row = cursor.fetchone()
+    assert row is not None
+    with open(f"/proc/{row[0]}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def verify_schemas(job: tuple[list[str], str | None]) -> tuple[list[FirmRun], float, float]:
     """What one worker does with its share of beat's per-firm tasks: for each, switch the
     connection to the firm's schema (tenant-schemas-celery does it from the task's header)
-    and run the task's body, audit.tasks.verify_firm_chain."""
+    and run the task's body, audit.tasks.verify_firm_chain. Also returns the CPU seconds
+    of this process and of its database backend."""
     from django.db import connection, connections
 
     from audit.models import ChainVerification
@@ -180,12 +196,15 @@ def verify_schemas(job: tuple[list[str], str | None]) -> list[FirmRun]:
 
     schemas, anchor = job
     runs = []
+    backend_started, cpu_started = backend_cpu_s(), time.process_time()
     for schema in schemas:
         started = time.perf_counter()
         connection.set_schema(schema)  # type: ignore[attr-defined]
         verify_firm_chain.run(schema, anchor)
         runs.append((schema, time.perf_counter() - started))
     connection.set_schema_to_public()  # type: ignore[attr-defined]
+    worker_cpu = time.process_time() - cpu_started
+    backend_cpu = backend_cpu_s() - backend_started
     states = {
         row.firm.schema_name: row
         for row in ChainVerification.objects.filter(firm__schema_name__in=schemas).select_related(
@@ -193,7 +212,7 @@ def verify_schemas(job: tuple[list[str], str | None]) -> list[FirmRun]:
         )
     }
     connections.close_all()
-    return [
+    firm_runs = [
         FirmRun(
             schema,
             seconds,
@@ -204,9 +223,18 @@ def verify_schemas(job: tuple[list[str], str | None]) -> list[FirmRun]:
         )  # fmt: skip
         for schema, seconds in runs
     ]
+    return firm_runs, worker_cpu, backend_cpu
 
 
-def nightly_pass(firms: list[Any], processes: int, profile: bool) -> tuple[float, list[FirmRun]]:
+@dataclass(frozen=True)
+class Pass:
+    seconds: float
+    runs: list[FirmRun]
+    worker_cpu: float  # every worker process's CPU seconds, summed
+    backend_cpu: float  # their database backends'
+
+
+def nightly_pass(firms: list[Any], processes: int, profile: bool) -> Pass:
     """Every firm verified, `processes` forked workers each taking every Nth firm. Wall clock
     from the first task to the last."""
     import multiprocessing
@@ -222,19 +250,24 @@ def nightly_pass(firms: list[Any], processes: int, profile: bool) -> tuple[float
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        runs = verify_schemas((schemas, anchor))
+        runs, worker, backend = verify_schemas((schemas, anchor))
         elapsed = time.perf_counter() - started
         if profiler:
             profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
-        return elapsed, runs
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+        return Pass(elapsed, runs, worker, backend)
     connections.close_all()  # children must not share the parent's connection
     jobs = [(schemas[i::processes], anchor) for i in range(processes)]
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = pool.map(verify_schemas, jobs)
     elapsed = time.perf_counter() - started
-    return elapsed, [run for result in results for run in result]
+    return Pass(
+        elapsed,
+        [run for result in results for run in result[0]],
+        sum(result[1] for result in results),
+        sum(result[2] for result in results),
+    )
 
 
 def check_pass(runs: list[FirmRun], per_firm: int) -> list[str]:
@@ -249,7 +282,8 @@ def check_pass(runs: list[FirmRun], per_firm: int) -> list[str]:
     return errors[:20]
 
 
-def report_pass(label: str, elapsed: float, runs: list[FirmRun], args: argparse.Namespace) -> None:
+def report_pass(label: str, result: Pass, args: argparse.Namespace) -> None:
+    runs, elapsed = result.runs, result.seconds
     firms = len(runs)
     read = sum(run.entries_read for run in runs)
     per_firm = sorted(run.seconds for run in runs)
@@ -259,6 +293,13 @@ def report_pass(label: str, elapsed: float, runs: list[FirmRun], args: argparse.
         f"  {elapsed:.1f} s wall clock = {firms / elapsed:,.0f} firms/s, {read / elapsed:,.0f} "
         f"entries/s; per firm (one process's view) mean {statistics.fmean(per_firm) * 1000:.2f}"
         f" ms, p95 {p95 * 1000:.2f} ms"
+    )
+    worker, backend = result.worker_cpu / firms * 1000, result.backend_cpu / firms * 1000
+    print(
+        f"  CPU per firm: workers {worker:.2f} ms + their database backends {backend:.2f} ms "
+        f"= {worker + backend:.2f} ms; on 2 otherwise idle cores that is "
+        f"{firms * (worker + backend) / 2000:.1f} s for these {firms:,} firms (an ESTIMATE "
+        "from CPU time, not a measurement)"
     )
 
 
@@ -430,13 +471,13 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
     anchor_s = time.perf_counter()
     anchor_heads()
     anchor_s = time.perf_counter() - anchor_s
-    first_s, first_runs = nightly_pass(firms, args.processes, profile=False)
+    first = nightly_pass(firms, args.processes, profile=False)
     progress(f"seeding {args.per_firm} new entries in each firm, anchoring again")
     seed_s += seed_entries(firms, args.per_firm, 10_000_000, args.processes)
     anchor_heads()
     progress(f"the nightly pass over {len(firms):,} firms, {args.processes} process(es)")
-    elapsed, runs = nightly_pass(firms, args.processes, args.profile and args.processes == 1)
-    errors = check_pass(runs, args.per_firm)
+    night = nightly_pass(firms, args.processes, args.profile and args.processes == 1)
+    errors = check_pass(night.runs, args.per_firm)
     progress(f"full verification of {args.full_entries:,} entries")
     full = full_verification(args.full_entries, 3, args.profile)
     if full.problem:
@@ -452,12 +493,10 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
         f"one anchor over every head {anchor_s:.1f} s"
     )
     print()
-    report_pass(
-        "first pass (no verified point yet: every firm read whole)", first_s, first_runs, args
-    )
+    report_pass("first pass (no verified point yet: every firm read whole)", first, args)
     print()
-    report_pass(f"nightly pass ({args.per_firm} new entries per firm)", elapsed, runs, args)
-    report_goal(elapsed, len(runs))
+    report_pass(f"nightly pass ({args.per_firm} new entries per firm)", night, args)
+    report_goal(night.seconds, len(night.runs))
     print()
     median = statistics.median(full.seconds)
     print(f"full verification (verify_chain), one firm, {full.entries:,} entries, 3 runs")
