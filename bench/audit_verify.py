@@ -376,6 +376,25 @@ def full_verification(entries: int, runs: int, profile: bool) -> FullRuns:
     return FullRuns(seconds, cpu, server_ms * 1000 / max(checked, 1), checked, problem)
 
 
+def report_full(full: FullRuns) -> None:
+    median = statistics.median(full.seconds)
+    print(f"full verification (verify_chain), one firm, {full.entries:,} entries, 3 runs")
+    print(
+        "  "
+        + "  ".join(f"{full.entries / s:,.0f}" for s in full.seconds)
+        + f" entries/s; median {full.entries / median:,.0f}/s; goal >= {GOAL_FULL_PER_S:,}/s: "
+        + ("met" if full.entries / median >= GOAL_FULL_PER_S else "NOT MET")
+    )
+    per_entry = statistics.median(full.seconds) / full.entries * 1e6
+    python = statistics.median(full.cpu) / full.entries * 1e6
+    print(
+        f"  where the time goes, per entry: {per_entry:.2f} us wall; this process's CPU "
+        f"(fetching and hashing, two threads) {python:.2f} us; the database's execution "
+        f"(rendering the canonical forms, one backend) {full.server_us:.2f} us"
+    )
+    print()
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -388,6 +407,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--provision-budget", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--provision-only", action="store_true", help="stop after step 1")
     parser.add_argument("--profile", action="store_true", help="cProfile of the full run")
+    parser.add_argument(
+        "--full-only", action="store_true", help="only step 5 (with --reuse: no reseeding)"
+    )
     parser.add_argument("--db", default=BENCH_DB, help=f"database name (default {BENCH_DB})")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database")
@@ -438,16 +460,23 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
     os.environ["ANCHOR_LOCAL_DIR"] = os.path.join(scratch, "anchors")
     os.environ["AUDIT_EXPORT_SIGNING_KEY_PATH"] = os.path.join(scratch, "signing.pem")
 
-    progress(f"migrate_schemas on {db.name}")
-    setup_s, completed = manage("migrate_schemas", "--verbosity", "0")
-    if completed.returncode != 0:
-        print(completed.stdout, completed.stderr, sep="\n", file=sys.stderr)
-        return 1
+    setup_s = 0.0
+    if not (args.reuse and args.full_only):  # a kept database is migrated already
+        progress(f"migrate_schemas on {db.name}")
+        setup_s, completed = manage("migrate_schemas", "--verbosity", "0")
+        if completed.returncode != 0:
+            print(completed.stdout, completed.stderr, sep="\n", file=sys.stderr)
+            return 1
     django.setup()
     logging.getLogger("firms.provisioning").setLevel(logging.WARNING)
     logging.getLogger("keys").setLevel(logging.WARNING)
     # One INFO line per firm and pass; a worker would write it too, but not to a terminal.
     logging.getLogger("audit.chain_verification").setLevel(logging.WARNING)
+    if args.full_only:
+        full = full_verification(args.full_entries, 3, args.profile)
+        report_full(full)
+        print(f"load avg at the end: {load_average()}")
+        return 1 if full.problem else 0
     progress(f"provisioning up to {args.firms:,} firms")
     started = time.perf_counter()
     firms, durations = provision(args.firms, args.provision_budget)
@@ -498,22 +527,7 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
     report_pass(f"nightly pass ({args.per_firm} new entries per firm)", night, args)
     report_goal(night.seconds, len(night.runs))
     print()
-    median = statistics.median(full.seconds)
-    print(f"full verification (verify_chain), one firm, {full.entries:,} entries, 3 runs")
-    print(
-        "  "
-        + "  ".join(f"{full.entries / s:,.0f}" for s in full.seconds)
-        + f" entries/s; median {full.entries / median:,.0f}/s; goal >= {GOAL_FULL_PER_S:,}/s: "
-        + ("met" if full.entries / median >= GOAL_FULL_PER_S else "NOT MET")
-    )
-    per_entry = statistics.median(full.seconds) / full.entries * 1e6
-    python = statistics.median(full.cpu) / full.entries * 1e6
-    print(
-        f"  where the time goes, per entry: {per_entry:.2f} us wall; this process's CPU "
-        f"(fetching and hashing, two threads) {python:.2f} us; the database's execution "
-        f"(rendering the canonical forms, one backend) {full.server_us:.2f} us"
-    )
-    print()
+    report_full(full)
     print(f"load avg at the end: {load_average()}")
     for error in errors:
         print(f"ERROR: {error}")
