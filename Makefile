@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings bench-people messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
+.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings bench-people bench-verify messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
 
 run: setup messages
 	$(PY) infra/dev/run.py
@@ -72,6 +72,11 @@ bench-filings: setup messages
 # 20): under 200 ms of server time, under 10 s with the log entries.
 bench-people: setup messages
 	$(PY) bench/people.py
+
+# The nightly incremental verification over 10,000 firms and a full verification's
+# throughput (docs/benchmarks.md); BENCH_VERIFY_ARGS="--firms 1000" for a shorter run.
+bench-verify: setup messages
+	$(PY) bench/audit_verify.py $(BENCH_VERIFY_ARGS)
 
 # The product tour: every journey of every kind of user in Chromium, each page photographed at
 # desktop and phone sizes and audited with axe-core; open test-artifacts/tour/index.html.

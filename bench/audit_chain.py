@@ -110,15 +110,21 @@ def entry_fields(index: int, rng: random.Random, distinct: bool) -> dict[str, An
     }
 
 
-def chained_rows(entries: int, *, distinct: bool, seed: int) -> Iterator[tuple[Any, ...]]:
-    """The rows in copy_columns() order, hashed by the service's own functions."""
+def chained_rows(
+    entries: int,
+    *,
+    distinct: bool,
+    seed: int,
+    after: tuple[int, str, datetime] | None = None,
+) -> Iterator[tuple[Any, ...]]:
+    """The rows in copy_columns() order, hashed by the service's own functions: from #1, or
+    continuing a chain whose last entry is `after` = (seq, hash, at)."""
     from tenants.auditlog.chain import GENESIS_HASH, canonical_entry, entry_hash
 
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     columns = copy_columns()
-    at = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
-    prev_hash = GENESIS_HASH
-    for seq in range(1, entries + 1):
+    last_seq, prev_hash, at = after or (0, GENESIS_HASH, datetime(2026, 1, 5, 0, 0, tzinfo=UTC))
+    for seq in range(last_seq + 1, last_seq + entries + 1):
         at += timedelta(microseconds=rng.randint(1, 90_000_000))
         fields = entry_fields(seq, rng, distinct)
         digest = entry_hash(prev_hash, canonical_entry(seq=seq, at=at, **fields))

@@ -118,3 +118,34 @@ class AnchoredRoot(models.Model):
 
     def __str__(self) -> str:
         return f"anchored root {self.root[:16]} of {self.date}"
+
+
+class ChainVerification(models.Model):
+    """Where the nightly verification of a firm's chain stands (audit.chain_verification).
+
+    `seq`/`hash` is the verified point the next incremental run starts from: an entry whose
+    hash a verification confirmed and that is a firm's head in an anchored root
+    (`anchor_name`, in write-once storage), so the run reads only the entries after it and
+    checks the anchor again before trusting it. It never moves past a break: a failed run
+    records `status` broken with the first bad entry and leaves the point where it was.
+    `head_seq` is how far the last good run read; `entries_read` what the last run read."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "ok"
+        BROKEN = "broken", "broken"
+
+    firm = models.OneToOneField(Firm, on_delete=models.PROTECT, related_name="chain_verification")
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+    anchor_name = models.CharField(max_length=100, blank=True)
+    head_seq = models.BigIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OK)
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField()
+    entries_read = models.BigIntegerField(default=0)
+    full = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"chain verification of firm {self.firm_id}: #{self.seq} ({self.status})"

@@ -5,6 +5,8 @@ instead of checkpointing the wrong schema."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import connection
 
@@ -12,6 +14,8 @@ from authz.actions import Action
 from firms.models import Firm
 
 from .checkpoints import firms_with_logs, record_checkpoint
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="audit.checkpoint_all", authz_action=Action.SYSTEM_SCHEDULE)
@@ -29,6 +33,32 @@ def checkpoint_firm(schema_name: str) -> int | None:
         raise RuntimeError(f"checkpoint task for {schema_name!r} ran in schema {current!r}")
     checkpoint = record_checkpoint(Firm.objects.get(schema_name=schema_name))
     return None if checkpoint is None else checkpoint.seq
+
+
+@shared_task(name="audit.verify_all_chains", authz_action=Action.SYSTEM_SCHEDULE)
+def verify_all_chains() -> int:
+    """Beat, nightly after the anchor: one incremental verification task per firm
+    (audit.chain_verification), each given the newest anchor's name so every firm checks
+    against the same one. An anchor that does not verify is reported here, once, and the
+    firms are still verified, without moving their points."""
+    from .chain_verification import usable_anchor
+
+    anchor = usable_anchor()
+    schemas = [firm.schema_name for firm in firms_with_logs()]
+    for schema in schemas:
+        verify_firm_chain.apply_async(args=[schema, anchor], headers={"_schema_name": schema})
+    return len(schemas)
+
+
+@shared_task(name="audit.verify_firm_chain", authz_action=Action.SYSTEM_SCHEDULE)
+def verify_firm_chain(schema_name: str, anchor_name: str | None) -> bool:
+    """The firm's verification, in the firm's schema only (as checkpoint_firm)."""
+    from .chain_verification import verify_schema
+
+    current = getattr(connection, "schema_name", None)
+    if current != schema_name:
+        raise RuntimeError(f"verification task for {schema_name!r} ran in schema {current!r}")
+    return verify_schema(schema_name, anchor_name=anchor_name).ok
 
 
 @shared_task(

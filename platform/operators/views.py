@@ -39,7 +39,7 @@ PAGE_SIZE = 50
 def console(request: HttpRequest) -> HttpResponse:
     firms = (
         Firm.objects.exclude(schema_name=get_public_schema_name())
-        .select_related("key")
+        .select_related("key", "chain_verification")
         .annotate(
             member_count=Count("memberships", distinct=True),
             checkpoint_seq=Max("audit_checkpoints__seq"),
@@ -59,7 +59,9 @@ def console(request: HttpRequest) -> HttpResponse:
 @allows(Action.OPERATOR_CONSOLE)
 def firm_detail(request: HttpRequest, slug: str) -> HttpResponse:
     firm = get_object_or_404(
-        Firm.objects.exclude(schema_name=get_public_schema_name()).select_related("key"),
+        Firm.objects.exclude(schema_name=get_public_schema_name()).select_related(
+            "key", "chain_verification"
+        ),
         slug=slug,
     )
     figures = firm_figures([firm.schema_name]).get(firm.schema_name, {})

@@ -492,6 +492,12 @@ CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "audit.anchor_heads",
     "schedule": crontab(hour=15, minute=45),
 }
+# Nightly, after the anchor: every firm's chain verified from its last verified, anchored
+# point (audit.chain_verification); 16:15 UTC is 01:15 in Japan.
+CELERY_BEAT_SCHEDULE["audit-verify"] = {
+    "task": "audit.verify_all_chains",
+    "schedule": crontab(hour=16, minute=15),
+}
 # An export still queued this long after it was asked for is sent again (its first send
 # failed because the broker was down, docs/decisions.md D25); beat looks every minute.
 AUDIT_EXPORT_REDISPATCH_SECONDS = env_int("AUDIT_EXPORT_REDISPATCH_SECONDS", 60)
