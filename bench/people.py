@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 from provisioning import MANAGE, REPO_ROOT, progress, run_on_bench_database
 
@@ -133,6 +134,43 @@ def time_requests(client, runs: int) -> list[tuple[str, float, float]]:
     return figures
 
 
+def sql_timer() -> tuple[collections.Counter[str], dict[str, float], Any]:
+    """Counts and seconds per SQL statement (its first 110 characters), and the wrapper that
+    records them (django.db.connection.execute_wrapper)."""
+    statements: collections.Counter[str] = collections.Counter()
+    timings: dict[str, float] = collections.defaultdict(float)
+
+    def timed(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.update([sql[:110]])
+            timings[sql[:110]] += time.perf_counter() - began
+
+    return statements, timings, timed
+
+
+def slowest(timings: dict[str, float], count: int = 12) -> list[tuple[str, float]]:
+    return sorted(timings.items(), key=lambda item: -item[1])[:count]
+
+
+def profile_request(client, query: str, runs: int = 5) -> None:
+    """Where one list request's time goes: by function, then SQL by statement."""
+    from django.db import connection
+
+    statements, timings, timed = sql_timer()
+    profiler = cProfile.Profile()
+    with connection.execute_wrapper(timed):
+        profiler.enable()
+        for _run in range(runs):
+            client.get(f"/people/?{query}")
+        profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    for sql, seconds in slowest(timings):
+        print(f"{seconds * 1000 / runs:8.1f} ms/request  {statements[sql] // runs:3} x  {sql}")
+
+
 def bulk_request(firm, handler, count: int, profile: bool = False) -> tuple[float, int, int, bool]:
     from django.db import connection
     from django_tenants.utils import tenant_context
@@ -153,17 +191,7 @@ def bulk_request(firm, handler, count: int, profile: bool = False) -> tuple[floa
             .order_by("pk")[:count]
         )
         before = AccessLogEntry.objects.filter(action="request").count()
-        statements: collections.Counter[str] = collections.Counter()
-        timings: collections.Counter[str] = collections.Counter()
-
-        def timed(execute, sql, params, many, context):
-            began = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                statements.update([sql[:110]])
-                timings[sql[:110]] += time.perf_counter() - began
-
+        statements, timings, timed = sql_timer()
         started = time.perf_counter()
         if profile:
             connection.execute_wrappers.append(timed)
@@ -175,7 +203,7 @@ def bulk_request(firm, handler, count: int, profile: bool = False) -> tuple[floa
         if profile:
             connection.execute_wrappers.pop()
             print(f"bulk request without a profiler: {elapsed:.2f} s; time in SQL by statement:")
-            for sql, seconds in timings.most_common(12):
+            for sql, seconds in slowest(timings):
                 print(f"{seconds:7.2f} s  {statements[sql]:6,} x  {sql}")
             print(f"{sum(timings.values()):7.2f} s in SQL in all")
         job.refresh_from_db()
@@ -198,6 +226,8 @@ def run(people: int, count: int, runs: int, profile: bool = False) -> int:
     handler, client = signed_in_handler(firm)
     progress("timing the people list")
     figures = time_requests(client, runs)
+    if profile:
+        profile_request(client, dict(REQUESTS)["search + 2 filters (やま, employees, no number)"])
     progress(f"bulk request to {count:,} people")
     elapsed, made, logged, ok = bulk_request(firm, handler, min(count, askable), profile)
 
