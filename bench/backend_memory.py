@@ -86,9 +86,9 @@ def read_backend(firms: int, started: float) -> Reading:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()  # type: ignore[misc]
+        (pid,) = cursor.fetchone()
         cursor.execute(CACHE_CONTEXTS)
-        cache_bytes, contexts_bytes = cursor.fetchone()  # type: ignore[misc]
+        cache_bytes, contexts_bytes = cursor.fetchone()
     status = proc_status(pid)
     return Reading(
         firms=firms,
