@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings bench-people messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
+.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings bench-people bench-scale messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
 
 run: setup messages
 	$(PY) infra/dev/run.py
@@ -72,6 +72,14 @@ bench-filings: setup messages
 # 20): under 200 ms of server time, under 10 s with the log entries.
 bench-people: setup messages
 	$(PY) bench/people.py
+
+# One node at scale (issue 21), on the database `bench/provisioning.py --firms 20000 --keep`
+# left: a backend's memory across firms with and without recycling, the nightly fan-outs, and
+# the catalogue's and the database's size per firm.
+bench-scale: setup messages
+	$(PY) bench/backend_memory.py --firms 5000 --recycle-after 100 200 500
+	$(PY) bench/fanouts.py
+	$(PY) bench/catalogue.py
 
 # The product tour: every journey of every kind of user in Chromium, each page photographed at
 # desktop and phone sizes and audited with axe-core; open test-artifacts/tour/index.html.
