@@ -69,6 +69,7 @@ class Pass:
     elapsed_s: float = 0.0
     max_rss_anon_kb: int = 0
     max_cache_bytes: int = 0
+    closed: int = 0  # connections closed by the recycling hook
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -141,7 +142,7 @@ def run_pass(firms: list, every: int, recycle_after: int) -> Pass:
                 peak = read_backend(index, started)
                 result.max_rss_anon_kb = max(result.max_rss_anon_kb, peak.rss_anon_kb)
                 result.max_cache_bytes = max(result.max_cache_bytes, peak.cache_bytes)
-                recycle_if_due(recycle_after)
+                result.closed += len(recycle_if_due(recycle_after))
         if index % every == 0 or index == len(firms):
             touch_s = time.perf_counter() - touch_started
             reading = read_backend(index, started)
@@ -187,7 +188,7 @@ def report(passes: list[Pass], firms: int, total_firms: int) -> None:
     for p in passes[1:]:
         print(
             f"  recycle after {p.recycle_after} firm schemas (closed when the connection "
-            f"has served {p.recycle_after + 1}): {len(p.backends)} backends seen"
+            f"has served {p.recycle_after + 1}): {p.closed} connections closed"
         )
         print(
             f"    largest RssAnon {p.max_rss_anon_kb / 1024:.1f} MB, largest cache "
