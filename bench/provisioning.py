@@ -256,8 +256,10 @@ def provision_firms(firms: int, *, resume: bool = False) -> ProvisioningResult:
     start = existing_firms()
     if start and not resume:
         raise SystemExit(f"{BENCH_DB} already holds firms; the bench needs an empty database")
-    checkpoints = sorted({c for c in CHECKPOINTS if start <= c < firms} | {firms})
     total = firms + WINDOW
+    if start >= total:
+        raise SystemExit(f"{BENCH_DB} already holds {start:,} firms, more than --firms asks")
+    checkpoints = sorted(c for c in {*CHECKPOINTS, firms} if start <= c <= firms)
     width = max(4, len(str(total)))
     result = ProvisioningResult(durations=[], batch_s=0.0, checkpoints=checkpoints, start=start)
     batch_started = time.perf_counter()
