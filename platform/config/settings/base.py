@@ -121,7 +121,7 @@ def database_settings() -> dict:
 DATABASES = {"default": database_settings()}
 # A connection that has served this many distinct firm schemas is closed at the end of the
 # request or task (config.db_recycling): its PostgreSQL backend caches every relation it
-# touched, about 0.5 MB a firm (bench/backend_memory.py, docs/decisions.md). 0: never.
+# touched, about 110 KB a firm (bench/backend_memory.py, docs/decisions.md D42). 0: never.
 DB_RECYCLE_AFTER_SCHEMAS = env_int("DB_RECYCLE_AFTER_SCHEMAS", 200)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
