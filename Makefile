@@ -6,11 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-<<<<<<< HEAD
-.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings bench-people bench-verify messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
-=======
-.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings bench-people bench-scale messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
->>>>>>> i21-scale
+.PHONY: run test test-steps setup lint typecheck pytest browser-deps bench-deps bench-reveal bench-filings bench-people bench-verify bench-scale messages stop-db bench clean infra-check trust-long security-check tour site-screenshots
 
 run: setup messages
 	$(PY) infra/dev/run.py
@@ -77,12 +73,11 @@ bench-filings: setup messages
 bench-people: setup messages
 	$(PY) bench/people.py
 
-<<<<<<< HEAD
 # The nightly incremental verification over 10,000 firms and a full verification's
 # throughput (docs/benchmarks.md); BENCH_VERIFY_ARGS="--firms 1000" for a shorter run.
 bench-verify: setup messages
 	$(PY) bench/audit_verify.py $(BENCH_VERIFY_ARGS)
-=======
+
 # One node at scale (issue 21), on the database `bench/provisioning.py --firms 20000 --keep`
 # left: a backend's memory across firms with and without recycling, the nightly fan-outs, and
 # the catalogue's and the database's size per firm.
@@ -90,7 +85,6 @@ bench-scale: setup messages
 	$(PY) bench/backend_memory.py --firms 5000 --recycle-after 100 200 500
 	$(PY) bench/fanouts.py
 	$(PY) bench/catalogue.py
->>>>>>> i21-scale
 
 # The product tour: every journey of every kind of user in Chromium, each page photographed at
 # desktop and phone sizes and audited with axe-core; open test-artifacts/tour/index.html.
