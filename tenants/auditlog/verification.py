@@ -160,8 +160,20 @@ def _outcome(
     since_seq = checker.first if checker.incremental else 0
     problem = checker.bad or (
         _head_problem(head, last_seq, checker.last_hash)
-        or _checkpoint_problem(checkpoint, last_seq, hash_at)
-        or _anchored_problem(anchored, last_seq, hash_at)
+        or _pin_problem(
+            checkpoint,
+            last_seq,
+            hash_at,
+            where="the public checkpoint",
+            entry_differs="the public checkpoint",
+        )
+        or _pin_problem(
+            anchored,
+            last_seq,
+            hash_at,
+            where="the anchored head",
+            entry_differs="the firm's head in the anchored root",
+        )
     )
     if problem is None:
         return ChainVerification(
@@ -309,35 +321,26 @@ def _head_problem(head: tuple[int, str], last_seq: int, last_hash: str) -> tuple
     return None
 
 
-def _checkpoint_problem(
-    checkpoint: tuple[int, str] | None, last_seq: int, hash_at: Callable[[int], str | None]
+def _pin_problem(
+    pin: tuple[int, str] | None,
+    last_seq: int,
+    hash_at: Callable[[int], str | None],
+    *,
+    where: str,
+    entry_differs: str,
 ) -> tuple[int, str] | None:
-    if checkpoint is None:
+    """A (seq, hash) kept outside the chain (a public checkpoint, an anchored head) that the
+    log no longer reaches or no longer matches."""
+    if pin is None or pin[0] <= 0:
         return None
-    seq, digest = checkpoint
+    seq, digest = pin
     if seq > last_seq:
         return last_seq + 1, (
-            f"the public checkpoint is at #{seq} but the log ends at #{last_seq}: "
+            f"{where} is at #{seq} but the log ends at #{last_seq}: "
             "entries were removed from the end"
         )
     if hash_at(seq) != digest:
-        return seq, f"entry #{seq} differs from the public checkpoint"
-    return None
-
-
-def _anchored_problem(
-    anchored: tuple[int, str] | None, last_seq: int, hash_at: Callable[[int], str | None]
-) -> tuple[int, str] | None:
-    if anchored is None or anchored[0] <= 0:
-        return None
-    seq, digest = anchored
-    if seq > last_seq:
-        return last_seq + 1, (
-            f"the anchored head is at #{seq} but the log ends at #{last_seq}: "
-            "entries were removed from the end"
-        )
-    if hash_at(seq) != digest:
-        return seq, f"entry #{seq} differs from the firm's head in the anchored root"
+        return seq, f"entry #{seq} differs from {entry_differs}"
     return None
 
 

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from firms.models import Firm
+from tenants.auditlog.chain import canonical_entry, entry_hash
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import Actor, log_access
 from tests.helpers import make_firm
@@ -63,3 +64,36 @@ def triggers_disabled(firm: Firm) -> Iterator[None]:
     finally:
         for table in tables:
             sql(firm, f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+
+
+# The fields an entry's hash covers (tenants.auditlog.chain), as an insider re-hashing the
+# chain would read them.
+HASHED = (
+    "at", "actor_user_id", "actor_email", "actor_role", "api_token_id", "person_id", "action",
+    "purpose", "result", "ip", "user_agent", "request_id", "detail",
+)  # fmt: skip
+
+
+def rewrite_from(firm: Firm, seq: int, *, person_id: int) -> dict[int, str]:
+    """An insider with the superuser's powers: entry `seq` gets another person, and it and
+    every entry after it are re-hashed so each links to the one before; the head follows.
+    Nothing in the firm's schema disagrees afterwards. Returns the new hashes by seq."""
+    with tenant_context(firm):
+        entries = list(AccessLogEntry.objects.filter(seq__gte=seq).order_by("seq"))
+        prev = AccessLogEntry.objects.get(seq=seq).prev_hash
+    hashes = {}
+    with triggers_disabled(firm):
+        for entry in entries:
+            fields = {name: getattr(entry, name) for name in HASHED}
+            if entry.seq == seq:
+                fields["person_id"] = person_id
+            digest = entry_hash(prev, canonical_entry(seq=entry.seq, **fields))
+            sql(
+                firm,
+                "UPDATE auditlog_accesslogentry SET person_id = %s, prev_hash = %s, hash = %s "
+                "WHERE seq = %s",
+                [fields["person_id"], prev, digest, entry.seq],
+            )
+            hashes[entry.seq] = prev = digest
+        sql(firm, "UPDATE auditlog_chainhead SET hash = %s", [prev])
+    return hashes

@@ -29,18 +29,13 @@ from audit.models import AnchoredRoot, AuditCheckpoint
 from infra.audit import verify_anchor
 from infra.audit.verify_anchor import AnchorInvalid, MerkleTree, leaf_hash, root_from_path
 from infra.audit.verify_audit_export import ExportInvalid, verify
-from tenants.auditlog.chain import GENESIS_HASH, canonical_entry, entry_hash
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import verify_chain
 from tests.helpers import make_firm
 
-from .conftest import append, sql, triggers_disabled
+from .conftest import append, rewrite_from, sql, triggers_disabled
 
 REPO = Path(__file__).resolve().parents[2]
-HASHED = (
-    "at", "actor_user_id", "actor_email", "actor_role", "api_token_id", "person_id", "action",
-    "purpose", "result", "ip", "user_agent", "request_id", "detail",
-)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -75,27 +70,12 @@ def stored_anchor(tmp_path: Path) -> Path:
 
 def forge(firm, *, person_id: int) -> None:
     """An insider with the database superuser's powers: switch the triggers off, change
-    entry #2, re-hash every entry from #1 so each links to the one before, move the head,
+    entry #2, re-hash it and every entry after so each links to the one before, move the head,
     and rewrite the firm's public checkpoints to match. Nothing in the database disagrees."""
-    with tenant_context(firm):
-        entries = list(AccessLogEntry.objects.order_by("seq"))
-    prev, hashes = GENESIS_HASH, {}
-    with triggers_disabled(firm), tenant_context(firm):
-        for entry in entries:
-            fields = {name: getattr(entry, name) for name in HASHED}
-            if entry.seq == 2:
-                fields["person_id"] = person_id
-            digest = entry_hash(prev, canonical_entry(seq=entry.seq, **fields))
-            sql(
-                firm,
-                "UPDATE auditlog_accesslogentry SET person_id = %s, prev_hash = %s, hash = %s "
-                "WHERE seq = %s",
-                [fields["person_id"], prev, digest, entry.seq],
-            )
-            hashes[entry.seq] = prev = digest
-        sql(firm, "UPDATE auditlog_chainhead SET hash = %s", [prev])
+    hashes = rewrite_from(firm, 2, person_id=person_id)
     for checkpoint in AuditCheckpoint.objects.filter(firm=firm):
-        AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(hash=hashes[checkpoint.seq])
+        if checkpoint.seq in hashes:
+            AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(hash=hashes[checkpoint.seq])
 
 
 # --- The tree ---

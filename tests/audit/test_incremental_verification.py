@@ -18,17 +18,11 @@ from audit.chain_verification import clear_anchor_cache, latest_anchor_name, ver
 from audit.models import AuditCheckpoint, ChainVerification
 from audit.tasks import verify_all_chains, verify_firm_chain
 from config.celery import app
-from tenants.auditlog.chain import canonical_entry, entry_hash
 from tenants.auditlog.models import AccessLogEntry
 
-from .conftest import HANDLER, append, sql, triggers_disabled
+from .conftest import HANDLER, append, rewrite_from, sql, triggers_disabled
 
 pytestmark = pytest.mark.django_db
-
-HASHED = (
-    "at", "actor_user_id", "actor_email", "actor_role", "api_token_id", "person_id", "action",
-    "purpose", "result", "ip", "user_agent", "request_id", "detail",
-)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -47,29 +41,6 @@ def nightly(firm, **options):
 
 def state(firm) -> ChainVerification:
     return ChainVerification.objects.get(firm=firm)
-
-
-def rewrite_from(firm, seq: int, *, person_id: int) -> None:
-    """An insider with the superuser's powers: entry `seq` gets another person, and it and
-    every entry after it are re-hashed so each links to the one before; the head follows.
-    Nothing in the firm's schema disagrees afterwards."""
-    with tenant_context(firm):
-        entries = list(AccessLogEntry.objects.filter(seq__gte=seq).order_by("seq"))
-        prev = AccessLogEntry.objects.get(seq=seq).prev_hash
-    with triggers_disabled(firm):
-        for entry in entries:
-            fields = {name: getattr(entry, name) for name in HASHED}
-            if entry.seq == seq:
-                fields["person_id"] = person_id
-            digest = entry_hash(prev, canonical_entry(seq=entry.seq, **fields))
-            sql(
-                firm,
-                "UPDATE auditlog_accesslogentry SET person_id = %s, prev_hash = %s, hash = %s "
-                "WHERE seq = %s",
-                [fields["person_id"], prev, digest, entry.seq],
-            )
-            prev = digest
-        sql(firm, "UPDATE auditlog_chainhead SET hash = %s", [prev])
 
 
 def alter_without_rehash(firm, seq: int, *, person_id: int) -> None:
