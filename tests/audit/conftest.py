@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
@@ -97,3 +99,13 @@ def rewrite_from(firm: Firm, seq: int, *, person_id: int) -> dict[int, str]:
             hashes[entry.seq] = prev = digest
         sql(firm, "UPDATE auditlog_chainhead SET hash = %s", [prev])
     return hashes
+
+
+def run_verify_chain(*args: str) -> tuple[int, str]:
+    """`verify_audit_chain` in this process: its exit code and what it printed."""
+    out = StringIO()
+    try:
+        call_command("verify_audit_chain", *args, stdout=out, stderr=StringIO())
+    except SystemExit as exit_:
+        return int(exit_.code or 0), out.getvalue()
+    return 0, out.getvalue()

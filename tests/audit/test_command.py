@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tests.audit.conftest import run_verify_chain
 from tests.helpers import database_url
 
 from .conftest import append
@@ -19,25 +19,16 @@ from .conftest import append
 MANAGE = [sys.executable, "manage.py", "verify_audit_chain"]
 
 
-def run_command(*args: str) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("verify_audit_chain", *args, stdout=out, stderr=StringIO())
-    except SystemExit as exit_:
-        return int(exit_.code or 0), out.getvalue()
-    return 0, out.getvalue()
-
-
 @pytest.mark.django_db
 def test_intact_chain_exits_0_with_a_line(acme):
     append(acme, 4)
-    assert run_command("--tenant", "acme") == (0, "acme: 4 entries checked, ok\n")
+    assert run_verify_chain("--tenant", "acme") == (0, "acme: 4 entries checked, ok\n")
 
 
 @pytest.mark.django_db
 def test_all_prints_a_line_per_firm(acme, globex):
     append(acme, 2)
-    code, out = run_command("--all")
+    code, out = run_verify_chain("--all")
     assert code == 0
     assert out.splitlines() == ["acme: 2 entries checked, ok", "globex: 0 entries checked, ok"]
 

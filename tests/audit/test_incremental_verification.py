@@ -5,11 +5,9 @@ as one task per firm in that firm's schema. `verify_audit_chain --full` reads ev
 from __future__ import annotations
 
 import logging
-from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
@@ -19,6 +17,7 @@ from audit.models import AuditCheckpoint, ChainVerification
 from audit.tasks import verify_all_chains, verify_firm_chain
 from config.celery import app
 from tenants.auditlog.models import AccessLogEntry
+from tests.audit.conftest import run_verify_chain
 
 from .conftest import HANDLER, append, rewrite_from, sql, triggers_disabled
 
@@ -140,29 +139,20 @@ def test_a_verified_point_rewritten_in_the_database_is_refused(acme):
     assert state(acme).status == "broken"
 
 
-def run_command(*args: str) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("verify_audit_chain", *args, stdout=out, stderr=StringIO())
-    except SystemExit as exit_:
-        return int(exit_.code or 0), out.getvalue()
-    return 0, out.getvalue()
-
-
 def test_the_command_is_incremental_by_default_and_full_reads_everything(acme):
     append(acme, 12)
     nightly(acme)
     append(acme, 3)
-    assert run_command("--tenant", "acme") == (
+    assert run_verify_chain("--tenant", "acme") == (
         0,
         "acme: 4 entries checked from the verified point #12, ok\n",
     )
-    assert run_command("--tenant", "acme", "--full") == (0, "acme: 15 entries checked, ok\n")
+    assert run_verify_chain("--tenant", "acme", "--full") == (0, "acme: 15 entries checked, ok\n")
     assert state(acme).full is True and state(acme).entries_read == 15
     # An entry before the point altered without re-hashing: only --full rehashes it.
     alter_without_rehash(acme, 5, person_id=31337)
-    assert run_command("--tenant", "acme")[0] == 0
-    code, out = run_command("--tenant", "acme", "--full")
+    assert run_verify_chain("--tenant", "acme")[0] == 0
+    code, out = run_verify_chain("--tenant", "acme", "--full")
     assert code == 1 and "first bad entry #5" in out
     assert "--full" in call_command_help()
 
@@ -250,7 +240,7 @@ def test_a_newest_anchor_that_does_not_verify_is_reported_and_moves_no_point(
     assert "does not verify" in caplog.text
     stored = state(acme)
     assert (stored.status, stored.seq, stored.entries_read) == ("ok", 4, 3)
-    assert run_command("--tenant", "acme") == (
+    assert run_verify_chain("--tenant", "acme") == (
         0,
         "acme: 3 entries checked from the verified point #4, ok\n",
     )

@@ -5,16 +5,14 @@ ALL), tampers, switches them back on, and checks verify_chain and the command.""
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from audit.checkpoints import record_checkpoint
 from tenants.auditlog.chain import canonical_entry, entry_hash
 from tenants.auditlog.models import AccessLogEntry
 from tenants.auditlog.services import verify_chain
+from tests.audit.conftest import run_verify_chain
 
 from .conftest import append, sql, triggers_disabled
 
@@ -26,15 +24,6 @@ def verify(firm):
         return verify_chain()
 
 
-def command(*args: str) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("verify_audit_chain", *args, stdout=out, stderr=StringIO())
-    except SystemExit as exit_:
-        return int(exit_.code or 0), out.getvalue()
-    return 0, out.getvalue()
-
-
 def test_changed_detail_is_named(acme):
     append(acme, 6, detail={"fields": ["given_name"]})
     with triggers_disabled(acme):
@@ -43,7 +32,7 @@ def test_changed_detail_is_named(acme):
     assert not result.ok
     assert (result.first_bad_seq, result.entries_checked) == (4, 3)
     assert "#4 was altered" in result.reason
-    code, out = command("--tenant", "acme")
+    code, out = run_verify_chain("--tenant", "acme")
     assert code == 1
     assert "acme: 3 entries checked, NOT OK: first bad entry #4" in out
 
@@ -90,7 +79,7 @@ def test_deleted_middle_entry_is_named(acme):
     result = verify(acme)
     assert (result.ok, result.first_bad_seq) == (False, 3)
     assert "#3 are missing" in result.reason
-    code, out = command("--tenant", "acme")
+    code, out = run_verify_chain("--tenant", "acme")
     assert code == 1 and "first bad entry #3" in out
 
 
@@ -132,7 +121,7 @@ def test_truncated_tail_is_named_by_the_checkpoint(acme):
     assert not result.ok
     assert (result.entries_checked, result.first_bad_seq, result.checkpoint_seq) == (4, 5, 6)
     assert "entries were removed from the end" in result.reason
-    code, out = command("--tenant", "acme")
+    code, out = run_verify_chain("--tenant", "acme")
     assert code == 1 and "first bad entry #5" in out
     # ...and the hourly checkpoint refuses to record the shorter chain over the evidence.
     assert record_checkpoint(acme) is None
@@ -187,7 +176,7 @@ def test_all_names_every_broken_chain_and_passes_intact_ones(acme, globex):
     append(globex, 3)
     with triggers_disabled(globex):
         sql(globex, "UPDATE auditlog_accesslogentry SET action = 'list' WHERE seq = 1")
-    code, out = command("--all")
+    code, out = run_verify_chain("--all")
     assert code == 1
     assert "acme: 2 entries checked, ok" in out
     assert "globex: 0 entries checked, NOT OK: first bad entry #1" in out
