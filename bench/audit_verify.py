@@ -25,8 +25,9 @@ DATABASE_URL when that is set, as bench/provisioning.py does:
    Celery task) for every Nth firm, as N Celery workers share beat's per-firm tasks;
 4. checks that each firm read exactly --per-firm + 1 entries (the verified point's and the
    new ones) and that every verified point advanced to the new anchor;
-5. times a full verification of one firm holding --full-entries entries (--profile prints
-   its cProfile).
+5. times a full verification of one firm holding --full-entries entries, in one process and
+   split over --full-processes processes (default: the cores; what `verify_audit_chain
+   --full` does), three runs each (--profile prints the one-process run's cProfile).
 
 Exit status 1 means a result was wrong, not that a goal was missed.
 """
@@ -321,17 +322,19 @@ def report_goal(elapsed: float, firms: int) -> None:
 
 @dataclass(frozen=True)
 class FullRuns:
+    processes: int
     seconds: list[float]  # wall clock of each run
-    cpu: list[float]  # this process's CPU seconds in each run (both threads)
+    cpu: list[float]  # this process's CPU seconds in each run (both threads; not the forks)
     server_us: float  # the database's execution time per entry (EXPLAIN ANALYZE)
     entries: int
     problem: str
 
 
-def full_verification(entries: int, runs: int, profile: bool) -> FullRuns:
+def full_verification(entries: int, runs: int, profile: bool, processes: int) -> FullRuns:
     """One firm holding `entries` entries (typical details, as bench/audit_chain.py writes
-    them), verified whole `runs` times; and where the time goes: this process's CPU per
-    entry (fetching and hashing) and the database's (rendering the canonical forms)."""
+    them), verified whole `runs` times by `processes` processes; and where the time goes:
+    this process's CPU per entry (fetching and hashing) and the database's (rendering the
+    canonical forms)."""
     from django.db import connection
     from django_tenants.utils import tenant_context
 
@@ -358,7 +361,7 @@ def full_verification(entries: int, runs: int, profile: bool) -> FullRuns:
             started, cpu_started = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.enable()
-            result = verify_chain()
+            result = verify_chain(processes=processes)
             if profiler:
                 profiler.disable()
             seconds.append(time.perf_counter() - started)
@@ -373,25 +376,38 @@ def full_verification(entries: int, runs: int, profile: bool) -> FullRuns:
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(15)
         print(stream.getvalue())
-    return FullRuns(seconds, cpu, server_ms * 1000 / max(checked, 1), checked, problem)
+    server_us = server_ms * 1000 / max(checked, 1)
+    return FullRuns(processes, seconds, cpu, server_us, checked, problem)
 
 
-def report_full(full: FullRuns) -> None:
-    median = statistics.median(full.seconds)
-    print(f"full verification (verify_chain), one firm, {full.entries:,} entries, 3 runs")
-    print(
-        "  "
-        + "  ".join(f"{full.entries / s:,.0f}" for s in full.seconds)
-        + f" entries/s; median {full.entries / median:,.0f}/s; goal >= {GOAL_FULL_PER_S:,}/s: "
-        + ("met" if full.entries / median >= GOAL_FULL_PER_S else "NOT MET")
-    )
-    per_entry = statistics.median(full.seconds) / full.entries * 1e6
-    python = statistics.median(full.cpu) / full.entries * 1e6
-    print(
-        f"  where the time goes, per entry: {per_entry:.2f} us wall; this process's CPU "
-        f"(fetching and hashing, two threads) {python:.2f} us; the database's execution "
-        f"(rendering the canonical forms, one backend) {full.server_us:.2f} us"
-    )
+def full_verifications(entries: int, profile: bool, processes: int) -> list[FullRuns]:
+    """In one process, then split as `verify_audit_chain --full` splits it."""
+    return [
+        full_verification(entries, 3, profile, 1),
+        full_verification(entries, 3, False, processes),
+    ]
+
+
+def report_full(fulls: list[FullRuns]) -> None:
+    for full in fulls:
+        median = statistics.median(full.seconds)
+        how = "one process" if full.processes == 1 else f"split over {full.processes} processes"
+        print(f"full verification (verify_chain), {how}, one firm, {full.entries:,} entries")
+        print(
+            "  "
+            + "  ".join(f"{full.entries / s:,.0f}" for s in full.seconds)
+            + f" entries/s; median {full.entries / median:,.0f}/s; "
+            + f"goal >= {GOAL_FULL_PER_S:,}/s: "
+            + ("met" if full.entries / median >= GOAL_FULL_PER_S else "NOT MET")
+        )
+        if full.processes == 1:
+            per_entry = median / full.entries * 1e6
+            python = statistics.median(full.cpu) / full.entries * 1e6
+            print(
+                f"  where the time goes, per entry: {per_entry:.2f} us wall; this process's "
+                f"CPU (fetching and hashing, two threads) {python:.2f} us; the database's "
+                f"execution (rendering the canonical forms, one backend) {full.server_us:.2f} us"
+            )
     print()
 
 
@@ -404,6 +420,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-firm", type=int, default=GOAL_PER_FIRM, help="new entries")
     parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--full-entries", type=int, default=300_000)
+    parser.add_argument(
+        "--full-processes",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="processes of the split full verification (default: the cores)",
+    )
     parser.add_argument("--provision-budget", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--provision-only", action="store_true", help="stop after step 1")
     parser.add_argument("--profile", action="store_true", help="cProfile of the full run")
@@ -415,8 +437,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     which.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database")
     which.add_argument("--reuse", action="store_true", help=f"start from a kept {BENCH_DB}")
     args = parser.parse_args(argv)
-    if min(args.firms, args.per_firm, args.processes, args.full_entries) < 1:
-        parser.error("--firms, --per-firm, --processes and --full-entries must be at least 1")
+    if min(args.firms, args.per_firm, args.processes, args.full_entries, args.full_processes) < 1:
+        parser.error(
+            "--firms, --per-firm, --processes, --full-entries and --full-processes "
+            "must be at least 1"
+        )
     return args
 
 
@@ -473,10 +498,10 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
     # One INFO line per firm and pass; a worker would write it too, but not to a terminal.
     logging.getLogger("audit.chain_verification").setLevel(logging.WARNING)
     if args.full_only:
-        full = full_verification(args.full_entries, 3, args.profile)
-        report_full(full)
+        fulls = full_verifications(args.full_entries, args.profile, args.full_processes)
+        report_full(fulls)
         print(f"load avg at the end: {load_average()}")
-        return 1 if full.problem else 0
+        return 1 if any(full.problem for full in fulls) else 0
     progress(f"provisioning up to {args.firms:,} firms")
     started = time.perf_counter()
     firms, durations = provision(args.firms, args.provision_budget)
@@ -508,9 +533,8 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
     night = nightly_pass(firms, args.processes, args.profile and args.processes == 1)
     errors = check_pass(night.runs, args.per_firm)
     progress(f"full verification of {args.full_entries:,} entries")
-    full = full_verification(args.full_entries, 3, args.profile)
-    if full.problem:
-        errors.append(f"full verification: {full.problem}")
+    fulls = full_verifications(args.full_entries, args.profile, args.full_processes)
+    errors += [f"full verification: {full.problem}" for full in fulls if full.problem]
 
     print(f"Nightly chain verification benchmark (database {db.name})")
     for name, value in facts:
@@ -527,7 +551,7 @@ def run(args: argparse.Namespace, db: BenchDatabase) -> int:
     report_pass(f"nightly pass ({args.per_firm} new entries per firm)", night, args)
     report_goal(night.seconds, len(night.runs))
     print()
-    report_full(full)
+    report_full(fulls)
     print(f"load avg at the end: {load_average()}")
     for error in errors:
         print(f"ERROR: {error}")

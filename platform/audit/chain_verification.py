@@ -117,12 +117,15 @@ def verify_firm(
     anchor_name: str | None,
     full: bool = False,
     store: AnchorStore | None = None,
+    processes: int = 1,
 ) -> FirmVerification:
     """Verify the firm's chain from its verified point (or from the first entry when `full`,
     or when it has none yet), against the anchor `anchor_name` (the newest; None when there
-    is none yet), and record the outcome."""
+    is none yet), and record the outcome. `processes`: see verify_chain (a command only)."""
     point = ChainVerification.objects.filter(firm=firm).first()
-    return _verify(firm, point, anchor_name=anchor_name, full=full, store=store)
+    return _verify(
+        firm, point, anchor_name=anchor_name, full=full, store=store, processes=processes
+    )
 
 
 def verify_schema(schema_name: str, *, anchor_name: str | None) -> FirmVerification:
@@ -134,7 +137,7 @@ def verify_schema(schema_name: str, *, anchor_name: str | None) -> FirmVerificat
         .first()
     )
     firm = point.firm if point is not None else Firm.objects.get(schema_name=schema_name)
-    return _verify(firm, point, anchor_name=anchor_name, full=False, store=None)
+    return _verify(firm, point, anchor_name=anchor_name, full=False, store=None, processes=1)
 
 
 def _verify(
@@ -144,6 +147,7 @@ def _verify(
     anchor_name: str | None,
     full: bool,
     store: AnchorStore | None,
+    processes: int,
 ) -> FirmVerification:
     store = store or anchor_store()
     since: tuple[int, str] | None = None
@@ -156,7 +160,7 @@ def _verify(
         result = ChainResult(False, 0, refused[0], refused[1], since_seq=refused[0])
     else:
         with tenant_context(firm):
-            result = verify_chain(since=since, anchored=anchored)
+            result = verify_chain(since=since, anchored=anchored, processes=processes)
     return _record(firm, point, result, full=full, anchored=anchored, anchor_name=anchor_name)
 
 

@@ -6,20 +6,32 @@ every firm). The entries stream through a server-side cursor in small chunks; Po
 renders each entry's canonical form but its detail (chain.SQL_CANONICAL_PREFIX) and Python
 only hashes, on a second thread, so one chunk is hashed while the database renders the next.
 The canonical detail is cached by its jsonb text, since most entries share a few shapes.
+
+One process hashes at about 1.7 us an entry, and the fetching and hashing threads share its
+GIL, so a long chain verified whole can be split into contiguous seq ranges, each read and
+hashed by its own process over its own connection, all in one exported snapshot; the ranges
+are then stitched (each must start from the hash the one before it ends on). That is for
+`verify_audit_chain --full` (`processes`); a request or a Celery task verifies in its own
+process, since neither may fork.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django_tenants.utils import get_public_schema_name
+from psycopg import sql
 
 from audit.models import AuditCheckpoint
 
@@ -30,6 +42,9 @@ from .models import AccessLogEntry, ChainHead
 # Small chunks keep the database and the hashing thread both busy (measured in bench/).
 CHUNK_SIZE = 2_000
 DETAIL_CACHE_MAX = 50_000
+# Below this many entries a chain is verified in one process: starting a process and a
+# connection costs more than it saves (bench/audit_verify.py).
+PARALLEL_MIN_ENTRIES = 50_000
 
 ENTRIES_SQL = (
     f"SELECT seq, prev_hash, hash, {SQL_CANONICAL_PREFIX}, detail::text "  # noqa: S608
@@ -37,6 +52,10 @@ ENTRIES_SQL = (
 )
 # From a verified point on (an incremental run): the entry at that seq and every one after.
 ENTRIES_SINCE_SQL = ENTRIES_SQL.replace(" ORDER BY", " WHERE seq >= %s ORDER BY")
+# The ranges of a verification split over processes: seq below %s (the first, so an entry
+# numbered 0 or less is still read), and seq in [%s, %s).
+ENTRIES_BEFORE_SQL = ENTRIES_SQL.replace(" ORDER BY", " WHERE seq < %s ORDER BY")
+ENTRIES_RANGE_SQL = ENTRIES_SQL.replace(" ORDER BY", " WHERE seq >= %s AND seq < %s ORDER BY")
 # The same, at most %s entries, with the chain head and the firm's latest public checkpoint
 # on every row: one statement, so one snapshot without a transaction (BEGIN, SET
 # TRANSACTION, the head, the checkpoint, COMMIT: five round trips saved per firm, most of a
@@ -68,6 +87,7 @@ def verify_chain(
     chunk_size: int = CHUNK_SIZE,
     since: tuple[int, str] | None = None,
     anchored: tuple[int, str] | None = None,
+    processes: int = 1,
 ) -> ChainVerification:
     """Verify the current firm schema's chain.
 
@@ -83,6 +103,10 @@ def verify_chain(
     meanwhile cannot make the head look out of step with the entries. Inside a caller's
     transaction it uses that transaction (at READ COMMITTED, a concurrent append between its
     statements can then be reported as a head mismatch; rerun it outside).
+
+    `processes` > 1 splits a whole chain of PARALLEL_MIN_ENTRIES or more over that many
+    processes (this one and forked ones sharing its snapshot); only outside a transaction,
+    from a process that may fork (a command, not a request or a Celery task).
     """
     schema = getattr(connection, "schema_name", None)
     if schema in (None, get_public_schema_name(), settings.TENANT_BASE_SCHEMA):
@@ -93,12 +117,12 @@ def verify_chain(
         quick = _verify_few_since(str(schema), chunk_size, since, anchored)
         if quick is not None:
             return quick
-    if connection.in_atomic_block:
-        return _verify(str(schema), chunk_size, since, anchored)
+    if connection.in_atomic_block:  # the caller's writes may not be committed: no snapshot
+        return _verify(str(schema), chunk_size, since, anchored, processes=1)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return _verify(str(schema), chunk_size, since, anchored)
+        return _verify(str(schema), chunk_size, since, anchored, processes)
 
 
 def _verify(
@@ -106,12 +130,16 @@ def _verify(
     chunk_size: int,
     since: tuple[int, str] | None,
     anchored: tuple[int, str] | None,
+    processes: int,
 ) -> ChainVerification:
     head = ChainHead.objects.filter(singleton=True).values_list("seq", "hash").first()
     if head is None:
         return _head_missing(since)
     checkpoint = _latest_checkpoint(schema)
-    checker = _walk(chunk_size, since)
+    if since is None and processes > 1 and head[0] >= PARALLEL_MIN_ENTRIES:
+        checker = _walk_in_processes(schema, chunk_size, head[0], processes)
+    else:
+        checker = _walk(chunk_size, since)
     return _outcome(checker, head, checkpoint, anchored, _hash_at)
 
 
@@ -202,14 +230,20 @@ class _ChainChecker:
     """Checks chunks of entries in seq order. Runs on its own thread, so it hashes one chunk
     while the database renders the next (psycopg releases the GIL while it waits)."""
 
-    def __init__(self, since: tuple[int, str] | None = None) -> None:
+    def __init__(self, since: tuple[int, str] | None = None, *, range_from: int = 0) -> None:
+        """`range_from`: a range of a split verification, from that seq; its first entry's
+        prev_hash is taken as is (`link_in`) for the caller to check against the range
+        before it."""
         self.incremental = since is not None
-        self.first = 1 if since is None else since[0]
+        self.first = range_from or (1 if since is None else since[0])
         self.expected = self.first
         self.last_hash = GENESIS_HASH
         self.bad: tuple[int, str] | None = None
         self._details: dict[str, str] = {}
         self._since = since
+        self._in_range = bool(range_from)
+        self.first_seq = 0
+        self.link_in: str | None = None
 
     @property
     def checked(self) -> int:
@@ -246,6 +280,12 @@ class _ChainChecker:
             self._check_start(rows[0])
             if self.bad is not None:
                 return
+        if self._in_range:
+            self._in_range = False
+            self.first_seq, self.link_in = rows[0][0], rows[0][1]
+            if self.first_seq != self.expected:  # the gap is the stitching's to report
+                self.expected = self.first_seq
+            self.last_hash = self.link_in
         # Locals, and one combined test per entry: any doubt goes to _diagnose, once.
         sha256 = hashlib.sha256
         details = self._details
@@ -274,17 +314,112 @@ def _walk(chunk_size: int, since: tuple[int, str] | None) -> _ChainChecker:
     `bad` = (first bad seq, reason) or None."""
     checker = _ChainChecker(since)
     query, params = (ENTRIES_SQL, None) if since is None else (ENTRIES_SINCE_SQL, [since[0]])
+    _feed(checker, connection.chunked_cursor(), query, params, chunk_size)
+    checker.finish()
+    return checker
+
+
+def _feed(
+    checker: _ChainChecker,
+    cursor: AbstractContextManager[Any],
+    query: str,
+    params: list[int] | None,
+    chunk_size: int,
+) -> None:
+    """Every row of `query` through the checker, one chunk hashed while the next is read."""
     pending: deque[Future[None]] = deque()
-    with ThreadPoolExecutor(max_workers=1) as pool, connection.chunked_cursor() as cursor:
-        cursor.execute(query, params)
-        while checker.bad is None and (rows := cursor.fetchmany(chunk_size)):
+    with ThreadPoolExecutor(max_workers=1) as pool, cursor as rows_of:
+        rows_of.execute(query, params)
+        while checker.bad is None and (rows := rows_of.fetchmany(chunk_size)):
             pending.append(pool.submit(checker.feed, rows))
             while len(pending) > 2:  # bound the memory held by fetched chunks
                 pending.popleft().result()
         for future in pending:
             future.result()
-    checker.finish()
-    return checker
+
+
+@dataclass(frozen=True)
+class _Range:
+    """What a range of a split verification found: where it started and ended."""
+
+    first_seq: int  # its first entry's seq (0 when it read no entry)
+    link_in: str | None  # its first entry's prev_hash; None when it read no entry
+    expected: int  # the seq after the last entry it accepted (the bad one's, if any)
+    last_hash: str
+    bad: tuple[int, str] | None
+
+
+def _walk_in_processes(
+    schema: str, chunk_size: int, head_seq: int, processes: int
+) -> _ChainChecker:
+    """_walk over the whole chain, split into `processes` ranges of seq: this process reads
+    the first over its connection, forked ones the others, each over a connection of its own
+    that imports this transaction's snapshot, so all read the same log. The last range is
+    open-ended, so entries past the head are still found."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        (snapshot,) = cursor.fetchone()
+    bounds = [1 + head_seq * part // processes for part in range(processes)] + [0]
+    params = {
+        key: value
+        for key, value in connection.get_connection_params().items()
+        if key not in ("cursor_factory", "context")
+    }
+    jobs = [
+        (params, snapshot, schema, start, stop, chunk_size)
+        for start, stop in zip(bounds[1:-1], bounds[2:], strict=True)
+    ]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context) as pool:
+        futures = [pool.submit(_verify_range, *job) for job in jobs]
+        first = _ChainChecker(range_from=1)
+        _feed(first, connection.chunked_cursor(), ENTRIES_BEFORE_SQL, [bounds[1]], chunk_size)
+        ranges = [_range_of(first)] + [future.result() for future in futures]
+    return _stitch(ranges)
+
+
+def _verify_range(
+    params: dict[str, Any], snapshot: str, schema: str, start: int, stop: int, chunk_size: int
+) -> _Range:
+    """In a forked process: its own connection (the inherited one is never touched), in the
+    parent's snapshot. `stop` 0: to the end."""
+    checker = _ChainChecker(range_from=start)
+    with psycopg.connect(**params, autocommit=False) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        query, query_params = (
+            (ENTRIES_RANGE_SQL, [start, stop]) if stop else (ENTRIES_SINCE_SQL, [start])
+        )
+        _feed(checker, conn.cursor(name="verify_range"), query, query_params, chunk_size)
+    return _range_of(checker)
+
+
+def _range_of(checker: _ChainChecker) -> _Range:
+    return _Range(
+        checker.first_seq, checker.link_in, checker.expected, checker.last_hash, checker.bad
+    )
+
+
+def _stitch(ranges: list[_Range]) -> _ChainChecker:
+    """One checker, as if a single walk had read the ranges in order: the first problem in
+    seq order wins, a range that does not start from the hash the one before ended on is a
+    broken link at its first entry, and a range with no entry at all leaves the next one's
+    first entry (or the head) to report the gap."""
+    whole = _ChainChecker()
+    for part in ranges:
+        if part.link_in is None:  # no entry in this range
+            continue
+        if part.first_seq != whole.expected:
+            whole.bad = _diagnose(part.first_seq, whole.expected, "", "", "")
+        elif part.link_in != whole.last_hash:
+            whole.bad = _diagnose(part.first_seq, whole.expected, part.link_in, whole.last_hash, "")
+        else:
+            whole.expected, whole.last_hash, whole.bad = part.expected, part.last_hash, part.bad
+        if whole.bad is not None:
+            break
+    return whole
 
 
 def _detail_part(detail_text: str) -> str:
