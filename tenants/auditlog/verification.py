@@ -283,9 +283,8 @@ class _ChainChecker:
         if self._in_range:
             self._in_range = False
             self.first_seq, self.link_in = rows[0][0], rows[0][1]
-            if self.first_seq != self.expected:  # the gap is the stitching's to report
-                self.expected = self.first_seq
-            self.last_hash = self.link_in
+            # A gap before it, or a link from elsewhere, is the stitching's to report.
+            self.expected, self.last_hash = self.first_seq, self.link_in
         # Locals, and one combined test per entry: any doubt goes to _diagnose, once.
         sha256 = hashlib.sha256
         details = self._details
