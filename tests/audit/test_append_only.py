@@ -26,11 +26,13 @@ REFUSED = [
 ]
 
 
-def test_cloned_firm_carries_the_triggers_in_its_own_schema(acme):
+def test_cloned_firm_carries_the_triggers_calling_the_one_public_copy_of_each_function(acme):
+    """The triggers are the firm's; the functions they call are shared in the public schema
+    (D44): a copy per firm made provisioning slower with every firm."""
     rows = sql(
         acme,
         """
-        SELECT c.relname, t.tgname, pn.nspname
+        SELECT c.relname, t.tgname, pn.nspname || '.' || p.proname
         FROM pg_trigger t
         JOIN pg_class c ON c.oid = t.tgrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -41,15 +43,30 @@ def test_cloned_firm_carries_the_triggers_in_its_own_schema(acme):
         """,
         [acme.schema_name],
     )
-    # The access log's own triggers (the retention app adds its deletion records' as well).
-    rows = [row for row in rows if row[0].startswith("auditlog_")]
     assert rows == [
-        ("auditlog_accesslogentry", "auditlog_entry_append_only", "firm_acme"),
-        ("auditlog_accesslogentry", "auditlog_entry_no_truncate", "firm_acme"),
-        ("auditlog_chainhead", "auditlog_head_forward_only", "firm_acme"),
-        ("auditlog_chainhead", "auditlog_head_kept", "firm_acme"),
-        ("auditlog_chainhead", "auditlog_head_no_truncate", "firm_acme"),
+        ("auditlog_accesslogentry", "auditlog_entry_append_only", "public.auditlog_refuse_change"),
+        ("auditlog_accesslogentry", "auditlog_entry_no_truncate", "public.auditlog_refuse_change"),
+        ("auditlog_chainhead", "auditlog_head_forward_only", "public.auditlog_head_forward_only"),
+        ("auditlog_chainhead", "auditlog_head_kept", "public.auditlog_refuse_change"),
+        ("auditlog_chainhead", "auditlog_head_no_truncate", "public.auditlog_refuse_change"),
+        (
+            "retention_deletionrecord",
+            "retention_record_append_only",
+            "public.retention_refuse_change",
+        ),
+        (
+            "retention_deletionrecord",
+            "retention_record_no_truncate",
+            "public.retention_refuse_change",
+        ),
     ]
+    own_functions = sql(
+        acme,
+        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = %s",
+        [acme.schema_name],
+    )
+    assert own_functions == [(0,)]
 
 
 @pytest.mark.parametrize("statement", REFUSED)
