@@ -82,7 +82,7 @@ bench-verify: setup messages
 # left: a backend's memory across firms with and without recycling, the nightly fan-outs, and
 # the catalogue's and the database's size per firm.
 bench-scale: setup messages
-	$(PY) bench/backend_memory.py --firms 5000 --recycle-after 100 200 500
+	$(PY) bench/backend_memory.py --firms 20000 --every 2000 --recycle-after 200
 	$(PY) bench/fanouts.py
 	$(PY) bench/catalogue.py
 
