@@ -37,6 +37,37 @@ def public_functions(definitions: str) -> str:
     return text
 
 
+def _triggers(definitions: str, target: str) -> str:
+    """A firm migration's CREATE TRIGGER statements, as CREATE OR REPLACE calling the
+    function in `target` ("public." or "" for the firm's own)."""
+    statements = [
+        part.strip().rstrip(";") for part in definitions.split(";") if "CREATE TRIGGER" in part
+    ]
+    text = ";\n".join(
+        statement[statement.index("CREATE TRIGGER") :].replace(
+            "CREATE TRIGGER", "CREATE OR REPLACE TRIGGER"
+        )
+        for statement in statements
+    )
+    for name in FUNCTIONS:
+        text = text.replace(f"EXECUTE FUNCTION {name}()", f"EXECUTE FUNCTION {target}{name}()")
+    return text + ";\n"
+
+
+def repoint_firm_triggers(definitions: str, functions: tuple[str, ...]) -> tuple[str, str]:
+    """(forward, backward) SQL for a firm whose migration `definitions` made `functions` and
+    the triggers calling them. Forward: the triggers call the public copies and the firm's
+    own (current_schema(), first on the migration's path) are dropped. Backward: the firm's
+    copies again, and the triggers pointed back at them."""
+    drops = "".join(
+        f"    EXECUTE format('DROP FUNCTION %I.{name}()', current_schema());\n"
+        for name in functions
+    )
+    forward = _triggers(definitions, "public.") + f"DO $$ BEGIN\n{drops}END $$;\n"
+    backward = public_functions(definitions).replace("public.", "") + _triggers(definitions, "")
+    return forward, backward
+
+
 FORWARD = public_functions(_AUDITLOG.FORWARD) + public_functions(_RETENTION.FORWARD)
 BACKWARD = "\n".join(f"DROP FUNCTION public.{name}();" for name in FUNCTIONS)
 
