@@ -52,7 +52,7 @@ class Command(DeclaredCommand, BaseCommand):
         parser.add_argument(
             "--processes",
             type=_positive,
-            default=len(os.sched_getaffinity(0)),
+            default=_usable_cores(),
             metavar="N",
             help="processes that read and hash a long chain read whole (default: the cores)",
         )
@@ -101,3 +101,10 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
     return value
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (Linux), else the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
