@@ -11,6 +11,7 @@ from __future__ import annotations
 import psycopg
 import psycopg.sql
 import pytest
+from django.core.management.base import CommandError
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
@@ -215,7 +216,5 @@ def test_the_command_splits_a_full_verification(chain):
 
 
 def test_the_command_refuses_a_process_count_below_one(chain):
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="at least 1"):
         run_verify_chain("--tenant", "acme", "--full", "--processes", "0")
